@@ -1,0 +1,27 @@
+"""The exceptions router raises; the CLI turns each into one ``Error: ...`` line."""
+
+__all__ = ["RouterError", "InputError", "ProfileError", "ModelError", "StoreError", "OutputError"]
+
+
+class RouterError(Exception):
+    """Base class of every error router reports to a user."""
+
+
+class InputError(RouterError):
+    """An intake or history file cannot be read as it is."""
+
+
+class ProfileError(RouterError):
+    """An office profile (TOML) is malformed or inconsistent."""
+
+
+class ModelError(RouterError):
+    """A model folder is missing, tampered with, or does not fit the profile."""
+
+
+class StoreError(RouterError):
+    """The SQLite history store is unusable or a decision cannot be recorded."""
+
+
+class OutputError(RouterError):
+    """An output file cannot be written."""

@@ -1,0 +1,298 @@
+"""The office profile: taxonomy, divisions, rules and intake aliases, read once from TOML."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from .errors import ProfileError
+
+__all__ = [
+    "Topic",
+    "Division",
+    "Profile",
+    "load_profile",
+    "default_profile_path",
+    "PROFILE_ENV",
+    "COLUMN_FIELDS",
+]
+
+PROFILE_ENV = "ROUTER_PROFILE"
+
+# Intake fields a column can map to; only `title` is required.
+COLUMN_FIELDS = (
+    "id",
+    "title",
+    "deputy",
+    "body",
+    "session",
+    "role",
+    "lead_unit",
+    "co_units",
+    "topic",
+    "lead_division",
+    "co_divisions",
+    "grade",
+)
+
+
+@dataclass(frozen=True)
+class Topic:
+    key: str
+    name: str
+    description: str = ""
+    terms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Division:
+    key: str
+    name: str
+    remit: str = ""
+    leader: str = ""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """An office's configuration; every routing decision reads it, none hard-codes it."""
+
+    office_name: str
+    topics: tuple[Topic, ...]
+    divisions: tuple[Division, ...]
+    rules: dict[str, tuple[str, ...]]
+    columns: dict[str, tuple[str, ...]]
+    deadline_months: int = 3
+    threshold: float = 0.45
+    margin: float = 0.08
+    co_threshold: float = 0.2
+    max_co: int = 2
+    prior_strength: float = 40.0
+    C: float = 4.0
+    max_features: int = 200000
+    min_df: int = 1
+    source: str = ""
+    sha256: str = ""
+
+    @property
+    def topic_keys(self) -> list[str]:
+        return [t.key for t in self.topics]
+
+    @property
+    def division_keys(self) -> list[str]:
+        return [d.key for d in self.divisions]
+
+    def topic(self, key: str) -> Topic:
+        return next(t for t in self.topics if t.key == key)
+
+    def division(self, key: str) -> Division:
+        return next(d for d in self.divisions if d.key == key)
+
+    def topic_key(self, label: str) -> str | None:
+        """The key of a topic given by key or by Chinese name; None when unknown."""
+        label = label.strip()
+        for t in self.topics:
+            if label in (t.key, t.name):
+                return t.key
+        return None
+
+    def division_key(self, label: str) -> str | None:
+        """The key of a division given by key or by Chinese name; None when unknown."""
+        label = label.strip()
+        for d in self.divisions:
+            if label in (d.key, d.name):
+                return d.key
+        return None
+
+
+def default_profile_path() -> Path:
+    return Path(str(resources.files("router") / "resources" / "default_profile.toml"))
+
+
+def _line_of(text: str, needle: str) -> int | None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line:
+            return number
+    return None
+
+
+def _q(value) -> str:
+    return f'"{value}"'
+
+
+def _where(path: Path, text: str, needle: str) -> str:
+    line = _line_of(text, needle)
+    return f"{path}, line {line}" if line else str(path)
+
+
+def load_profile(path: str | os.PathLike | None = None) -> Profile:
+    """Read and check a profile; ``None`` means $ROUTER_PROFILE or the bundled default."""
+    if path is None:
+        path = os.environ.get(PROFILE_ENV) or default_profile_path()
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ProfileError(f"{path}: profile not found; give an existing TOML file with --profile") from None
+    except OSError as exc:
+        raise ProfileError(f"{path}: cannot read the profile ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+        data = tomllib.loads(text)
+    except UnicodeDecodeError:
+        raise ProfileError(f"{path}: the profile is not UTF-8 text; save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{path}: not valid TOML: {exc}; fix the syntax there") from None
+    return _build(path, text, data, hashlib.sha256(raw).hexdigest())
+
+
+def _require_str(path: Path, text: str, table: dict, key: str, what: str) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not value.strip():
+        needle = f'"{table.get("key", "")}"' if table.get("key") else f"[[{what}]]"
+        raise ProfileError(
+            f"{_where(path, text, needle)}: {what} entry has an empty or missing '{key}'; give it a non-empty string"
+        )
+    return value.strip()
+
+
+def _entries(path: Path, text: str, data: dict, name: str) -> list[dict]:
+    entries = data.get(name, [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ProfileError(f"{path}: '{name}' must be an array of tables ([[{name}]])")
+    return entries
+
+
+def _unique(path: Path, text: str, items, what: str) -> None:
+    seen: set[str] = set()
+    for item in items:
+        for value, label in ((item.key, "key"), (item.name, "name")):
+            if value in seen:
+                raise ProfileError(
+                    f"{_where(path, text, _q(value))}: duplicate {what} {label} '{value}'; each {what} needs its own"
+                )
+            seen.add(value)
+
+
+def _number(path: Path, text: str, table: dict, key: str, default, low, high, kind=float):
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (low <= value <= high):
+        raise ProfileError(
+            f"{_where(path, text, key + ' ')}: '{key}' must be a number from {low} to {high}, got {value!r}"
+        )
+    return kind(value)
+
+
+def _build(path: Path, text: str, data: dict, digest: str) -> Profile:
+    topics = tuple(
+        Topic(
+            key=_require_str(path, text, t, "key", "topics"),
+            name=_require_str(path, text, t, "name", "topics"),
+            description=str(t.get("description", "")),
+            terms=tuple(str(x) for x in t.get("terms", [])),
+        )
+        for t in _entries(path, text, data, "topics")
+    )
+    divisions = tuple(
+        Division(
+            key=_require_str(path, text, d, "key", "divisions"),
+            name=_require_str(path, text, d, "name", "divisions"),
+            remit=str(d.get("remit", "")),
+            leader=str(d.get("leader", "")),
+        )
+        for d in _entries(path, text, data, "divisions")
+    )
+    if not topics:
+        raise ProfileError(f"{path}: the profile defines no topics; add at least one [[topics]] table")
+    if not divisions:
+        raise ProfileError(f"{path}: the profile defines no divisions; add at least one [[divisions]] table")
+    _unique(path, text, topics, "topic")
+    _unique(path, text, divisions, "division")
+
+    topic_keys = {t.key for t in topics}
+    division_keys = {d.key for d in divisions}
+    rules: dict[str, tuple[str, ...]] = {}
+    for rule in _entries(path, text, data, "rules"):
+        topic = rule.get("topic")
+        lead = rule.get("lead", [])
+        if isinstance(lead, str):
+            lead = [lead]
+        if topic not in topic_keys:
+            raise ProfileError(
+                f"{_where(path, text, _q(topic))}: rule names unknown topic '{topic}'; "
+                f"use one of: {', '.join(sorted(topic_keys))}"
+            )
+        for key in lead:
+            if key not in division_keys:
+                raise ProfileError(
+                    f"{_where(path, text, _q(key))}: rule for topic '{topic}' names unknown division '{key}'; "
+                    f"use one of: {', '.join(sorted(division_keys))}"
+                )
+        if topic in rules:
+            raise ProfileError(f"{_where(path, text, _q(topic))}: duplicate rule for topic '{topic}'")
+        rules[topic] = tuple(lead)
+
+    columns = {name: () for name in COLUMN_FIELDS}
+    intake = data.get("intake", {}).get("columns", {})
+    for name, aliases in intake.items():
+        if name not in columns:
+            raise ProfileError(
+                f"{_where(path, text, name + ' =')}: unknown intake column field '{name}'; "
+                f"use one of: {', '.join(COLUMN_FIELDS)}"
+            )
+        if isinstance(aliases, str):
+            aliases = [aliases]
+        columns[name] = tuple(str(a) for a in aliases)
+    if not columns["title"]:
+        raise ProfileError(f"{path}: [intake.columns] needs at least one alias for 'title'")
+
+    review = data.get("review", {})
+    training = data.get("training", {})
+    deadline = data.get("deadline", {})
+    return Profile(
+        office_name=str(data.get("office", {}).get("name", "")),
+        topics=topics,
+        divisions=divisions,
+        rules=rules,
+        columns=columns,
+        deadline_months=_number(path, text, deadline, "months", 3, 1, 24, int),
+        threshold=_number(path, text, review, "threshold", 0.45, 0.0, 1.0),
+        margin=_number(path, text, review, "margin", 0.08, 0.0, 1.0),
+        co_threshold=_number(path, text, review, "co_threshold", 0.2, 0.0, 1.0),
+        max_co=_number(path, text, review, "max_co", 2, 0, 10, int),
+        prior_strength=_number(path, text, training, "prior_strength", 40, 0, 1e9),
+        C=_number(path, text, training, "C", 4.0, 1e-6, 1e6),
+        max_features=_number(path, text, training, "max_features", 200000, 100, 1e8, int),
+        min_df=_number(path, text, training, "min_df", 1, 1, 1e6, int),
+        source=str(path),
+        sha256=digest,
+    )
+
+
+def profile_as_text(profile: Profile) -> str:
+    """A readable summary in Chinese for `router profile show`."""
+    lines = [f"机构：{profile.office_name}", f"配置文件：{profile.source}", "", "主题："]
+    for t in profile.topics:
+        lines.append(f"  {t.key}\t{t.name}\t{t.description}")
+    lines += ["", "处室："]
+    for d in profile.divisions:
+        lines.append(f"  {d.key}\t{d.name}\t责任领导：{d.leader}\t职责：{d.remit}")
+    lines += ["", "主题→主办处室规则："]
+    for topic, leads in profile.rules.items():
+        names = "、".join(profile.division(k).name for k in leads)
+        lines.append(f"  {profile.topic(topic).name} → {names}")
+    lines += [
+        "",
+        f"办理时限：交办之日起{profile.deadline_months}个月",
+        f"复核阈值：{profile.threshold}（次选差距小于{profile.margin}也需复核）",
+        f"会办处室：概率不低于{profile.co_threshold}，最多{profile.max_co}个",
+        "",
+        "表头别名：",
+    ]
+    for name, aliases in profile.columns.items():
+        if aliases:
+            lines.append(f"  {name}: {'、'.join(aliases)}")
+    return "\n".join(lines)

@@ -1,0 +1,134 @@
+"""The one module that owns jieba.
+
+Every other module asks a :class:`Tokenizer` for tokens. It builds a private
+``jieba.Tokenizer`` from absolute paths, keeps its cache in a folder router owns (never the
+shared ``/tmp/jieba.cache``), loads the domain dictionary, and silences jieba's logger. Nothing
+happens at import time; a tokenizer initializes on first use or on :meth:`Tokenizer.warm`,
+which callers run before forking workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import unicodedata
+from importlib import resources
+from pathlib import Path
+
+__all__ = [
+    "Tokenizer",
+    "normalize",
+    "default_dictionary_path",
+    "default_stopwords_path",
+    "cache_dir",
+    "CACHE_ENV",
+]
+
+CACHE_ENV = "ROUTER_CACHE_DIR"
+
+
+def default_dictionary_path() -> Path:
+    return Path(str(resources.files("router") / "resources" / "domain_dict.txt"))
+
+
+def default_stopwords_path() -> Path:
+    return Path(str(resources.files("router") / "resources" / "stopwords.txt"))
+
+
+def cache_dir() -> Path:
+    """Where jieba's prefix-dictionary cache lives: $ROUTER_CACHE_DIR or ~/.cache/router."""
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "router"
+
+
+def normalize(text: str) -> str:
+    """NFKC form used for features: full-width letters and digits become ASCII."""
+    return unicodedata.normalize("NFKC", text or "")
+
+
+def _is_word(token: str) -> bool:
+    return any(ch.isalnum() for ch in token)
+
+
+class Tokenizer:
+    """Cuts Chinese text into words with a fixed domain dictionary and stopword list.
+
+    The dictionary and stopwords are part of a model: a model folder keeps its own copies
+    and builds its tokenizer from them, so the same model always cuts text the same way.
+    """
+
+    def __init__(self, *, dictionary: str | os.PathLike | None = None, stopwords: str | os.PathLike | None = None):
+        self.dictionary = Path(dictionary or default_dictionary_path()).resolve()
+        self.stopwords_path = Path(stopwords or default_stopwords_path()).resolve()
+        self._jieba = None
+        self._stopwords: frozenset[str] | None = None
+
+    def __getstate__(self):
+        # jieba's tokenizer holds a lock and cannot be pickled; rebuild it in the new process.
+        state = self.__dict__.copy()
+        state["_jieba"] = None
+        return state
+
+    def warm(self) -> "Tokenizer":
+        """Build jieba's prefix dictionary now (about a second) rather than on the first cut."""
+        if self._jieba is not None:
+            return self
+        import jieba
+
+        logging.getLogger("jieba").setLevel(logging.ERROR)
+        tokenizer = jieba.Tokenizer()
+        folder = cache_dir()
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            usable = os.access(folder, os.W_OK)
+        except OSError:
+            usable = False
+        if not usable:
+            # A read-only cache folder must not stop routing: use a private fresh folder.
+            folder = Path(tempfile.mkdtemp(prefix="router-jieba-"))
+        tokenizer.tmp_dir = str(folder)
+        tokenizer.cache_file = "jieba-default.cache"
+        tokenizer.initialize()
+        tokenizer.load_userdict(str(self.dictionary))
+        self._stopwords = frozenset(
+            line.strip() for line in self.stopwords_path.read_text(encoding="utf-8").splitlines() if line.strip()
+        )
+        self._jieba = tokenizer
+        return self
+
+    @property
+    def stopwords(self) -> frozenset[str]:
+        self.warm()
+        return self._stopwords
+
+    def cut(self, text: str) -> list[str]:
+        """Words of ``text`` after NFKC normalization, lower-cased, without stopwords or punctuation."""
+        if self._jieba is None:
+            self.warm()
+        stop = self._stopwords
+        return [
+            token
+            for token in (t.strip().lower() for t in self._jieba.cut(normalize(text)))
+            if token and token not in stop and _is_word(token)
+        ]
+
+    def cut_raw(self, text: str) -> list[str]:
+        """jieba's segmentation of the normalized text, nothing dropped (for golden tests)."""
+        self.warm()
+        return [t for t in self._jieba.cut(normalize(text)) if t.strip()]
+
+    def cut_many(self, texts) -> list[list[str]]:
+        return [self.cut(text) for text in texts]
+
+    def fingerprint(self) -> str:
+        """sha256 over the dictionary and the stopwords: what a model must match."""
+        digest = hashlib.sha256()
+        digest.update(self.dictionary.read_bytes())
+        digest.update(b"\0")
+        digest.update(self.stopwords_path.read_bytes())
+        return digest.hexdigest()
