@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import hashlib
 import json
 import re
 import unicodedata
@@ -48,6 +49,12 @@ class Suggestion:
     @property
     def text(self) -> str:
         return f"{self.title}\n{self.body}".strip()
+
+    @property
+    def content_hash(self) -> str:
+        """Identity of the text itself, used to find a reviewer's earlier decision."""
+        text = unicodedata.normalize("NFKC", f"{self.title}\n{self.body}")
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     @property
     def routable(self) -> bool:

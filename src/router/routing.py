@@ -1,0 +1,161 @@
+"""Routing a batch: from suggestions to routes, in input order, nothing dropped."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import multiprocessing
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+from .intake import Suggestion
+from .profile import Profile
+
+__all__ = ["Route", "route_batch", "route_stream", "add_months", "HumanDecision"]
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    month = day.month - 1 + months
+    year = day.year + month // 12
+    month = month % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@dataclass
+class HumanDecision:
+    """The latest reviewer decision for a suggestion, which always wins over the model."""
+
+    topic: str
+    division: str
+    co_divisions: tuple[str, ...] = ()
+
+
+@dataclass
+class Route:
+    seq: int
+    suggestion: Suggestion
+    topic: str | None
+    topic_confidence: float
+    topics: list[tuple[str, float]]
+    division: str | None
+    division_confidence: float
+    divisions: list[tuple[str, float]]
+    co_divisions: list[str]
+    needs_review: bool
+    reasons: list[str]
+    source: str
+    leader: str
+    deadline: str
+    similar: list[dict] = field(default_factory=list)
+    duplicate_of: str = ""
+
+    def as_record(self, profile: Profile) -> dict:
+        """The JSONL object other systems read."""
+        s = self.suggestion
+        return {
+            "id": s.id,
+            "title": s.title,
+            "topic": self.topic,
+            "topic_name": profile.topic(self.topic).name if self.topic else None,
+            "topic_confidence": round(self.topic_confidence, 4),
+            "topics": [[k, round(p, 4)] for k, p in self.topics],
+            "division": self.division,
+            "division_name": profile.division(self.division).name if self.division else None,
+            "division_confidence": round(self.division_confidence, 4),
+            "divisions": [[k, round(p, 4)] for k, p in self.divisions],
+            "co_divisions": self.co_divisions,
+            "needs_review": self.needs_review,
+            "reasons": self.reasons,
+            "route_source": self.source,
+            "leader": self.leader,
+            "deadline": self.deadline,
+            "similar": self.similar,
+            "duplicate_of": self.duplicate_of,
+        }
+
+
+def _top(proba: dict[str, float], k: int = 3) -> list[tuple[str, float]]:
+    return sorted(proba.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+
+
+def _needs_review(top: list[tuple[str, float]], threshold: float, margin: float) -> bool:
+    if not top or top[0][1] < threshold:
+        return True
+    return len(top) > 1 and top[0][1] - top[1][1] < margin
+
+
+def route_batch(model, profile: Profile, suggestions: list[Suggestion], *, threshold: float | None = None,
+                assignment_date: dt.date | None = None, start: int = 1,
+                decisions: dict[str, HumanDecision] | None = None) -> list[Route]:
+    """Route suggestions; ``decisions`` maps a content hash to a reviewer's decision, which wins."""
+    threshold = profile.threshold if threshold is None else threshold
+    day = assignment_date or dt.date.today()
+    deadline = add_months(day, profile.deadline_months).isoformat()
+    routable = [s for s in suggestions if s.routable]
+    outcome = iter(model.decide([s.text for s in routable]))
+    routes = []
+    for offset, s in enumerate(suggestions):
+        seq = start + offset
+        if not s.routable:
+            routes.append(Route(seq, s, None, 0.0, [], None, 0.0, [], [], True, ["标题和正文均为空，无法路由"],
+                                "empty", "", deadline))
+            continue
+        d = next(outcome)
+        topics = _top(d.topic_proba)
+        divisions = _top(d.division_proba)
+        topic, division = topics[0][0], divisions[0][0]
+        co = [k for k, p in _top(d.division_proba, len(d.division_proba))[1:] if p >= profile.co_threshold][: profile.max_co]
+        review = _needs_review(topics, threshold, profile.margin) or _needs_review(divisions, threshold, profile.margin)
+        source = d.source
+        human = (decisions or {}).get(s.content_hash)
+        if human is not None:
+            topic, division, co = human.topic, human.division, list(human.co_divisions)
+            review, source = False, "human"
+        routes.append(Route(
+            seq=seq, suggestion=s, topic=topic, topic_confidence=d.topic_proba[topic], topics=topics,
+            division=division, division_confidence=d.division_proba[division], divisions=divisions,
+            co_divisions=co, needs_review=review, reasons=d.reasons, source=source,
+            leader=profile.division(division).leader, deadline=deadline,
+        ))
+    return routes
+
+
+_WORKER: dict = {}
+
+
+def _route_chunk(args):
+    suggestions, start = args
+    w = _WORKER
+    return route_batch(w["model"], w["profile"], suggestions, threshold=w["threshold"],
+                       assignment_date=w["day"], start=start, decisions=w["decisions"])
+
+
+def _chunks(suggestions: Iterable[Suggestion], size: int) -> Iterator[tuple[list[Suggestion], int]]:
+    batch: list[Suggestion] = []
+    start = 1
+    for s in suggestions:
+        batch.append(s)
+        if len(batch) >= size:
+            yield batch, start
+            start += len(batch)
+            batch = []
+    if batch:
+        yield batch, start
+
+
+def route_stream(model, profile: Profile, suggestions: Iterable[Suggestion], *, threshold: float | None = None,
+                 assignment_date: dt.date | None = None, decisions: dict[str, HumanDecision] | None = None,
+                 jobs: int = 1, chunk_size: int = 2000) -> Iterator[Route]:
+    """Route an iterable of any length in chunks; with ``jobs`` > 1, chunks go to forked workers."""
+    model.tokenizer.warm()  # build jieba's dictionary once, before any fork
+    if jobs <= 1:
+        for batch, start in _chunks(suggestions, chunk_size):
+            yield from route_batch(model, profile, batch, threshold=threshold, assignment_date=assignment_date,
+                                   start=start, decisions=decisions)
+        return
+    _WORKER.update(model=model, profile=profile, threshold=threshold, day=assignment_date, decisions=decisions)
+    context = multiprocessing.get_context("fork")
+    with context.Pool(jobs) as pool:
+        for routes in pool.imap(_route_chunk, _chunks(suggestions, chunk_size)):
+            yield from routes
+    _WORKER.clear()

@@ -1,0 +1,222 @@
+"""Writing the assignment table (建议交办任务表) as XLSX, CSV or JSONL, atomically.
+
+Every file is written to a temporary file in the target folder and renamed over the target
+only when complete, so a crash or a full disk leaves the old file whole. Cells that a
+spreadsheet would read as a formula (starting with = + - @) are neutralized with a leading
+apostrophe, so opening the output in Excel or WPS cannot run anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .errors import OutputError
+from .profile import Profile
+from .routing import Route
+
+__all__ = [
+    "HEADERS",
+    "REVIEW_HEADERS",
+    "REVIEW_ACTIONS",
+    "atomic_path",
+    "safe_cell",
+    "write_routes",
+    "default_output_path",
+]
+
+HEADERS = [
+    "序号", "建议号", "标题", "领衔代表", "建议主题", "主题置信度", "建议主办处室", "建议会办处室",
+    "处室置信度", "责任领导", "办理时限", "需人工复核", "判断依据", "备选", "路由来源", "相似往年建议", "疑似重复",
+]
+REVIEW_HEADERS = ["复核", "确认主题", "确认主办处室", "确认会办处室", "复核意见", "复核人"]
+REVIEW_ACTIONS = ["同意", "修改", "待定"]
+SOURCE_NAMES = {"model": "模型（历史数据）", "remit": "职责文本", "rule": "主题规则", "human": "人工确认", "empty": "无法路由"}
+
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value):
+    """A value that a spreadsheet shows as text and never evaluates."""
+    if not isinstance(value, str):
+        return value
+    value = _ILLEGAL.sub("", value)
+    if value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def default_output_path(input_path: Path, fmt: str) -> Path:
+    return Path(input_path).with_name(f"{Path(input_path).stem}_交办任务表.{fmt}")
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it over ``path`` only on success."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputError(f"{path}: the folder {folder} does not exist; create it or choose another -o")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+        os.close(fd)
+    except PermissionError:
+        raise OutputError(f"{path}: cannot write in {folder} (permission denied); choose another -o") from None
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write in {folder} ({exc.strerror}); choose another -o") from None
+    try:
+        yield Path(tmp)
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise OutputError(f"{path}: writing failed ({exc.strerror or exc}); the old file, if any, is unchanged") from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _pct(p: float) -> str:
+    return f"{p:.0%}"
+
+
+def _alternatives(route: Route, profile: Profile) -> str:
+    topics = "；".join(f"{profile.topic(k).name} {_pct(p)}" for k, p in route.topics[1:3])
+    divisions = "；".join(f"{profile.division(k).name} {_pct(p)}" for k, p in route.divisions[1:3])
+    return f"主题：{topics}｜处室：{divisions}" if route.topics else ""
+
+
+def _similar_text(route: Route) -> str:
+    return "\n".join(
+        f"{s['year']}年 第{s['id']}号 {s['title']}（{s['topic_name']}／{s['division_name']}）" for s in route.similar
+    )
+
+
+def row_values(route: Route, profile: Profile) -> list:
+    s = route.suggestion
+    return [
+        route.seq,
+        s.id,
+        s.title,
+        s.deputy,
+        profile.topic(route.topic).name if route.topic else "",
+        round(route.topic_confidence, 3),
+        profile.division(route.division).name if route.division else "",
+        "、".join(profile.division(k).name for k in route.co_divisions),
+        round(route.division_confidence, 3),
+        route.leader,
+        route.deadline,
+        "是" if route.needs_review else "否",
+        "、".join(route.reasons),
+        _alternatives(route, profile),
+        SOURCE_NAMES.get(route.source, route.source),
+        _similar_text(route),
+        route.duplicate_of,
+    ]
+
+
+def _write_csv(routes: Iterable[Route], profile: Profile, tmp: Path) -> int:
+    count = 0
+    with open(tmp, "w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADERS)
+        for route in routes:
+            writer.writerow([safe_cell(v) for v in row_values(route, profile)])
+            count += 1
+    return count
+
+
+def _write_jsonl(routes: Iterable[Route], profile: Profile, tmp: Path) -> int:
+    count = 0
+    with open(tmp, "w", encoding="utf-8") as handle:
+        for route in routes:
+            handle.write(json.dumps(route.as_record(profile), ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str) -> int:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    routes = list(routes)
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "交办任务表"
+    headers = HEADERS + REVIEW_HEADERS
+    sheet.append(headers)
+    bold = Font(bold=True)
+    for cell in sheet[1]:
+        cell.font = bold
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    highlight = PatternFill("solid", fgColor="FFF2CC")
+    for route in routes:
+        sheet.append([safe_cell(v) for v in row_values(route, profile)] + [None] * len(REVIEW_HEADERS))
+        if route.needs_review:
+            for cell in sheet[sheet.max_row]:
+                cell.fill = highlight
+    sheet.freeze_panes = "D2"
+    widths = {"标题": 42, "判断依据": 28, "备选": 40, "相似往年建议": 48, "建议会办处室": 18, "复核意见": 24,
+              "建议主题": 16, "确认主题": 16, "建议主办处室": 14, "确认主办处室": 14, "确认会办处室": 18}
+    for i, name in enumerate(headers, start=1):
+        sheet.column_dimensions[get_column_letter(i)].width = widths.get(name, max(10, 2 * len(name) + 4))
+    last = max(2, len(routes) + 1)
+
+    # Dropdowns read their lists from a hidden sheet, which has no length limit.
+    lists = book.create_sheet("选项")
+    options = {
+        "复核": REVIEW_ACTIONS,
+        "确认主题": [t.name for t in profile.topics],
+        "确认主办处室": [d.name for d in profile.divisions],
+        "确认会办处室": [d.name for d in profile.divisions],
+    }
+    for col, (name, values) in enumerate(options.items(), start=1):
+        letter = get_column_letter(col)
+        lists.cell(row=1, column=col, value=name)
+        for r, value in enumerate(values, start=2):
+            lists.cell(row=r, column=col, value=value)
+        target = get_column_letter(headers.index(name) + 1)
+        # 会办 may hold several names; the dropdown offers one, and free text is checked on accept.
+        strict = name != "确认会办处室"
+        validation = DataValidation(type="list", formula1=f"'选项'!${letter}$2:${letter}${len(values) + 1}",
+                                    allow_blank=True, showErrorMessage=strict)
+        validation.error = f"请从下拉列表中选择{name}"
+        sheet.add_data_validation(validation)
+        validation.add(f"{target}2:{target}{last}")
+    lists.sheet_state = "hidden"
+
+    queue = book.create_sheet("待复核")
+    queue.append(["序号", "建议号", "标题", "建议主题", "主题置信度", "建议主办处室", "处室置信度", "判断依据"])
+    for cell in queue[1]:
+        cell.font = bold
+    pending = sorted((r for r in routes if r.needs_review), key=lambda r: min(r.topic_confidence, r.division_confidence))
+    for route in pending:
+        values = row_values(route, profile)
+        queue.append([safe_cell(v) for v in (values[0], values[1], values[2], values[4], values[5], values[6], values[8], values[12])])
+    queue.freeze_panes = "A2"
+    for letter, width in zip("ABCDEFGH", (8, 10, 42, 16, 10, 14, 10, 28)):
+        queue.column_dimensions[letter].width = width
+    book.properties.title = title
+    book.save(tmp)
+    return len(routes)
+
+
+def write_routes(routes: Iterable[Route], profile: Profile, path: Path, fmt: str, *, title: str = "建议交办任务表") -> int:
+    """Write routes atomically in ``fmt`` (xlsx, csv, jsonl); return the number of rows written."""
+    writers = {"csv": _write_csv, "jsonl": _write_jsonl}
+    with atomic_path(path) as tmp:
+        if fmt == "xlsx":
+            return _write_xlsx(routes, profile, tmp, title)
+        return writers[fmt](routes, profile, tmp)
