@@ -66,12 +66,12 @@ class Profile:
     rules: dict[str, tuple[str, ...]]
     columns: dict[str, tuple[str, ...]]
     deadline_months: int = 3
-    threshold: float = 0.45
+    threshold: float = 0.5
     margin: float = 0.08
     co_threshold: float = 0.2
     max_co: int = 2
     prior_strength: float = 40.0
-    C: float = 4.0
+    C: float = 30.0
     max_features: int = 200000
     min_df: int = 1
     source: str = ""
@@ -259,12 +259,12 @@ def _build(path: Path, text: str, data: dict, digest: str) -> Profile:
         rules=rules,
         columns=columns,
         deadline_months=_number(path, text, deadline, "months", 3, 1, 24, int),
-        threshold=_number(path, text, review, "threshold", 0.45, 0.0, 1.0),
+        threshold=_number(path, text, review, "threshold", 0.5, 0.0, 1.0),
         margin=_number(path, text, review, "margin", 0.08, 0.0, 1.0),
         co_threshold=_number(path, text, review, "co_threshold", 0.2, 0.0, 1.0),
         max_co=_number(path, text, review, "max_co", 2, 0, 10, int),
         prior_strength=_number(path, text, training, "prior_strength", 40, 0, 1e9),
-        C=_number(path, text, training, "C", 4.0, 1e-6, 1e6),
+        C=_number(path, text, training, "C", 30.0, 1e-6, 1e6),
         max_features=_number(path, text, training, "max_features", 200000, 100, 1e8, int),
         min_df=_number(path, text, training, "min_df", 1, 1, 1e6, int),
         source=str(path),
