@@ -1,0 +1,32 @@
+"""Small builders of intake files for tests."""
+
+import csv
+from pathlib import Path
+
+from openpyxl import Workbook
+
+
+def write_csv(path: Path, rows, encoding="utf-8") -> Path:
+    with open(path, "w", encoding=encoding, newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    return path
+
+
+def write_xlsx(path: Path, rows, *, title_line: str | None = None) -> Path:
+    book = Workbook()
+    sheet = book.active
+    if title_line:
+        sheet.append([title_line])
+        sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=max(len(rows[0]), 2))
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+SAMPLE = [
+    ["建议号", "标题", "领衔代表", "内容"],
+    ["101", "《关于硬化石岭县黄泥坳村通村公路的建议》", "代表A007", "黄泥坳村到岩门镇6.8公里砂石路，请求硬化。"],
+    ["102", "《关于扩大扶贫小额信贷覆盖面的建议》", "代表A058", "建议延长续贷期限，增加风险补偿金。"],
+    ["103", "关于加强村卫生室建设的建议", "代表A070", "红土县村卫生室缺少乡村医生。"],
+]

@@ -1,0 +1,76 @@
+"""Golden segmentations: the domain terms of DOMAIN.md come out whole, in context."""
+
+import os
+import stat
+
+import pytest
+
+DOMAIN_TERMS = """两不愁三保障 建档立卡 精准扶贫 精准脱贫 易地扶贫搬迁 后续扶持 产业扶贫 就业扶贫 消费扶贫 光伏扶贫
+扶贫车间 扶贫龙头企业 小额信贷 扶贫小额信贷 以工代赈 东西部扶贫协作 定点帮扶 驻村帮扶 驻村工作队 第一书记
+控辍保学 健康扶贫 危房改造 饮水安全 防止返贫 返贫致贫 监测帮扶 边缘户 脱贫户 深度贫困地区 贫困县摘帽 乡村振兴
+有效衔接 相对贫困 村集体经济 公益性岗位 产销对接 人居环境整治 通村公路 产业路""".split()
+
+
+@pytest.mark.parametrize("term", DOMAIN_TERMS)
+def test_domain_term_stays_whole_in_context(tokenizer, term):
+    text = f"建议进一步做好{term}工作，确保群众满意"
+    assert term in tokenizer.cut_raw(text)
+
+
+GOLDEN = {
+    "关于加快推进易地扶贫搬迁后续扶持的建议": ["关于", "加快", "推进", "易地扶贫搬迁", "后续扶持", "的", "建议"],
+    "巩固两不愁三保障成果，防止返贫致贫": ["巩固", "两不愁三保障", "成果", ",", "防止", "返贫致贫"],
+    "扶贫小额信贷到期续贷": ["扶贫小额信贷", "到期", "续贷"],
+}
+
+
+@pytest.mark.parametrize("text,expected", GOLDEN.items())
+def test_golden_segmentation(tokenizer, text, expected):
+    assert tokenizer.cut_raw(text) == expected
+
+
+def test_full_width_forms_are_normalized(tokenizer):
+    assert tokenizer.cut("ＡＢＣ１２３万元") == tokenizer.cut("ABC123万元")
+    assert "123" in tokenizer.cut("投入１２３万元")
+
+
+def test_stopwords_and_punctuation_dropped(tokenizer):
+    tokens = tokenizer.cut("关于加强村卫生室建设的建议。")
+    assert "的" not in tokens and "。" not in tokens and "村卫生室" in tokens
+
+
+def test_cache_lives_in_router_folder(tmp_path, monkeypatch):
+    from router.tokenizer import Tokenizer
+
+    monkeypatch.setenv("ROUTER_CACHE_DIR", str(tmp_path / "cache"))
+    Tokenizer().warm()
+    assert (tmp_path / "cache" / "jieba-default.cache").is_file()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+def test_read_only_cache_folder_still_works(tmp_path, monkeypatch):
+    from router.tokenizer import Tokenizer
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    monkeypatch.setenv("ROUTER_CACHE_DIR", str(folder))
+    assert Tokenizer().cut("精准扶贫") == ["精准扶贫"]
+
+
+def test_unwritable_cache_path_still_works(tmp_path, monkeypatch):
+    from router.tokenizer import Tokenizer
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setenv("ROUTER_CACHE_DIR", str(blocker / "sub"))  # a file in the way: cannot be created
+    assert Tokenizer().cut("精准扶贫") == ["精准扶贫"]
+
+
+def test_import_has_no_side_effects():
+    import subprocess
+    import sys
+
+    code = "import router, router.cli, router.model, router.tokenizer, sys; print('jieba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
