@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import sys
@@ -118,6 +119,11 @@ def models_option(f):
                         help="Models folder (default: $ROUTER_MODELS or ./models).")(f)
 
 
+def store_option(f):
+    return click.option("--store", "store_path", type=click.Path(dir_okay=False), default=None,
+                        help="History store (SQLite). Default: $ROUTER_STORE or ./router.sqlite.")(f)
+
+
 def _progress(length: int, label: str):
     """A progress bar on a terminal; silent when stderr is not one."""
     if progress_enabled() and length > 1:
@@ -125,20 +131,36 @@ def _progress(length: int, label: str):
     return contextlib.nullcontext(None)
 
 
-def _labelled_history(state, files, years):
+def _examples(state, files, years, from_store, store_path):
+    """Labelled examples and where they came from: history files, or the store's latest decisions."""
     from .errors import InputError
-    from .history import read_history
+    from .history import read_history, to_examples
+    from .model import Example
+    from .store import Store
 
-    if not files:
-        raise click.UsageError("give labelled history files (e.g. data/history_*.xlsx) or --from-store")
-    items = []
-    for path in files:
-        items.extend(read_history(Path(path), state.profile))
-    if years:
-        items = [i for i in items if i.year in years]
-    if not items:
-        raise InputError("no labelled suggestions to learn from; check the files and --years")
-    return items
+    if from_store == bool(files):
+        raise click.UsageError("give labelled history files (e.g. data/history_*.xlsx) or --from-store, not both")
+    if from_store:
+        with Store.open(store_path, create=False) as store:
+            rows = store.confirmed(years)
+            sources = [str(store.path)]
+        examples = [Example(text=f"{r['title']}\n{r['body']}".strip(), topic=r["topic"], division=r["division"],
+                            co_divisions=tuple(r.get("co_divisions", ())), year=r["year"], id=r["number"] or "")
+                    for r in rows]
+    else:
+        items = []
+        for path in files:
+            items.extend(read_history(Path(path), state.profile))
+        items = [i for i in items if not years or i.year in years]
+        examples = to_examples(items)
+        sources = sorted({i.source for i in items})
+    if not examples:
+        raise InputError("no labelled suggestions to learn from; check the files, the store and --years")
+    unknown = {e.topic for e in examples} - set(state.profile.topic_keys)
+    unknown |= {e.division for e in examples} - set(state.profile.division_keys)
+    if unknown:
+        raise InputError(f"labels not in the profile: {', '.join(sorted(unknown))}; use the profile they were made with")
+    return examples, sources
 
 
 def parse_years(ctx, param, value):
@@ -161,24 +183,30 @@ years_option = click.option("--years", callback=parse_years, default=None,
                             help="Only these years, e.g. 2017-2019,2021.")
 
 
+from_store_option = click.option("--from-store", is_flag=True,
+                                 help="Learn from the latest decisions in the store instead of files.")
+
+
 @cli.command()
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@from_store_option
+@store_option
 @years_option
 @click.option("--name", default=None, help="Model folder name (default: model-YYYYMMDD-HHMMSS).")
 @models_option
 @pass_state
-def train(state, files, years, name, models_root):
+def train(state, files, from_store, store_path, years, name, models_root):
     """Train topic and division models on labelled years and save a model folder."""
     import datetime as dt
 
     from .evaluate import backtest
-    from .history import data_sha256, to_examples
+    from .history import data_sha256
     from .model import RouterModel
     from .registry import models_dir, promote, save_model
+    from .similar import attach_memory
     from .tokenizer import Tokenizer
 
-    items = _labelled_history(state, files, years)
-    examples = to_examples(items)
+    examples, sources = _examples(state, files, years, from_store, store_path)
     profile = state.profile
     tokenizer = Tokenizer().warm()
     scores = {}
@@ -193,12 +221,13 @@ def train(state, files, years, name, models_root):
                   "division": {k: year_result["division"][k] for k in ("accuracy", "macro_f1", "top2_accuracy")}}
     with _progress(1, "训练") as bar:
         model = RouterModel.from_profile(profile).fit(examples, profile, tokenizer)
+        attach_memory(model, examples, profile)
         if bar is not None:
             bar.update(1)
     root = models_dir(models_root)
     name = name or dt.datetime.now().strftime("model-%Y%m%d-%H%M%S")
     folder = save_model(model, root / name, profile=profile, data_sha256=data_sha256(examples), years=all_years,
-                        scores=scores, sources=sorted({i.source for i in items}))
+                        scores=scores, sources=sources)
     click.echo(f"已保存模型：{folder}（{len(examples)} 条，年度 {', '.join(map(str, all_years))}）")
     if scores:
         click.echo(f"{scores['latest_year']} 年回测：主题准确率 {scores['topic']['accuracy']:.2f}，"
@@ -210,17 +239,18 @@ def train(state, files, years, name, models_root):
 
 @cli.command()
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@from_store_option
+@store_option
 @years_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="reports", show_default=True,
               help="Folder for evaluation.md, evaluation.json and confusion.png.")
 @pass_state
-def evaluate(state, files, years, out_dir):
+def evaluate(state, files, from_store, store_path, years, out_dir):
     """Backtest by year: train on earlier years, test on each later one; and leave-one-year-out."""
     from .evaluate import backtest, write_reports
-    from .history import to_examples
     from .tokenizer import Tokenizer
 
-    examples = to_examples(_labelled_history(state, files, years))
+    examples, _ = _examples(state, files, years, from_store, store_path)
     n_years = len({e.year for e in examples})
     if n_years < 2:
         raise click.UsageError("evaluation needs labelled suggestions from at least two years")
@@ -263,12 +293,19 @@ def _resolve_model(state, model_dir, models_root):
 @click.option("--date", "assignment_date", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Assignment date (交办日期) for the deadline; default today.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
+@click.option("--year", type=click.IntRange(1949, 2200), default=None,
+              help="Year of the intake, as recorded in the store (default: the assignment date's year).")
+@store_option
 @pass_state
-def route(state, input_path, output, model_dir, models_root, fmt, threshold, sheet, assignment_date, jobs):
+def route(state, input_path, output, model_dir, models_root, fmt, threshold, sheet, assignment_date, jobs, year,
+          store_path):
     """Route an intake into the assignment table (建议交办任务表)."""
     from .errors import InputError
     from .intake import open_intake
+    from .review import human_decisions
     from .routing import route_stream
+    from .similar import mark_duplicates, similar_past
+    from .store import Store, default_store_path
     from .table import default_output_path, write_routes
 
     profile = state.profile
@@ -280,22 +317,41 @@ def route(state, input_path, output, model_dir, models_root, fmt, threshold, she
         raise click.UsageError("the output would overwrite the input; choose another -o")
     reader = open_intake(input_path, profile, sheet=sheet)
     model = _resolve_model(state, model_dir, models_root)
-    day = assignment_date.date() if assignment_date else None
-    counts = {"routed": 0, "review": 0, "empty": 0}
+    day = assignment_date.date() if assignment_date else dt.date.today()
+    store_file = Path(store_path) if store_path else default_store_path()
+    decisions = {}
+    if store_file.exists():
+        with Store.open(store_file) as store:
+            decisions = human_decisions(store)
+    counts = {"routed": 0, "review": 0, "empty": 0, "human": 0}
 
     def routes():
-        for r in route_stream(model, profile, reader, threshold=threshold, assignment_date=day, jobs=jobs):
+        for r in route_stream(model, profile, reader, threshold=threshold, assignment_date=day, jobs=jobs,
+                              decisions=decisions):
             counts["routed"] += 1
             counts["review"] += r.needs_review
             counts["empty"] += r.source == "empty"
+            counts["human"] += r.source == "human"
             yield r
         if counts["routed"] == counts["empty"]:
             raise InputError(f"{input_path}: no suggestion has a title or body; nothing to route")
 
-    write_routes(routes(), profile, output, fmt)
+    if fmt == "xlsx":
+        # The review surface: kept whole, enriched with similar past suggestions, and recorded
+        # in the store so that `router accept` can match the reviewed rows.
+        routed = list(routes())
+        similar_past(model, routed)
+        mark_duplicates(model, routed)
+        write_routes(routed, profile, output, fmt)
+        with Store.open(store_file) as store:
+            store.record_routes(routed, year=year or day.year, source=Path(input_path).name,
+                                model=str(model.folder))
+    else:
+        write_routes(routes(), profile, output, fmt)
     click.echo(f"已写出交办任务表：{output}")
     click.echo(f"共 {counts['routed']} 条，需人工复核 {counts['review']} 条"
                + (f"，无法路由（空白）{counts['empty']} 条" if counts["empty"] else "")
+               + (f"，沿用人工确认 {counts['human']} 条" if counts["human"] else "")
                + f"；模型：{model.folder}")
 
 
@@ -401,6 +457,198 @@ def models_rollback(models_root):
     from .registry import models_dir, rollback
 
     click.echo(f"当前模型：{rollback(models_dir(models_root))}")
+
+
+def _reviewer(name: str | None) -> str:
+    return name or os.environ.get("USER") or os.environ.get("USERNAME") or "reviewer"
+
+
+@cli.group()
+def history():
+    """Load past years' final routes into the store."""
+
+
+@history.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--year", type=click.IntRange(1949, 2200), default=None,
+              help="The year of the file (default: the 4-digit year in its name).")
+@click.option("--importer", default=None, help="Name recorded as the decision maker (default: $USER).")
+@store_option
+@pass_state
+def history_import(state, file, year, importer, store_path):
+    """Import a past year's workbook with its final topic and divisions as decisions."""
+    from .history import read_history
+    from .review import import_history
+    from .store import Store
+
+    items = read_history(Path(file), state.profile, year=year)
+    with Store.open(store_path) as store:
+        added, decided = import_history(store, items, importer=_reviewer(importer), origin=Path(file).name)
+        click.echo(f"{file}：{len(items)} 条，新增建议 {added} 条，新增决定 {decided} 条（存储：{store.path}）")
+
+
+@cli.command()
+@click.argument("table", type=click.Path(dir_okay=False))
+@click.option("--reviewer", default=None, help="Reviewer for rows whose 复核人 is empty (default: $USER).")
+@store_option
+@pass_state
+def accept(state, table, reviewer, store_path):
+    """Record the decisions of a reviewed assignment table (XLSX)."""
+    from .review import accept_rows, read_reviewed_table
+    from .store import Store
+
+    rows, untouched = read_reviewed_table(Path(table), state.profile)
+    with Store.open(store_path, create=False) as store:
+        recorded = accept_rows(store, rows, reviewer=_reviewer(reviewer), origin=Path(table).name)
+    seen = {a: sum(r.action == a for r in rows) for a in ("同意", "修改", "待定")}
+    click.echo(f"同意 {seen['同意']}，修改 {seen['修改']}，待定 {seen['待定']}，未复核 {untouched}")
+    new = sum(recorded.values())
+    click.echo(f"新记录决定 {new} 条" + ("" if new else "（与已有决定相同，未重复记录）"))
+
+
+def _describe_route(profile, r) -> str:
+    s = r.suggestion
+    lines = [
+        "",
+        "=" * 60,
+        f"序号 {r.seq}　{s.id}　{s.title}",
+        f"领衔代表：{s.deputy}" if s.deputy else "",
+        (s.body[:400] + ("……" if len(s.body) > 400 else "")) if s.body else "",
+        "-" * 60,
+        f"建议主题：{profile.topic(r.topic).name}（{r.topic_confidence:.0%}）" if r.topic else "建议主题：无",
+        f"建议主办：{profile.division(r.division).name}（{r.division_confidence:.0%}）" if r.division else "",
+        f"建议会办：{'、'.join(profile.division(k).name for k in r.co_divisions) or '无'}",
+        f"判断依据：{'、'.join(r.reasons)}",
+    ]
+    alternatives = [(t, d) for t, d in zip(r.topics, r.divisions)][1:3]
+    for number, ((t, tp), (d, dp)) in enumerate(alternatives, start=1):
+        lines.append(f"  [{number}] {profile.topic(t).name}（{tp:.0%}）／ {profile.division(d).name}（{dp:.0%}）")
+    for item in r.similar:
+        lines.append(f"  往年相似：{item['year']}年 {item['id']} {item['title']} → {item['topic_name']}／{item['division_name']}")
+    if r.duplicate_of:
+        lines.append(f"  疑似重复：{r.duplicate_of}")
+    return "\n".join(line for line in lines if line)
+
+
+def _ask_choice(prompt: str, names: list[str], default: str | None) -> str:
+    listing = "  ".join(f"{i}.{n}" for i, n in enumerate(names, start=1))
+    while True:
+        answer = click.prompt(f"{prompt}（{listing}）", default=default or "", show_default=bool(default)).strip()
+        if answer.isdigit() and 1 <= int(answer) <= len(names):
+            return names[int(answer) - 1]
+        if answer in names:
+            return answer
+        click.echo("请输入列表中的编号或名称")
+
+
+@cli.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False))
+@click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None, help="Model folder.")
+@models_option
+@click.option("--sheet", default=None, help="Worksheet of an .xlsx input.")
+@click.option("--year", type=click.IntRange(1949, 2200), default=None, help="Year of the intake (default: this year).")
+@click.option("--reviewer", default=None, help="Reviewer name (default: $USER).")
+@store_option
+@pass_state
+def review(state, input_path, model_dir, models_root, sheet, year, reviewer, store_path):
+    """Review an intake at the terminal, least confident first; each decision is saved at once.
+
+    Enter accepts, a number picks an alternative, e edits, s skips, q quits.
+    """
+    from .intake import read_intake
+    from .review import human_decisions
+    from .routing import route_batch
+    from .similar import mark_duplicates, similar_past
+    from .store import Store
+
+    profile = state.profile
+    _, suggestions = read_intake(input_path, profile, sheet=sheet)
+    model = _resolve_model(state, model_dir, models_root)
+    reviewer = _reviewer(reviewer)
+    with Store.open(store_path) as store:
+        decided = human_decisions(store)
+        routes = route_batch(model, profile, suggestions)
+        similar_past(model, routes)
+        mark_duplicates(model, routes)
+        store.record_routes(routes, year=year or dt.date.today().year, source=Path(input_path).name,
+                            model=str(model.folder))
+        pending = sorted((r for r in routes if r.suggestion.content_hash not in decided and r.topic),
+                         key=lambda r: min(r.topic_confidence, r.division_confidence))
+        click.echo(f"待复核 {len(pending)} 条（已有人工决定的 {len(routes) - len(pending)} 条不再询问）。"
+                   "回车=同意，数字=选备选，e=修改，s=跳过，q=退出")
+        done = 0
+        topic_names = [t.name for t in profile.topics]
+        division_names = [d.name for d in profile.divisions]
+        for r in pending:
+            click.echo(_describe_route(profile, r))
+            answer = click.prompt("决定", default="", show_default=False).strip().lower()
+            if answer == "q":
+                break
+            if answer == "s":
+                continue
+            suggested = {"topic": r.topic, "division": r.division, "co_divisions": list(r.co_divisions)}
+            action, after, comment = "同意", dict(suggested), ""
+            if answer.isdigit() and 1 <= int(answer) <= 2 and len(r.topics) > int(answer):
+                k = int(answer)
+                after = {"topic": r.topics[k][0], "division": r.divisions[k][0], "co_divisions": []}
+                action = "修改"
+            elif answer == "e":
+                topic = _ask_choice("主题", topic_names, profile.topic(r.topic).name)
+                division = _ask_choice("主办处室", division_names, profile.division(r.division).name)
+                co = click.prompt("会办处室（用、分隔，可空）", default="", show_default=False)
+                from .history import split_divisions
+
+                co_keys = [profile.division_key(n) for n in split_divisions(co)]
+                if None in co_keys:
+                    click.echo("会办处室名称有误，本条跳过")
+                    continue
+                comment = click.prompt("复核意见（可空）", default="", show_default=False)
+                after = {"topic": profile.topic_key(topic), "division": profile.division_key(division),
+                         "co_divisions": [k for k in co_keys if k != profile.division_key(division)]}
+                action = "同意" if after == suggested and not comment else "修改"
+            elif answer:
+                click.echo("未识别的输入，本条跳过")
+                continue
+            with store.transaction() as db:
+                sid = store.upsert_suggestion(db, r.suggestion, year=year or dt.date.today().year,
+                                              source=Path(input_path).name)
+                store.add_decision(db, sid, action=action, reviewer=reviewer, after=after, before=suggested,
+                                   comment=comment, origin="review")
+            done += 1
+            click.echo(f"已保存：{action} → {profile.topic(after['topic']).name}／{profile.division(after['division']).name}")
+        click.echo(f"本次记录 {done} 条决定（存储：{store.path}）")
+
+
+@cli.group("store")
+def store_group():
+    """Check and back up the history store."""
+
+
+@store_group.command("check")
+@store_option
+def store_check(store_path):
+    """Run SQLite's integrity check without writing to the store."""
+    from .store import check_store, default_store_path
+
+    path = Path(store_path) if store_path else default_store_path()
+    problems = check_store(path)
+    if problems:
+        raise click.ClickException(f"{path}: the store is damaged ({'; '.join(problems[:3])}); "
+                                   "restore it from a backup made with `router store backup`")
+    click.echo(f"{path}：完好")
+
+
+@store_group.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False))
+@store_option
+def store_backup(target, store_path):
+    """Copy the store with SQLite's online backup (safe while others write)."""
+    from .store import Store
+
+    with Store.open(store_path, create=False) as store:
+        store.backup(Path(target))
+        counts = store.counts()
+    click.echo(f"已备份到 {target}：建议 {counts['suggestions']} 条，决定 {counts['decisions']} 条")
 
 
 def main():

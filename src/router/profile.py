@@ -74,6 +74,7 @@ class Profile:
     C: float = 30.0
     max_features: int = 200000
     min_df: int = 1
+    memory_max: int = 20000
     source: str = ""
     sha256: str = ""
 
@@ -267,6 +268,7 @@ def _build(path: Path, text: str, data: dict, digest: str) -> Profile:
         C=_number(path, text, training, "C", 30.0, 1e-6, 1e6),
         max_features=_number(path, text, training, "max_features", 200000, 100, 1e8, int),
         min_df=_number(path, text, training, "min_df", 1, 1, 1e6, int),
+        memory_max=_number(path, text, training, "memory_max", 20000, 0, 1e7, int),
         source=str(path),
         sha256=digest,
     )

@@ -37,6 +37,8 @@ HEADERS = [
 ]
 REVIEW_HEADERS = ["复核", "确认主题", "确认主办处室", "确认会办处室", "复核意见", "复核人"]
 REVIEW_ACTIONS = ["同意", "修改", "待定"]
+# A hidden column that ties each row to its suggestion in the store, whatever the sorting.
+KEY_HEADER = "建议标识"
 SOURCE_NAMES = {"model": "模型（历史数据）", "remit": "职责文本", "rule": "主题规则", "human": "人工确认", "empty": "无法路由"}
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -155,7 +157,7 @@ def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str
     book = Workbook()
     sheet = book.active
     sheet.title = "交办任务表"
-    headers = HEADERS + REVIEW_HEADERS
+    headers = HEADERS + REVIEW_HEADERS + [KEY_HEADER]
     sheet.append(headers)
     bold = Font(bold=True)
     for cell in sheet[1]:
@@ -163,7 +165,8 @@ def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     highlight = PatternFill("solid", fgColor="FFF2CC")
     for route in routes:
-        sheet.append([safe_cell(v) for v in row_values(route, profile)] + [None] * len(REVIEW_HEADERS))
+        sheet.append([safe_cell(v) for v in row_values(route, profile)] + [None] * len(REVIEW_HEADERS)
+                     + [route.suggestion.content_hash])
         if route.needs_review:
             for cell in sheet[sheet.max_row]:
                 cell.fill = highlight
@@ -172,6 +175,7 @@ def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str
               "建议主题": 16, "确认主题": 16, "建议主办处室": 14, "确认主办处室": 14, "确认会办处室": 18}
     for i, name in enumerate(headers, start=1):
         sheet.column_dimensions[get_column_letter(i)].width = widths.get(name, max(10, 2 * len(name) + 4))
+    sheet.column_dimensions[get_column_letter(len(headers))].hidden = True
     last = max(2, len(routes) + 1)
 
     # Dropdowns read their lists from a hidden sheet, which has no length limit.

@@ -1,0 +1,142 @@
+"""Reviewers' decisions: reading a reviewed assignment table, importing past years, recording."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputError
+from .history import Labelled, split_divisions
+from .profile import Profile
+from .routing import HumanDecision
+from .store import ACTIONS, Store
+from .table import KEY_HEADER
+
+__all__ = ["ReviewRow", "read_reviewed_table", "accept_rows", "import_history", "human_decisions"]
+
+
+@dataclass
+class ReviewRow:
+    row: int
+    content_hash: str
+    action: str
+    suggested: dict
+    confirmed: dict | None
+    comment: str
+    reviewer: str
+
+
+def _cell(value) -> str:
+    return "" if value is None else str(value).strip().lstrip("'")
+
+
+def read_reviewed_table(path: Path, profile: Profile) -> tuple[list[ReviewRow], int]:
+    """Rows with a 复核 value, checked against the profile; and the number of untouched rows."""
+    import openpyxl
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found; give the reviewed .xlsx written by `router route`")
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:
+        raise InputError(f"{path}: not a readable .xlsx workbook ({type(exc).__name__}); save it again as .xlsx") from None
+    sheet = book["交办任务表"] if "交办任务表" in book.sheetnames else book.worksheets[0]
+    rows = sheet.iter_rows(values_only=True)
+    header = [_cell(c) for c in next(rows, [])]
+    needed = ["建议主题", "建议主办处室", "建议会办处室", "复核", "确认主题", "确认主办处室", "确认会办处室", "复核意见",
+              "复核人", KEY_HEADER]
+    missing = [name for name in needed if name not in header]
+    if missing:
+        raise InputError(f"{path}: not an assignment table from `router route` (missing columns: {'、'.join(missing)})")
+    col = {name: header.index(name) for name in needed}
+    topics = "、".join(t.name for t in profile.topics)
+    divisions = "、".join(d.name for d in profile.divisions)
+
+    def topic_of(row_number: int, column: str, value: str) -> str:
+        key = profile.topic_key(value)
+        if key is None:
+            raise InputError(f"{path}: row {row_number}, column {column}: unknown topic '{value}'; use one of: {topics}")
+        return key
+
+    def division_of(row_number: int, column: str, value: str) -> str:
+        key = profile.division_key(value)
+        if key is None:
+            raise InputError(f"{path}: row {row_number}, column {column}: unknown division '{value}'; use one of: {divisions}")
+        return key
+
+    reviewed: list[ReviewRow] = []
+    untouched = 0
+    for row_number, values in enumerate(rows, start=2):
+        values = list(values) + [None] * (len(header) - len(values))
+        get = lambda name: _cell(values[col[name]])  # noqa: E731
+        if not any(_cell(v) for v in values):
+            continue
+        action = get("复核")
+        if not action:
+            untouched += 1
+            continue
+        if action not in ACTIONS:
+            raise InputError(f"{path}: row {row_number}, column 复核: '{action}' is not one of {'、'.join(ACTIONS)}")
+        if not get(KEY_HEADER):
+            raise InputError(f"{path}: row {row_number}, column {KEY_HEADER}: empty; do not edit that column")
+        suggested = {"topic": None, "division": None, "co_divisions": []}
+        if get("建议主题"):
+            suggested = {
+                "topic": topic_of(row_number, "建议主题", get("建议主题")),
+                "division": division_of(row_number, "建议主办处室", get("建议主办处室")),
+                "co_divisions": [division_of(row_number, "建议会办处室", n) for n in split_divisions(get("建议会办处室"))],
+            }
+        confirmed = None
+        if action != "待定":
+            topic = topic_of(row_number, "确认主题", get("确认主题")) if get("确认主题") else suggested["topic"]
+            division = (division_of(row_number, "确认主办处室", get("确认主办处室"))
+                        if get("确认主办处室") else suggested["division"])
+            co = ([division_of(row_number, "确认会办处室", n) for n in split_divisions(get("确认会办处室"))]
+                  if get("确认会办处室") else suggested["co_divisions"])
+            if topic is None or division is None:
+                raise InputError(f"{path}: row {row_number}: {action} needs 确认主题 and 确认主办处室 for a row without a route")
+            confirmed = {"topic": topic, "division": division, "co_divisions": [c for c in co if c != division]}
+            if action == "同意" and confirmed != suggested:
+                action = "修改"
+        reviewed.append(ReviewRow(row_number, get(KEY_HEADER), action, suggested, confirmed, get("复核意见"), get("复核人")))
+    return reviewed, untouched
+
+
+def accept_rows(store: Store, rows: list[ReviewRow], *, reviewer: str, origin: str) -> Counter:
+    """Record all rows in one transaction (all or nothing); count what was recorded by action."""
+    recorded: Counter = Counter()
+    with store.transaction() as db:
+        for r in rows:
+            sid = store.suggestion_id(r.content_hash)
+            if sid is None:
+                raise InputError(
+                    f"{origin}: row {r.row}: this suggestion is not in the store {store.path}; "
+                    "route the intake with the same store (--store or ROUTER_STORE) before accepting"
+                )
+            before = r.suggested if r.suggested.get("topic") else None
+            if store.add_decision(db, sid, action=r.action, reviewer=r.reviewer or reviewer, after=r.confirmed,
+                                  before=before, comment=r.comment, origin=origin):
+                recorded[r.action] += 1
+    return recorded
+
+
+def import_history(store: Store, items: list[Labelled], *, importer: str, origin: str) -> tuple[int, int]:
+    """Past years' final routes as decisions; (new suggestions, new decisions)."""
+    added = decided = 0
+    with store.transaction() as db:
+        for item in items:
+            known = store.suggestion_id(item.suggestion.content_hash) is not None
+            sid = store.upsert_suggestion(db, item.suggestion, year=item.year, source=origin)
+            added += not known
+            after = {"topic": item.topic, "division": item.division, "co_divisions": list(item.co_divisions)}
+            decided += store.add_decision(db, sid, action="同意", reviewer=importer, after=after, origin=origin)
+    return added, decided
+
+
+def human_decisions(store: Store) -> dict[str, HumanDecision]:
+    return {
+        h: HumanDecision(r["topic"], r["division"], tuple(r.get("co_divisions", ())))
+        for h, r in store.decisions_by_hash().items()
+    }

@@ -1,0 +1,75 @@
+"""Similar past suggestions and near-duplicates within one intake.
+
+A trained model keeps a memory of the labelled suggestions it learned from (their feature
+vectors, year, number, title and final route), capped at the profile's ``memory_max`` most
+recent ones so that a hotline's history does not bloat the model. Routing then lists, for each
+suggestion, the closest earlier ones and how they were finally routed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from .profile import Profile
+
+__all__ = ["Memory", "attach_memory", "similar_past", "mark_duplicates"]
+
+SIMILAR_MIN = 0.2
+DUPLICATE_MIN = 0.75
+
+
+@dataclass
+class Memory:
+    vectors: sp.csr_matrix
+    items: list[dict]
+
+
+def attach_memory(model, examples, profile: Profile) -> None:
+    """Keep the most recent ``profile.memory_max`` examples as the model's memory."""
+    chosen = sorted(range(len(examples)), key=lambda i: (examples[i].year or 0, i))[-profile.memory_max:] \
+        if profile.memory_max else []
+    picked = [examples[i] for i in sorted(chosen)]
+    texts = [e.text for e in picked]
+    vectors = model.featurizer_.transform(model.tokenizer.cut_many(texts), texts) if picked else None
+    items = [
+        {"year": e.year, "id": e.id, "title": e.text.split("\n", 1)[0],
+         "topic": e.topic, "topic_name": profile.topic(e.topic).name,
+         "division": e.division, "division_name": profile.division(e.division).name}
+        for e in picked
+    ]
+    model.memory_ = Memory(vectors, items) if picked else None
+
+
+def _vectors(model, routes):
+    texts = [r.suggestion.text for r in routes]
+    return model.featurizer_.transform(model.tokenizer.cut_many(texts), texts)
+
+
+def similar_past(model, routes, *, k: int = 3) -> None:
+    """Fill ``route.similar`` with up to ``k`` earlier suggestions, most similar first."""
+    memory = getattr(model, "memory_", None)
+    routable = [r for r in routes if r.suggestion.routable]
+    if memory is None or not routable:
+        return
+    scores = np.asarray((_vectors(model, routable) @ memory.vectors.T).todense())
+    for r, row in zip(routable, scores):
+        order = np.argsort(-row)[:k]
+        r.similar = [{**memory.items[j], "score": round(float(row[j]), 3)} for j in order if row[j] >= SIMILAR_MIN]
+
+
+def mark_duplicates(model, routes, *, threshold: float = DUPLICATE_MIN) -> None:
+    """Flag a suggestion that repeats an earlier one of the same intake (the same ask filed twice)."""
+    routable = [r for r in routes if r.suggestion.routable]
+    if len(routable) < 2:
+        return
+    vectors = _vectors(model, routable)
+    scores = (vectors @ vectors.T).tocsr()
+    for i, r in enumerate(routable):
+        row = scores.getrow(i).toarray().ravel()[:i]
+        if row.size and row.max() >= threshold:
+            j = int(row.argmax())
+            other = routable[j]
+            r.duplicate_of = f"与序号{other.seq}（{other.suggestion.id}）相似度{row[j]:.0%}，建议合并办理"

@@ -1,0 +1,295 @@
+"""The SQLite history: suggestions, the routes suggested, and reviewers' decisions.
+
+Decisions are appended, never updated or deleted (triggers refuse both); the latest decision
+for a suggestion is the one that counts, and a latest decision of 待定 means the suggestion has
+no confirmed route. The database runs in WAL mode with a busy timeout so that several
+processes can record decisions at once without losing any.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import StoreError
+
+__all__ = ["Store", "StoredDecision", "STORE_ENV", "default_store_path", "ACTIONS", "SCHEMA_VERSION"]
+
+STORE_ENV = "ROUTER_STORE"
+ACTIONS = ("同意", "修改", "待定")
+
+MIGRATIONS = [
+    # 1: the first schema.
+    """
+    CREATE TABLE suggestions (
+        id INTEGER PRIMARY KEY,
+        content_hash TEXT NOT NULL UNIQUE,
+        year INTEGER,
+        number TEXT,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        deputy TEXT,
+        source_file TEXT,
+        created TEXT NOT NULL
+    );
+    CREATE INDEX suggestions_year ON suggestions(year);
+    CREATE TABLE routes (
+        id INTEGER PRIMARY KEY,
+        suggestion_id INTEGER NOT NULL REFERENCES suggestions(id),
+        model TEXT,
+        topic TEXT,
+        division TEXT,
+        co_divisions TEXT,
+        topic_confidence REAL,
+        division_confidence REAL,
+        detail TEXT,
+        created TEXT NOT NULL
+    );
+    CREATE INDEX routes_suggestion ON routes(suggestion_id);
+    CREATE TABLE decisions (
+        id INTEGER PRIMARY KEY,
+        suggestion_id INTEGER NOT NULL REFERENCES suggestions(id),
+        reviewer TEXT NOT NULL,
+        created TEXT NOT NULL,
+        action TEXT NOT NULL CHECK (action IN ('同意', '修改', '待定')),
+        before TEXT,
+        after TEXT,
+        comment TEXT NOT NULL DEFAULT '',
+        origin TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX decisions_suggestion ON decisions(suggestion_id, id);
+    CREATE TRIGGER decisions_append_only_update BEFORE UPDATE ON decisions
+        BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+    CREATE TRIGGER decisions_append_only_delete BEFORE DELETE ON decisions
+        BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def default_store_path() -> Path:
+    """$ROUTER_STORE, else router.sqlite in the working folder."""
+    return Path(os.environ.get(STORE_ENV) or "router.sqlite")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+@dataclass
+class StoredDecision:
+    suggestion_id: int
+    action: str
+    after: dict | None
+    reviewer: str
+    comment: str
+
+
+def _route_json(topic: str | None, division: str | None, co: list[str] | tuple[str, ...]) -> str | None:
+    if topic is None:
+        return None
+    return json.dumps({"topic": topic, "division": division, "co_divisions": list(co)}, ensure_ascii=False, sort_keys=True)
+
+
+class Store:
+    """One SQLite file; open with :meth:`open`, use as a context manager."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection):
+        self.path = path
+        self.db = connection
+
+    @classmethod
+    def open(cls, path: str | os.PathLike | None = None, *, create: bool = True) -> "Store":
+        path = Path(path) if path else default_store_path()
+        if not create and not path.exists():
+            raise StoreError(f"{path}: no store here; import history (`router history import`) or route an intake first")
+        if path.exists() and path.stat().st_size and path.read_bytes()[:16] != b"SQLite format 3\x00":
+            raise StoreError(f"{path}: not an SQLite database; restore it from a backup (`router store backup`)")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(path, timeout=60, isolation_level=None)
+            connection.execute("PRAGMA busy_timeout = 60000")
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA foreign_keys = ON")
+            store = cls(path, connection)
+            store._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: the store is damaged or unreadable ({exc}); run `router store check` "
+                             "and restore from a backup") from None
+        return store
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """BEGIN IMMEDIATE with retries: one writer at a time, nobody's decisions lost."""
+        for attempt in range(50):
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise StoreError(f"{self.path}: {exc}") from None
+                time.sleep(0.05 * (attempt + 1))
+        else:
+            raise StoreError(f"{self.path}: the store stayed locked by another process; try again")
+        try:
+            yield self.db
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def _migrate(self) -> None:
+        """Apply each missing migration in its own transaction; safe when two processes race."""
+        for attempt in range(100):
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"{self.path}: made by a newer router (schema {version} > {SCHEMA_VERSION}); upgrade router")
+            if version == SCHEMA_VERSION:
+                return
+            try:
+                self.db.executescript(
+                    f"BEGIN IMMEDIATE; {MIGRATIONS[version]}; PRAGMA user_version = {version + 1}; COMMIT;"
+                )
+            except sqlite3.OperationalError as exc:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                if "already exists" not in str(exc) and "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                time.sleep(0.02 * (attempt + 1))
+        raise StoreError(f"{self.path}: could not bring the store to schema {SCHEMA_VERSION}; try again")
+
+    # --- suggestions and routes -------------------------------------------------------------
+
+    def upsert_suggestion(self, db, suggestion, *, year: int | None, source: str) -> int:
+        row = db.execute("SELECT id FROM suggestions WHERE content_hash = ?", (suggestion.content_hash,)).fetchone()
+        if row:
+            return row[0]
+        cursor = db.execute(
+            "INSERT INTO suggestions (content_hash, year, number, title, body, deputy, source_file, created) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (suggestion.content_hash, year, suggestion.id, suggestion.title, suggestion.body, suggestion.deputy,
+             source, _now()),
+        )
+        return cursor.lastrowid
+
+    def record_routes(self, routes, *, year: int | None, source: str, model: str) -> None:
+        with self.transaction() as db:
+            for r in routes:
+                sid = self.upsert_suggestion(db, r.suggestion, year=year, source=source)
+                detail = json.dumps({"topics": r.topics, "divisions": r.divisions, "reasons": r.reasons,
+                                     "source": r.source}, ensure_ascii=False)
+                db.execute(
+                    "INSERT INTO routes (suggestion_id, model, topic, division, co_divisions, topic_confidence, "
+                    "division_confidence, detail, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (sid, model, r.topic, r.division, json.dumps(r.co_divisions), r.topic_confidence,
+                     r.division_confidence, detail, _now()),
+                )
+
+    def suggestion_id(self, content_hash: str) -> int | None:
+        row = self.db.execute("SELECT id FROM suggestions WHERE content_hash = ?", (content_hash,)).fetchone()
+        return row[0] if row else None
+
+    # --- decisions --------------------------------------------------------------------------
+
+    def latest_decision(self, db, suggestion_id: int) -> StoredDecision | None:
+        row = db.execute(
+            "SELECT action, after, reviewer, comment FROM decisions WHERE suggestion_id = ? ORDER BY id DESC LIMIT 1",
+            (suggestion_id,),
+        ).fetchone()
+        if not row:
+            return None
+        return StoredDecision(suggestion_id, row[0], json.loads(row[1]) if row[1] else None, row[2], row[3])
+
+    def add_decision(self, db, suggestion_id: int, *, action: str, reviewer: str, after: dict | None,
+                     before: dict | None = None, comment: str = "", origin: str = "") -> bool:
+        """Append a decision unless it repeats the latest one; True when something was recorded."""
+        if action not in ACTIONS:
+            raise StoreError(f"unknown action '{action}'; use one of {'、'.join(ACTIONS)}")
+        latest = self.latest_decision(db, suggestion_id)
+        after_json = _route_json(**after) if after else None
+        if latest and latest.action == action and latest.comment == comment and (
+            (_route_json(**latest.after) if latest.after else None) == after_json
+        ):
+            return False
+        db.execute(
+            "INSERT INTO decisions (suggestion_id, reviewer, created, action, before, after, comment, origin) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (suggestion_id, reviewer, _now(), action, _route_json(**before) if before else None, after_json,
+             comment, origin),
+        )
+        return True
+
+    def confirmed(self, years: set[int] | None = None) -> list[dict]:
+        """Suggestions whose latest decision is 同意 or 修改, with that decision's route."""
+        rows = self.db.execute(
+            """
+            SELECT s.id, s.year, s.number, s.title, s.body, s.content_hash, d.after
+            FROM suggestions s
+            JOIN decisions d ON d.id = (SELECT MAX(id) FROM decisions WHERE suggestion_id = s.id)
+            WHERE d.action IN ('同意', '修改') AND d.after IS NOT NULL
+            ORDER BY s.year, s.id
+            """
+        ).fetchall()
+        out = []
+        for sid, year, number, title, body, content_hash, after in rows:
+            if years and year not in years:
+                continue
+            out.append({"id": sid, "year": year, "number": number, "title": title, "body": body,
+                        "content_hash": content_hash, **json.loads(after)})
+        return out
+
+    def decisions_by_hash(self) -> dict[str, dict]:
+        return {r["content_hash"]: r for r in self.confirmed()}
+
+    def counts(self) -> dict[str, int]:
+        one = lambda sql: self.db.execute(sql).fetchone()[0]  # noqa: E731
+        return {
+            "suggestions": one("SELECT COUNT(*) FROM suggestions"),
+            "routes": one("SELECT COUNT(*) FROM routes"),
+            "decisions": one("SELECT COUNT(*) FROM decisions"),
+        }
+
+    # --- care -------------------------------------------------------------------------------
+
+    def integrity(self) -> list[str]:
+        return [row[0] for row in self.db.execute("PRAGMA integrity_check").fetchall()]
+
+    def backup(self, target: Path) -> None:
+        """SQLite's online backup: consistent even while others write."""
+        target = Path(target)
+        if target.exists():
+            raise StoreError(f"{target}: exists; choose a new backup file name")
+        partial = target.with_name(f".{target.name}.part")
+        with contextlib.closing(sqlite3.connect(partial)) as destination:
+            self.db.backup(destination)
+        os.replace(partial, target)
+
+
+def check_store(path: Path) -> list[str]:
+    """Problems found in a store file, without writing to it; empty when it is sound."""
+    path = Path(path)
+    if not path.exists():
+        raise StoreError(f"{path}: no store here")
+    if path.read_bytes()[:16] != b"SQLite format 3\x00":
+        return ["not an SQLite database"]
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            result = [row[0] for row in db.execute("PRAGMA integrity_check").fetchall()]
+    except sqlite3.DatabaseError as exc:
+        return [str(exc)]
+    return [] if result == ["ok"] else result
