@@ -192,11 +192,17 @@ from_store_option = click.option("--from-store", is_flag=True,
 @from_store_option
 @store_option
 @years_option
+@click.option("--cold", is_flag=True,
+              help="No history yet: build a model from the profile alone (remits, topic terms and rules).")
 @click.option("--name", default=None, help="Model folder name (default: model-YYYYMMDD-HHMMSS).")
 @models_option
 @pass_state
-def train(state, files, from_store, store_path, years, name, models_root):
-    """Train topic and division models on labelled years and save a model folder."""
+def train(state, files, from_store, store_path, years, cold, name, models_root):
+    """Train topic and division models on labelled years and save a model folder.
+
+    A new office with no history uses --cold: its model routes from the profile's remits and
+    topic rules, and says so in 路由来源 (route_source remit or rule).
+    """
     import datetime as dt
 
     from .evaluate import backtest
@@ -206,7 +212,12 @@ def train(state, files, from_store, store_path, years, name, models_root):
     from .similar import attach_memory
     from .tokenizer import Tokenizer
 
-    examples, sources = _examples(state, files, years, from_store, store_path)
+    if cold:
+        if files or from_store:
+            raise click.UsageError("--cold builds a model without history; give no files and no --from-store")
+        examples, sources = [], []
+    else:
+        examples, sources = _examples(state, files, years, from_store, store_path)
     profile = state.profile
     tokenizer = Tokenizer().warm()
     scores = {}
@@ -228,7 +239,7 @@ def train(state, files, from_store, store_path, years, name, models_root):
     name = name or dt.datetime.now().strftime("model-%Y%m%d-%H%M%S")
     folder = save_model(model, root / name, profile=profile, data_sha256=data_sha256(examples), years=all_years,
                         scores=scores, sources=sources)
-    click.echo(f"已保存模型：{folder}（{len(examples)} 条，年度 {', '.join(map(str, all_years))}）")
+    click.echo(f"已保存模型：{folder}（{len(examples)} 条，年度 {', '.join(map(str, all_years)) or '无（仅依据职责与规则）'}）")
     if scores:
         click.echo(f"{scores['latest_year']} 年回测：主题准确率 {scores['topic']['accuracy']:.2f}，"
                    f"主办处室准确率 {scores['division']['accuracy']:.2f}")

@@ -225,7 +225,10 @@ def current_model_dir(root: Path) -> Path:
     root = Path(root)
     pointer = root / "CURRENT"
     if not pointer.is_file():
-        raise ModelError(f"{root}: no current model ({pointer} missing); train one or `router models promote NAME`")
+        raise ModelError(
+            f"{root}: no current model ({pointer} missing); train one (`router train FILES`, or "
+            "`router train --cold` for an office without history) or `router models promote NAME`"
+        )
     name = pointer.read_text(encoding="utf-8").strip()
     if not name or not (root / name).is_dir():
         raise ModelError(f"{pointer} names '{name}', which is not a model folder; `router models promote NAME`")

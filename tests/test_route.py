@@ -1,0 +1,234 @@
+"""Train, evaluate and route through the CLI; refusals of bad models and options."""
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from conftest import ANSWERS, HISTORY, INTAKE, ROOT, invoke
+from helpers import write_csv
+
+APPROVAL = ROOT / "tests" / "approval" / "e2e_metrics.json"
+JSONL_KEYS = ["id", "title", "topic", "topic_name", "topic_confidence", "topics", "division", "division_name",
+              "division_confidence", "divisions", "co_divisions", "needs_review", "reasons", "route_source", "leader",
+              "deadline"]
+
+
+@pytest.fixture(scope="module")
+def e2e(tmp_path_factory):
+    """A seeded run: train on 2017-2019, evaluate on all four years, route the 2021 intake."""
+    from click.testing import CliRunner
+
+    runner = CliRunner()
+    work = tmp_path_factory.mktemp("e2e")
+    models = work / "models"
+    trained = invoke(runner, ["train", *HISTORY[:3], "--models", models, "--name", "m1"])
+    assert trained.exit_code == 0, trained.output
+    evaluated = invoke(runner, ["evaluate", *HISTORY, "--out", work / "reports"])
+    assert evaluated.exit_code == 0, evaluated.output
+    routed = invoke(runner, ["route", INTAKE, "--models", models, "-o", work / "out.jsonl", "--date", "2021-02-20",
+                             "--store", work / "store.sqlite"])
+    assert routed.exit_code == 0, routed.output
+    return work, trained, evaluated, routed
+
+
+def _answers():
+    return {r["建议号"]: r for r in csv.DictReader(open(ANSWERS, encoding="utf-8"))}
+
+
+def test_seeded_run_matches_approved_metrics(e2e):
+    work, *_ = e2e
+    report = json.loads((work / "reports" / "evaluation.json").read_text(encoding="utf-8"))
+    answers = _answers()
+    records = [json.loads(line) for line in (work / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    observed = {
+        "intake_topic_correct": sum(r["topic_name"] == answers[r["id"]]["主题"] for r in records),
+        "intake_division_correct": sum(r["division_name"] == answers[r["id"]]["主办处室"] for r in records),
+        "intake_needs_review": sum(r["needs_review"] for r in records),
+        "backtest_topic_accuracy": report["temporal"]["pooled"]["topic"]["accuracy"],
+        "backtest_division_accuracy": report["temporal"]["pooled"]["division"]["accuracy"],
+        "backtest_division_top2": report["temporal"]["pooled"]["division"]["top2_accuracy"],
+        "loyo_topic_macro_f1": report["leave_one_year_out"]["pooled"]["topic"]["macro_f1"],
+    }
+    if os.environ.get("ROUTER_APPROVE") or not APPROVAL.exists():
+        APPROVAL.write_text(json.dumps(observed, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        pytest.skip("approval file written; review and commit tests/approval/e2e_metrics.json")
+    assert observed == json.loads(APPROVAL.read_text(encoding="utf-8"))
+
+
+def test_evaluate_writes_reports(e2e):
+    work, _, evaluated, _ = e2e
+    for name in ("evaluation.md", "evaluation.json", "confusion.png"):
+        assert (work / "reports" / name).stat().st_size > 0
+    markdown = (work / "reports" / "evaluation.md").read_text(encoding="utf-8")
+    assert "时间回测" in markdown and "| 0.5 |" in markdown and "留一年交叉验证" in markdown
+    assert "主题：准确率" in evaluated.output
+
+
+def test_jsonl_keys_and_row_order(e2e):
+    work, *_ = e2e
+    records = [json.loads(line) for line in (work / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in records] == list(_answers())
+    for r in records:
+        assert list(r)[: len(JSONL_KEYS)] == JSONL_KEYS
+        assert len(r["topics"]) == 3 and len(r["divisions"]) == 3
+        assert r["route_source"] in ("model", "rule", "remit")
+        assert r["deadline"] == "2021-05-20"
+        assert len(r["co_divisions"]) <= 2 and r["division"] not in r["co_divisions"]
+
+
+def test_manifest_contents_and_reproducible_hashes(e2e, runner, tmp_path):
+    work, *_ = e2e
+    manifest = json.loads((work / "models" / "m1" / "manifest.json").read_text(encoding="utf-8"))
+    for key in ("router", "python", "scikit-learn", "jieba", "numpy"):
+        assert manifest["versions"][key]
+    assert manifest["years"] == [2017, 2018, 2019]
+    assert manifest["examples"] == 145
+    assert manifest["scores"]["latest_year"] == 2019
+    assert set(manifest["labels"]["topics"]) >= set(manifest["counts"]["topics"])
+    for name in ("first", "second"):
+        assert invoke(runner, ["train", HISTORY[0], "--models", tmp_path, "--name", name]).exit_code == 0
+    manifest, second = (json.loads((tmp_path / n / "manifest.json").read_text(encoding="utf-8")) for n in ("first", "second"))
+    for key in ("training_data", "profile", "domain_dict.txt", "stopwords.txt"):
+        assert second["sha256"][key] == manifest["sha256"][key]
+
+
+def test_xlsx_table_with_review_columns(runner, bundled_model_dir, tmp_path):
+    out = tmp_path / "table.xlsx"
+    result = invoke(runner, ["route", INTAKE, "--model", bundled_model_dir, "-o", out, "--store", tmp_path / "s.sqlite"])
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(out)
+    sheet = book["交办任务表"]
+    header = [c.value for c in sheet[1]]
+    assert header[:15] == ["序号", "建议号", "标题", "领衔代表", "建议主题", "主题置信度", "建议主办处室", "建议会办处室",
+                           "处室置信度", "责任领导", "办理时限", "需人工复核", "判断依据", "备选", "路由来源"]
+    for name in ("复核", "确认主题", "确认主办处室", "确认会办处室", "复核意见", "复核人"):
+        assert name in header
+    assert sheet.max_row == 45 and sheet.freeze_panes == "D2"
+    assert len(sheet.data_validations.dataValidation) == 4
+    review_rows = [row for row in sheet.iter_rows(min_row=2, values_only=True) if row[11] == "是"]
+    assert book["待复核"].max_row == len(review_rows) + 1
+    assert book["选项"].sheet_state == "hidden"
+
+
+def test_default_output_name_is_printed(runner, bundled_model_dir, tmp_path):
+    source = tmp_path / "intake.csv"
+    write_csv(source, [["编号", "标题", "内容"], ["1", "关于硬化通村公路的建议", "请求硬化村道"]])
+    result = invoke(runner, ["route", source, "--model", bundled_model_dir, "--format", "csv"])
+    assert result.exit_code == 0
+    expected = tmp_path / "intake_交办任务表.csv"
+    assert expected.is_file() and str(expected) in result.output
+
+
+def test_every_row_survives_in_order_and_empty_rows_are_marked(runner, bundled_model_dir, tmp_path):
+    rows = [["编号", "标题", "内容"]]
+    for i in range(30):
+        rows.append([str(i), "" if i % 7 == 3 else f"关于第{i}村道路硬化的建议", "" if i % 7 == 3 else "村里道路泥泞"])
+    source = write_csv(tmp_path / "in.csv", rows)
+    out = tmp_path / "out.csv"
+    result = invoke(runner, ["route", source, "--model", bundled_model_dir, "-o", out])
+    assert result.exit_code == 0, result.output
+    with open(out, encoding="utf-8-sig") as handle:
+        written = list(csv.DictReader(handle))
+    assert [w["建议号"] for w in written] == [str(i) for i in range(30)]
+    assert [w["路由来源"] == "无法路由" for w in written] == [i % 7 == 3 for i in range(30)]
+    assert all(w["需人工复核"] == "是" for w in written if w["路由来源"] == "无法路由")
+
+
+def test_cold_start_routes_by_remits_and_says_so(runner, tmp_path):
+    models = tmp_path / "models"
+    assert invoke(runner, ["train", "--cold", "--models", models, "--name", "cold"]).exit_code == 0
+    out = tmp_path / "out.jsonl"
+    result = invoke(runner, ["route", INTAKE, "--models", models, "-o", out, "--store", tmp_path / "s.sqlite"])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(records) == 44
+    assert {r["route_source"] for r in records} <= {"remit", "rule"}
+    answers = _answers()
+    correct = sum(r["topic_name"] == answers[r["id"]]["主题"] for r in records)
+    assert correct >= 30  # far above the 9 that always guessing the largest topic would get
+
+
+# --- refusals ----------------------------------------------------------------------------------
+
+
+def _error(result):
+    assert result.exit_code in (1, 2), result.output
+    assert "Traceback" not in result.output
+    return result.output.strip().splitlines()[-1]
+
+
+def test_all_empty_intake_refused_without_output(runner, bundled_model_dir, tmp_path):
+    source = write_csv(tmp_path / "in.csv", [["编号", "标题", "内容"], ["1", "", ""], ["2", " ", ""]])
+    out = tmp_path / "out.xlsx"
+    line = _error(invoke(runner, ["route", source, "--model", bundled_model_dir, "-o", out]))
+    assert line.startswith("Error: ") and "nothing to route" in line
+    assert not out.exists() and not list(tmp_path.glob(".out.xlsx*"))
+
+
+def test_tampered_model_refused(runner, bundled_model_dir, tmp_path):
+    with open(bundled_model_dir / "model.joblib", "ab") as handle:
+        handle.write(b"\0")
+    line = _error(invoke(runner, ["route", INTAKE, "--model", bundled_model_dir, "-o", tmp_path / "o.xlsx"]))
+    assert "changed since training" in line and "model.joblib" in line
+    assert not (tmp_path / "o.xlsx").exists()
+
+
+def test_changed_dictionary_refused(runner, bundled_model_dir, tmp_path):
+    with open(bundled_model_dir / "domain_dict.txt", "a", encoding="utf-8") as handle:
+        handle.write("新词 100 n\n")
+    assert "domain_dict.txt: changed since training" in _error(
+        invoke(runner, ["route", INTAKE, "--model", bundled_model_dir, "-o", tmp_path / "o.xlsx"]))
+
+
+def test_model_from_newer_router_refused(runner, bundled_model_dir, tmp_path):
+    path = bundled_model_dir / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["versions"]["router"] = "99.0.0"
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    line = _error(invoke(runner, ["route", INTAKE, "--model", bundled_model_dir, "-o", tmp_path / "o.xlsx"]))
+    assert "made by router 99.0.0" in line and "upgrade router" in line
+
+
+def test_profile_with_other_topics_refused(runner, bundled_model_dir, tmp_path):
+    from router.profile import default_profile_path
+
+    text = default_profile_path().read_text(encoding="utf-8").replace('key = "funding"', 'key = "money"')
+    text = text.replace('topic = "funding"', 'topic = "money"')
+    profile = tmp_path / "p.toml"
+    profile.write_text(text, encoding="utf-8")
+    line = _error(invoke(runner, ["--profile", profile, "route", INTAKE, "--model", bundled_model_dir,
+                                  "-o", tmp_path / "o.xlsx"]))
+    assert "differ from the profile" in line and "router train" in line
+
+
+def test_threshold_out_of_range_is_usage_error(runner, bundled_model_dir):
+    result = invoke(runner, ["route", INTAKE, "--model", bundled_model_dir, "--threshold", "2"])
+    assert result.exit_code == 2 and "Invalid value for '--threshold'" in result.output
+
+
+def test_output_over_input_refused(runner, bundled_model_dir, tmp_path):
+    source = write_csv(tmp_path / "in.csv", [["编号", "标题"], ["1", "关于修路的建议"]])
+    before = source.read_bytes()
+    result = invoke(runner, ["route", source, "--model", bundled_model_dir, "-o", source])
+    assert result.exit_code == 2 and source.read_bytes() == before
+
+
+def test_models_list_promote_rollback_verify(runner, tmp_path):
+    models = tmp_path / "models"
+    for name in ("a", "b"):
+        assert invoke(runner, ["train", "--cold", "--models", models, "--name", name]).exit_code == 0
+    assert (models / "CURRENT").read_text().strip() == "a"
+    assert invoke(runner, ["models", "promote", "b", "--models", models]).exit_code == 0
+    listing = invoke(runner, ["models", "list", "--models", models]).output
+    assert "* b" in listing and "  a" in listing
+    assert invoke(runner, ["models", "rollback", "--models", models]).output.strip() == "当前模型：a"
+    assert invoke(runner, ["models", "verify", "--models", models]).exit_code == 0
+    (models / "b" / "stopwords.txt").write_text("x", encoding="utf-8")
+    verify = invoke(runner, ["models", "verify", "--models", models])
+    assert verify.exit_code == 1 and "失败  b" in verify.output
+    shown = json.loads(invoke(runner, ["models", "show", "a", "--models", models]).output)
+    assert shown["years"] == [] and shown["examples"] == 0
