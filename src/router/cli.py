@@ -145,7 +145,8 @@ def _examples(state, files, years, from_store, store_path):
             rows = store.confirmed(years)
             sources = [str(store.path)]
         examples = [Example(text=f"{r['title']}\n{r['body']}".strip(), topic=r["topic"], division=r["division"],
-                            co_divisions=tuple(r.get("co_divisions", ())), year=r["year"], id=r["number"] or "")
+                            co_divisions=tuple(r.get("co_divisions", ())), year=r["year"], id=r["number"] or "",
+                            weight=state.profile.correction_weight if r["action"] == "修改" else 1.0)
                     for r in rows]
     else:
         items = []

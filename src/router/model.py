@@ -50,6 +50,7 @@ class Example:
     co_divisions: tuple[str, ...] = ()
     year: int | None = None
     id: str = ""
+    weight: float = 1.0
 
 
 @dataclass
@@ -104,11 +105,11 @@ class _LabelModel:
         self.classifier_ = None
         self.n_ = 0
 
-    def fit(self, X, y: list[str]) -> "_LabelModel":
+    def fit(self, X, y: list[str], sample_weight=None) -> "_LabelModel":
         self.n_ = len(y)
         if len(set(y)) >= 2:
             self.classifier_ = LogisticRegression(C=self.C, max_iter=2000, class_weight="balanced")
-            self.classifier_.fit(X, y)
+            self.classifier_.fit(X, y, sample_weight=sample_weight)
         elif len(set(y)) == 1:
             self.single_ = y[0]
         return self
@@ -184,8 +185,9 @@ class RouterModel:
                 self.rules_[i] = 1.0 / len(self.divisions_)
         if examples:
             X = self.featurizer_.transform(tokens, texts)
-            self.topic_model_.fit(X, [e.topic for e in examples])
-            self.division_model_.fit(X, [e.division for e in examples])
+            weights = np.array([e.weight for e in examples], dtype=float)
+            self.topic_model_.fit(X, [e.topic for e in examples], weights)
+            self.division_model_.fit(X, [e.division for e in examples], weights)
         self.n_examples_ = len(examples)
         self.topic_counts_ = _label_counts([e.topic for e in examples])
         self.division_counts_ = _label_counts([e.division for e in examples])

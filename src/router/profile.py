@@ -75,6 +75,7 @@ class Profile:
     max_features: int = 200000
     min_df: int = 1
     memory_max: int = 20000
+    correction_weight: float = 5.0
     source: str = ""
     sha256: str = ""
 
@@ -269,6 +270,7 @@ def _build(path: Path, text: str, data: dict, digest: str) -> Profile:
         max_features=_number(path, text, training, "max_features", 200000, 100, 1e8, int),
         min_df=_number(path, text, training, "min_df", 1, 1, 1e6, int),
         memory_max=_number(path, text, training, "memory_max", 20000, 0, 1e7, int),
+        correction_weight=_number(path, text, training, "correction_weight", 5.0, 1.0, 1000.0),
         source=str(path),
         sha256=digest,
     )

@@ -91,10 +91,11 @@ class StoredDecision:
     comment: str
 
 
-def _route_json(topic: str | None, division: str | None, co: list[str] | tuple[str, ...]) -> str | None:
+def _route_json(topic: str | None, division: str | None, co_divisions=()) -> str | None:
     if topic is None:
         return None
-    return json.dumps({"topic": topic, "division": division, "co_divisions": list(co)}, ensure_ascii=False, sort_keys=True)
+    return json.dumps({"topic": topic, "division": division, "co_divisions": list(co_divisions)},
+                      ensure_ascii=False, sort_keys=True)
 
 
 class Store:
@@ -238,7 +239,7 @@ class Store:
         """Suggestions whose latest decision is 同意 or 修改, with that decision's route."""
         rows = self.db.execute(
             """
-            SELECT s.id, s.year, s.number, s.title, s.body, s.content_hash, d.after
+            SELECT s.id, s.year, s.number, s.title, s.body, s.content_hash, d.after, d.action
             FROM suggestions s
             JOIN decisions d ON d.id = (SELECT MAX(id) FROM decisions WHERE suggestion_id = s.id)
             WHERE d.action IN ('同意', '修改') AND d.after IS NOT NULL
@@ -246,11 +247,11 @@ class Store:
             """
         ).fetchall()
         out = []
-        for sid, year, number, title, body, content_hash, after in rows:
+        for sid, year, number, title, body, content_hash, after, action in rows:
             if years and year not in years:
                 continue
             out.append({"id": sid, "year": year, "number": number, "title": title, "body": body,
-                        "content_hash": content_hash, **json.loads(after)})
+                        "content_hash": content_hash, "action": action, **json.loads(after)})
         return out
 
     def decisions_by_hash(self) -> dict[str, dict]:
