@@ -226,7 +226,7 @@ def train(state, files, from_store, store_path, years, cold, name, models_root):
     if len(all_years) > 1:
         latest = all_years[-1]
         click.echo(f"回测：用 {all_years[0]}–{all_years[-2]} 年训练，测试 {latest} 年 …", err=True)
-        result = backtest([e for e in examples if e.year in (latest, *all_years[:-1])], profile, tokenizer)
+        result = backtest(examples, profile, tokenizer, test_years={latest}, leave_one_out=False)
         year_result = result["temporal"][str(latest)]
         scores = {"latest_year": latest,
                   "topic": {k: year_result["topic"][k] for k in ("accuracy", "macro_f1", "top2_accuracy")},
@@ -471,6 +471,78 @@ def models_rollback(models_root):
     click.echo(f"当前模型：{rollback(models_dir(models_root))}")
 
 
+@cli.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--year", type=click.IntRange(1949, 2200), default=None,
+              help="The year to report on (default: the latest year among the inputs).")
+@from_store_option
+@store_option
+@click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None,
+              help="Model for routing an unlabelled intake (default: the current model).")
+@models_option
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="reports/report", show_default=True,
+              help="Folder for report.md, report.xlsx and trend.png.")
+@pass_state
+def report(state, files, year, from_store, store_path, model_dir, models_root, out_dir):
+    """Report on an intake or a year: counts, comparison with earlier years, the report sentence.
+
+    FILES are labelled workbooks of past years and/or an unlabelled intake (routed with the
+    current model, with decisions in the store winning); --from-store adds the store's
+    confirmed decisions. The report covers --year (default: the latest); earlier years are
+    the comparison.
+    """
+    from .history import read_history, year_of
+    from .intake import read_intake
+    from .report import ReportItem, build_report, write_report
+    from .review import human_decisions
+    from .routing import route_batch
+    from .store import Store, default_store_path
+    from .tokenizer import Tokenizer
+
+    profile = state.profile
+    if not files and not from_store:
+        raise click.UsageError("give history workbooks and/or an intake file, or --from-store")
+    items: list[ReportItem] = []
+    if from_store:
+        with Store.open(store_path, create=False) as store:
+            for r in store.confirmed():
+                items.append(ReportItem(r["year"], r["number"] or "", r["title"], f"{r['title']}\n{r['body']}",
+                                        r["topic"], r["division"]))
+    model = None
+    for path in files:
+        reader, suggestions = read_intake(path, profile)
+        if "topic" in reader.mapping and "lead_division" in reader.mapping:
+            for i in read_history(Path(path), profile):
+                items.append(ReportItem(i.year, i.suggestion.id, i.suggestion.title, i.suggestion.text, i.topic,
+                                        i.division, i.suggestion.role))
+            continue
+        file_year = year if len(files) == 1 and year else year_of(Path(path))
+        model = model or _resolve_model(state, model_dir, models_root)
+        store_file = Path(store_path) if store_path else default_store_path()
+        decisions = {}
+        if store_file.exists():
+            with Store.open(store_file) as store:
+                decisions = human_decisions(store)
+        for r in route_batch(model, profile, suggestions, decisions=decisions):
+            if r.topic is None:
+                continue
+            items.append(ReportItem(file_year, r.suggestion.id, r.suggestion.title, r.suggestion.text, r.topic,
+                                    r.division, r.suggestion.role, r.needs_review,
+                                    min(r.topic_confidence, r.division_confidence)))
+    years = sorted({i.year for i in items if i.year})
+    if not years:
+        raise click.UsageError("no suggestions with a year to report on")
+    year = year or years[-1]
+    if year not in years:
+        raise click.UsageError(f"no suggestions of {year}; the inputs cover {', '.join(map(str, years))}")
+    earlier = {y: [i for i in items if i.year == y] for y in years if y < year}
+    result = build_report(year, [i for i in items if i.year == year], earlier, profile, Tokenizer())
+    paths = write_report(result, profile, Path(out_dir))
+    click.echo(result.sentence)
+    for kind, path in paths.items():
+        click.echo(f"报告（{kind}）：{path}")
+
+
 def _reviewer(name: str | None) -> str:
     return name or os.environ.get("USER") or os.environ.get("USERNAME") or "reviewer"
 
@@ -518,6 +590,17 @@ def accept(state, table, reviewer, store_path):
     click.echo(f"新记录决定 {new} 条" + ("" if new else "（与已有决定相同，未重复记录）"))
 
 
+def _alternatives(profile, r) -> list[tuple[str, str]]:
+    """[1] the same topic with the runner-up division; [2] the runner-up topic with its usual lead."""
+    out = []
+    if len(r.divisions) > 1:
+        out.append((r.topic, r.divisions[1][0]))
+    if len(r.topics) > 1:
+        topic = r.topics[1][0]
+        out.append((topic, (profile.rules.get(topic) or (r.division,))[0]))
+    return out
+
+
 def _describe_route(profile, r) -> str:
     s = r.suggestion
     lines = [
@@ -532,9 +615,8 @@ def _describe_route(profile, r) -> str:
         f"建议会办：{'、'.join(profile.division(k).name for k in r.co_divisions) or '无'}",
         f"判断依据：{'、'.join(r.reasons)}",
     ]
-    alternatives = [(t, d) for t, d in zip(r.topics, r.divisions)][1:3]
-    for number, ((t, tp), (d, dp)) in enumerate(alternatives, start=1):
-        lines.append(f"  [{number}] {profile.topic(t).name}（{tp:.0%}）／ {profile.division(d).name}（{dp:.0%}）")
+    for number, (t, d) in enumerate(_alternatives(profile, r), start=1):
+        lines.append(f"  [{number}] {profile.topic(t).name} ／ {profile.division(d).name}")
     for item in r.similar:
         lines.append(f"  往年相似：{item['year']}年 {item['id']} {item['title']} → {item['topic_name']}／{item['division_name']}")
     if r.duplicate_of:
@@ -600,9 +682,11 @@ def review(state, input_path, model_dir, models_root, sheet, year, reviewer, sto
                 continue
             suggested = {"topic": r.topic, "division": r.division, "co_divisions": list(r.co_divisions)}
             action, after, comment = "同意", dict(suggested), ""
-            if answer.isdigit() and 1 <= int(answer) <= 2 and len(r.topics) > int(answer):
-                k = int(answer)
-                after = {"topic": r.topics[k][0], "division": r.divisions[k][0], "co_divisions": []}
+            alternatives = _alternatives(profile, r)
+            if answer.isdigit() and 1 <= int(answer) <= len(alternatives):
+                topic, division = alternatives[int(answer) - 1]
+                after = {"topic": topic, "division": division,
+                         "co_divisions": [k for k in r.co_divisions if k != division]}
                 action = "修改"
             elif answer == "e":
                 topic = _ask_choice("主题", topic_names, profile.topic(r.topic).name)

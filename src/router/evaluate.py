@@ -85,12 +85,18 @@ def _train(examples: list[Example], profile: Profile, tokenizer) -> RouterModel:
     return RouterModel.from_profile(profile).fit(examples, profile, tokenizer)
 
 
-def backtest(examples: list[Example], profile: Profile, tokenizer, *, progress=None) -> dict:
-    """Temporal backtest (train on earlier years) and leave-one-year-out."""
+def backtest(examples: list[Example], profile: Profile, tokenizer, *, progress=None, test_years=None,
+             leave_one_out: bool = True) -> dict:
+    """Temporal backtest (train on earlier years) and, optionally, leave-one-year-out.
+
+    ``test_years`` limits the temporal test to those years (default: every year after the first).
+    """
     years = sorted({e.year for e in examples if e.year is not None})
     by_year = {y: [e for e in examples if e.year == y] for y in years}
-    plans = [("temporal", y, [e for e in examples if e.year < y]) for y in years[1:]]
-    plans += [("leave_one_year_out", y, [e for e in examples if e.year != y]) for y in years] if len(years) > 1 else []
+    plans = [("temporal", y, [e for e in examples if e.year < y]) for y in years[1:]
+             if test_years is None or y in test_years]
+    if leave_one_out and len(years) > 1:
+        plans += [("leave_one_year_out", y, [e for e in examples if e.year != y]) for y in years]
     results: dict = {"years": years, "temporal": {}, "leave_one_year_out": {}}
     pooled: dict[str, list[Prediction]] = {"temporal": [], "leave_one_year_out": []}
     for kind, year, train in plans:
@@ -114,11 +120,14 @@ def backtest(examples: list[Example], profile: Profile, tokenizer, *, progress=N
     return results
 
 
-def _cjk_font():
+def cjk_font() -> str | None:
+    """A font that can draw Chinese, if the machine has one; charts fall back to keys without."""
     from matplotlib import font_manager
 
+    keys = ("CJK", "WenQuanYi", "Hei", "YaHei", "SimSun", "Song", "Kai", "Ming", "PingFang", "Source Han",
+            "Droid Sans Fallback")
     for font in font_manager.fontManager.ttflist:
-        if any(key in font.name for key in ("CJK", "WenQuanYi", "Hei", "Song", "Kai", "Ming", "Droid Sans Fallback")):
+        if any(key in font.name for key in keys):
             return font.name
     return None
 
@@ -130,7 +139,7 @@ def plot_confusion(result: dict, profile: Profile, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    font = _cjk_font()
+    font = cjk_font()
     if font:
         plt.rcParams["font.family"] = font
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))

@@ -1,0 +1,204 @@
+"""The intake report: counts by topic and division, the year-on-year comparison, the seed's
+sentence, new and rising terms, and the suggestions that need review."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .profile import Profile
+
+__all__ = ["ReportItem", "build_report", "report_sentence", "write_report"]
+
+TERMS_SHOWN = 15
+# Counts and amounts ("三四十", "万头") are not themes; a term must not start with a numeral.
+_NUMERALS = set("0123456789一二三四五六七八九十百千万亿两几多半数")
+
+
+@dataclass
+class ReportItem:
+    """One suggestion as the report counts it."""
+
+    year: int
+    id: str
+    title: str
+    text: str
+    topic: str
+    division: str
+    role: str = ""
+    needs_review: bool = False
+    confidence: float = 1.0
+
+
+@dataclass
+class Report:
+    year: int
+    items: list[ReportItem]
+    earlier: dict[int, list[ReportItem]]
+    topics: Counter = field(default_factory=Counter)
+    divisions: Counter = field(default_factory=Counter)
+    roles: Counter = field(default_factory=Counter)
+    sentence: str = ""
+    new_terms: list[tuple[str, int]] = field(default_factory=list)
+    rising_terms: list[tuple[str, float, float]] = field(default_factory=list)
+
+
+def report_sentence(counts: Counter, total: int, profile: Profile, noun: str = "建议") -> str:
+    """The year-end report's sentence, e.g. "31件建议中，涉及……方面的8件，……，其它综合性建议10件"."""
+    parts = []
+    for topic in profile.topics:
+        n = counts.get(topic.key, 0)
+        if topic.name.startswith("其它"):
+            parts.append(f"{topic.name}{noun}{n}件")
+        else:
+            parts.append(f"涉及{topic.name}方面的{n}件")
+    return f"{total}件{noun}中，" + "，".join(parts) + "。"
+
+
+def _term_shares(items: list[ReportItem], tokenizer) -> tuple[Counter, int]:
+    frequency: Counter = Counter()
+    for item in items:
+        frequency.update({t for t in tokenizer.cut(item.text) if len(t) >= 2 and t[0] not in _NUMERALS})
+    return frequency, max(len(items), 1)
+
+
+def build_report(year: int, items: list[ReportItem], earlier: dict[int, list[ReportItem]], profile: Profile,
+                 tokenizer) -> Report:
+    report = Report(year, items, dict(sorted(earlier.items())))
+    report.topics = Counter(i.topic for i in items)
+    report.divisions = Counter(i.division for i in items)
+    report.roles = Counter(i.role or "未注明" for i in items)
+    report.sentence = report_sentence(report.topics, len(items), profile)
+    now, n_now = _term_shares(items, tokenizer)
+    before, n_before = _term_shares([i for group in earlier.values() for i in group], tokenizer)
+    if earlier:
+        report.new_terms = sorted(((t, c) for t, c in now.items() if c >= 2 and t not in before),
+                                  key=lambda tc: (-tc[1], tc[0]))[:TERMS_SHOWN]
+        rising = [(t, c / n_now, before[t] / n_before) for t, c in now.items() if c >= 3 and before[t]]
+        report.rising_terms = sorted((r for r in rising if r[1] >= 2 * r[2]),
+                                     key=lambda r: (-(r[1] / r[2]), r[0]))[:TERMS_SHOWN]
+    return report
+
+
+def _table(rows: list[list], headers: list[str]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    return lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+
+
+def _comparison_rows(report: Report, profile: Profile, attribute: str, labels) -> list[list]:
+    years = {**report.earlier, report.year: report.items}
+    rows = []
+    for year, items in years.items():
+        counts = Counter(getattr(i, attribute) for i in items)
+        rows.append([year, *[counts.get(k, 0) for k, _ in labels], len(items)])
+    return rows
+
+
+def markdown(report: Report, profile: Profile) -> str:
+    topics = [(t.key, t.name) for t in profile.topics]
+    divisions = [(d.key, d.name) for d in profile.divisions]
+    n = len(report.items)
+    lines = [f"# {report.year}年建议办理情况（router report）", "", report.sentence, ""]
+    lines += ["## 按主题", ""] + _table(
+        [[name, report.topics.get(key, 0), f"{report.topics.get(key, 0) / max(n, 1):.0%}"] for key, name in topics],
+        ["主题", "件数", "占比"]) + [""]
+    lines += ["## 按主办处室", ""] + _table(
+        [[name, report.divisions.get(key, 0)] for key, name in divisions], ["主办处室", "件数"]) + [""]
+    lines += ["## 主办与会办", ""] + _table([[role, count] for role, count in sorted(report.roles.items())],
+                                        ["办理类型", "件数"]) + [""]
+    if report.earlier:
+        lines += ["## 与往年比较（主题）", ""]
+        lines += _table(_comparison_rows(report, profile, "topic", topics), ["年度", *[n for _, n in topics], "合计"]) + [""]
+        lines += ["## 与往年比较（主办处室）", ""]
+        lines += _table(_comparison_rows(report, profile, "division", divisions),
+                        ["年度", *[n for _, n in divisions], "合计"]) + [""]
+        lines += ["![各年度主题分布](trend.png)", ""]
+        lines += ["## 今年新出现的词", "", "、".join(f"{t}（{c}件）" for t, c in report.new_terms) or "无", ""]
+        lines += ["## 明显增多的词", "", "、".join(f"{t}（{a:.0%}，往年{b:.0%}）" for t, a, b in report.rising_terms) or "无", ""]
+    pending = sorted((i for i in report.items if i.needs_review), key=lambda i: i.confidence)
+    lines += ["## 需人工复核的建议", ""]
+    lines += _table([[i.id, i.title, profile.topic(i.topic).name, profile.division(i.division).name,
+                      f"{i.confidence:.0%}"] for i in pending], ["建议号", "标题", "建议主题", "建议主办处室", "置信度"]) \
+        if pending else ["无"]
+    return "\n".join(lines) + "\n"
+
+
+def plot_trend(report: Report, profile: Profile, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from .evaluate import cjk_font
+
+    font = cjk_font()
+    if font:
+        plt.rcParams["font.family"] = font
+    years = {**report.earlier, report.year: report.items}
+    fig, ax = plt.subplots(figsize=(10, 4.8))
+    width = 0.8 / max(len(profile.topics), 1)
+    x = np.arange(len(years))
+    for j, topic in enumerate(profile.topics):
+        counts = [sum(i.topic == topic.key for i in items) for items in years.values()]
+        ax.bar(x + j * width, counts, width, label=topic.name if font else topic.key)
+    ax.set_xticks(x + width * (len(profile.topics) - 1) / 2, [str(y) for y in years])
+    ax.set_ylabel("件数" if font else "suggestions")
+    ax.legend(fontsize=8)
+    ax.set_title("各年度建议主题分布" if font else "suggestions by topic and year")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_report(report: Report, profile: Profile, folder: Path) -> dict[str, Path]:
+    """report.md, report.xlsx and (with earlier years) trend.png, each written atomically."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    from .table import atomic_path, safe_cell
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"markdown": folder / "report.md", "xlsx": folder / "report.xlsx"}
+    with atomic_path(paths["markdown"]) as tmp:
+        tmp.write_text(markdown(report, profile), encoding="utf-8")
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "办理情况"
+    sheet.append([report.sentence])
+    sheet.append([])
+    topics = [(t.key, t.name) for t in profile.topics]
+    divisions = [(d.key, d.name) for d in profile.divisions]
+    for title, attribute, labels in (("主题", "topic", topics), ("主办处室", "division", divisions)):
+        sheet.append([f"年度 / {title}", *[n for _, n in labels], "合计"])
+        sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True)
+        for row in _comparison_rows(report, profile, attribute, labels):
+            sheet.append(row)
+        sheet.append([])
+    sheet.append(["办理类型", "件数"])
+    for role, count in sorted(report.roles.items()):
+        sheet.append([role, count])
+    sheet.column_dimensions["A"].width = 18
+    pending = book.create_sheet("需人工复核")
+    pending.append(["建议号", "标题", "建议主题", "建议主办处室", "置信度"])
+    for i in sorted((i for i in report.items if i.needs_review), key=lambda i: i.confidence):
+        pending.append([safe_cell(i.id), safe_cell(i.title), profile.topic(i.topic).name,
+                        profile.division(i.division).name, round(i.confidence, 3)])
+    pending.column_dimensions["B"].width = 48
+    terms = book.create_sheet("新词与增多的词")
+    terms.append(["新出现的词", "件数"])
+    for t, c in report.new_terms:
+        terms.append([t, c])
+    terms.append([])
+    terms.append(["增多的词", "今年占比", "往年占比"])
+    for t, a, b in report.rising_terms:
+        terms.append([t, round(a, 3), round(b, 3)])
+    with atomic_path(paths["xlsx"]) as tmp:
+        book.save(tmp)
+    if report.earlier:
+        paths["png"] = folder / "trend.png"
+        with atomic_path(paths["png"]) as tmp:
+            plot_trend(report, profile, tmp.with_suffix(".png"))
+            tmp.with_suffix(".png").replace(tmp)
+    return paths
