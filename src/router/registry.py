@@ -240,8 +240,10 @@ def promote(root: Path, name: str) -> None:
     if not (root / name).is_dir():
         raise ModelError(f"{root / name}: no such model folder; see `router models list`")
     history = root / "HISTORY"
-    lines = history.read_text(encoding="utf-8").splitlines() if history.exists() else []
-    _write_text_atomic(history, "\n".join(lines + [name]) + "\n")
+    lines = [l for l in (history.read_text(encoding="utf-8").splitlines() if history.exists() else []) if l.strip()]
+    if not lines or lines[-1] != name:
+        lines.append(name)
+    _write_text_atomic(history, "\n".join(lines) + "\n")
     _write_text_atomic(root / "CURRENT", name + "\n")
 
 
