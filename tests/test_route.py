@@ -232,3 +232,28 @@ def test_models_list_promote_rollback_verify(runner, tmp_path):
     assert verify.exit_code == 1 and "失败  b" in verify.output
     shown = json.loads(invoke(runner, ["models", "show", "a", "--models", models]).output)
     assert shown["years"] == [] and shown["examples"] == 0
+
+
+def test_promote_refuses_a_worse_model_unless_forced(runner, tmp_path):
+    import random
+
+    noisy_dir = tmp_path / "noisy"
+    noisy_dir.mkdir()
+    book = openpyxl.load_workbook(HISTORY[1])
+    sheet = book.active
+    header = [c.value for c in sheet[1]]
+    column = header.index("主办处室") + 1
+    labels = [sheet.cell(row=r, column=column).value for r in range(2, sheet.max_row + 1)]
+    random.Random(0).shuffle(labels)
+    for r, label in enumerate(labels, start=2):
+        sheet.cell(row=r, column=column).value = label
+    book.save(noisy_dir / "history_2018.xlsx")
+    models = tmp_path / "models"
+    assert invoke(runner, ["train", HISTORY[1], HISTORY[2], "--models", models, "--name", "good"]).exit_code == 0
+    assert invoke(runner, ["train", noisy_dir / "history_2018.xlsx", HISTORY[2], "--models", models,
+                           "--name", "noisy"]).exit_code == 0
+    refused = invoke(runner, ["models", "promote", "noisy", "--models", models])
+    assert refused.exit_code == 1 and "scores worse than the current model on 2019" in refused.output
+    assert (models / "CURRENT").read_text().strip() == "good"
+    assert invoke(runner, ["models", "promote", "noisy", "--force", "--models", models]).exit_code == 0
+    assert (models / "CURRENT").read_text().strip() == "noisy"

@@ -164,6 +164,17 @@ def _examples(state, files, years, from_store, store_path):
     return examples, sources
 
 
+def _counting(items, label: str, every: int = 1000):
+    """A running count on stderr for streams of unknown length (terminal only)."""
+    n = 0
+    for n, item in enumerate(items, start=1):
+        if n % every == 0:
+            click.echo(f"\r{label}：{n} 条", nl=False, err=True)
+        yield item
+    if n >= every:
+        click.echo(f"\r{label}：{n} 条", err=True)
+
+
 def parse_years(ctx, param, value):
     if not value:
         return None
@@ -338,8 +349,11 @@ def route(state, input_path, output, model_dir, models_root, fmt, threshold, she
     counts = {"routed": 0, "review": 0, "empty": 0, "human": 0}
 
     def routes():
-        for r in route_stream(model, profile, reader, threshold=threshold, assignment_date=day, jobs=jobs,
-                              decisions=decisions):
+        stream = route_stream(model, profile, reader, threshold=threshold, assignment_date=day, jobs=jobs,
+                              decisions=decisions)
+        if progress_enabled():
+            stream = _counting(stream, "路由")
+        for r in stream:
             counts["routed"] += 1
             counts["review"] += r.needs_review
             counts["empty"] += r.source == "empty"
@@ -434,30 +448,54 @@ def models_verify(state, models_root):
 @click.argument("name")
 @click.option("--force", is_flag=True, help="Promote even if it scores worse than the current model.")
 @models_option
+@store_option
 @pass_state
-def models_promote(state, name, force, models_root):
-    """Make NAME the current model (refused if it scores worse, unless --force)."""
-    from .registry import current_model_dir, models_dir, promote, read_manifest, verify_model
+def models_promote(state, name, force, models_root, store_path):
+    """Make NAME the current model (refused if it scores worse, unless --force).
+
+    Both models are compared on the latest decided year of NAME's backtest: NAME's score
+    there comes from its manifest (trained on the years before); the current model's from its
+    manifest for the same year, or, if it never saw that year, by routing that year's decided
+    suggestions from the store.
+    """
+    from .evaluate import predict_examples, score
+    from .model import Example
+    from .registry import current_model_dir, load_model, models_dir, promote, read_manifest, verify_model
+    from .store import Store, default_store_path
 
     root = models_dir(models_root)
     candidate = verify_model(root / name, state.profile)
     try:
-        current = read_manifest(current_model_dir(root))
+        current_dir = current_model_dir(root)
+        current = read_manifest(current_dir)
     except RouterError:
         current = None
-    if current and not force:
-        new, old = candidate.get("scores") or {}, current.get("scores") or {}
-        if old and (not new or new.get("latest_year") != old.get("latest_year")):
-            pass  # different test years are not comparable; the manifest records both
-        elif old and new:
-            worse = [task for task in ("topic", "division") if new[task]["accuracy"] < old[task]["accuracy"]]
-            if worse:
-                comparison = ", ".join(f"{t}: {new[t]['accuracy']:.3f} < {old[t]['accuracy']:.3f}" for t in worse)
+    new = candidate.get("scores") or {}
+    if current and current_dir.name != name and not force and new:
+        year = new["latest_year"]
+        old = current.get("scores") or {}
+        if old.get("latest_year") != year:
+            old = {}
+            store_file = Path(store_path) if store_path else default_store_path()
+            if year not in current.get("years", []) and store_file.exists():
+                with Store.open(store_file) as store:
+                    rows = store.confirmed({year})
+                examples = [Example(text=f"{r['title']}\n{r['body']}".strip(), topic=r["topic"], division=r["division"],
+                                    year=year) for r in rows]
+                if examples:
+                    result = score(predict_examples(load_model(current_dir, state.profile), examples), state.profile)
+                    old = {task: {"accuracy": result[task]["accuracy"]} for task in ("topic", "division")}
+            if not old:
                 raise click.ClickException(
-                    f"{name} scores worse than the current model on {new['latest_year']} "
-                    f"({comparison}); "
-                    "use --force to promote anyway"
+                    f"cannot compare {name} with the current model {current_dir.name} on {year} "
+                    "(no score for that year and no decided suggestions of it in the store); use --force to promote anyway"
                 )
+        worse = [task for task in ("topic", "division") if new[task]["accuracy"] < old[task]["accuracy"]]
+        if worse:
+            comparison = ", ".join(f"{t}: {new[t]['accuracy']:.3f} < {old[t]['accuracy']:.3f}" for t in worse)
+            raise click.ClickException(
+                f"{name} scores worse than the current model on {year} ({comparison}); use --force to promote anyway"
+            )
     promote(root, name)
     click.echo(f"当前模型：{name}")
 
