@@ -95,6 +95,7 @@ class IntakeReader:
     problems: list[tuple[int, str]] = field(default_factory=list)
     blank_rows: int = 0
     rows_read: int = 0
+    merged_cells: int = 0
     _rows: object = None
 
     def __iter__(self) -> Iterator[Suggestion]:
@@ -154,6 +155,8 @@ class IntakeReader:
         unmapped = [c for c in self.columns if c and c not in self.mapping.values()]
         if unmapped:
             lines.append(f"未使用的列：{'、'.join(unmapped)}")
+        if self.merged_cells:
+            lines.append(f"合并单元格：{self.merged_cells} 处跨行合并，其值已填入所覆盖的各行")
         if self.generated_ids:
             lines.append("没有编号列：已按行序生成编号（R00001 起）")
         lines.append(f"读取建议：{self.rows_read} 条")
@@ -204,21 +207,62 @@ def _find_header(path: Path, head: list[tuple[int, list[str]]], profile: Profile
     return best
 
 
+_CODECS = (("utf-8", "UTF-8"), ("gbk", "GBK"), ("gb18030", "GB18030"))
+# Bytes that did not decode, as Python's surrogateescape handler shows them.
+_ESCAPED = re.compile("[\udc80-\udcff]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _decodable_prefix(sample: bytes, codec: str) -> int:
+    """How many leading bytes of ``sample`` are valid ``codec`` text (all of them if it is that codec)."""
+    try:
+        codecs.getincrementaldecoder(codec)().decode(sample, final=False)
+    except UnicodeDecodeError as exc:
+        return exc.start
+    return len(sample)
+
+
 def _detect_encoding(path: Path, sample: bytes) -> tuple[str, str]:
-    """(codec, label) from the bytes alone; never from the locale."""
+    """(codec, label) from the bytes alone; never from the locale.
+
+    When no candidate decodes the whole sample, the file mixes encodings: the candidate that
+    reads furthest is chosen, so that reading stops with the row and column that do not fit.
+    """
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig", "UTF-8（带BOM）"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16", "UTF-16"
-    if b"\0" in sample:
+    prefixes = [(_decodable_prefix(sample, codec), codec, label) for codec, label in _CODECS]
+    whole = [(codec, label) for length, codec, label in prefixes if length == len(sample)]
+    # A stray NUL in a cell is text (it is dropped from the outputs); many, or NULs in bytes
+    # that are not text, mean a binary file.
+    nuls = sample.count(b"\0")
+    if nuls and (nuls * 100 > len(sample) or not whole):
         raise InputError(f"{path}: this is not a text CSV (it contains binary bytes); export the table as CSV or XLSX")
-    for codec, label in (("utf-8", "UTF-8"), ("gbk", "GBK"), ("gb18030", "GB18030")):
-        try:
-            codecs.getincrementaldecoder(codec)().decode(sample, final=False)
-            return codec, label
-        except UnicodeDecodeError:
-            continue
-    raise InputError(f"{path}: not text in UTF-8, GBK or GB18030; re-save the file as UTF-8 CSV")
+    if whole:
+        return whole[0]
+    length, codec, label = max(prefixes, key=lambda item: item[0])  # the first of equals: UTF-8 before GBK
+    if length == 0:
+        raise InputError(f"{path}: not text in UTF-8, GBK or GB18030; re-save the file as UTF-8 CSV")
+    return codec, label
+
+
+def _locate_undecodable(path: Path, codec: str, *, as_csv: bool) -> tuple[int | None, int | None]:
+    """(row, column) of the first bytes that are not ``codec`` text; only called once reading has failed.
+
+    Decoding happens in blocks, so the error itself does not say which row it is in: read
+    again, letting undecodable bytes through as escapes, and find the first row holding one.
+    """
+    try:
+        with open(path, encoding=codec, errors="surrogateescape", newline="" if as_csv else None) as handle:
+            records = csv.reader(handle) if as_csv else ([line] for line in handle)
+            for number, cells in enumerate(records, start=1):
+                for column, cell in enumerate(cells, start=1):
+                    if _ESCAPED.search(cell):
+                        return number, column
+    except (UnicodeError, csv.Error, ValueError, OSError):
+        pass
+    return None, None
 
 
 def _open_csv(path: Path, profile: Profile, reader: IntakeReader) -> None:
@@ -237,8 +281,13 @@ def _open_csv(path: Path, profile: Profile, reader: IntakeReader) -> None:
                 for number, cells in enumerate(records, start=1):
                     yield number, cells
             except UnicodeDecodeError:
+                row, column = _locate_undecodable(path, codec, as_csv=True)
+                where = f"row {row or number + 1}"
+                if column:
+                    name = reader.columns[column - 1] if column <= len(reader.columns) else ""
+                    where += f", column {column}" + (f" ({name})" if name.strip() else "")
                 raise InputError(
-                    f"{path}: row {number + 1} is not valid {label} text (the file mixes encodings); "
+                    f"{path}: {where} is not valid {label} text (the file mixes encodings); "
                     "re-save the whole file in one encoding, preferably UTF-8"
                 ) from None
             except csv.Error as exc:
@@ -293,22 +342,97 @@ def _open_xlsx(path: Path, profile: Profile, reader: IntakeReader, sheet: str | 
     reader.sheet = worksheet.title
     # Declared dimensions can be wrong or huge; read only the rows that exist.
     worksheet.reset_dimensions()
+    try:
+        merges = _vertical_merges(worksheet)
+    except Exception as exc:  # a damaged member fails here, before any row is read
+        raise InputError(
+            f"{path}: sheet '{worksheet.title}' is truncated or damaged ({type(exc).__name__}); "
+            "open it in Excel or WPS and save it again as .xlsx"
+        ) from None
+    reader.merged_cells = len(merges)
 
     def rows() -> Iterator[tuple[int, list]]:
+        number = 0
+        active: list[tuple[int, int, int]] = []
+        top: dict[tuple[int, int], object] = {}
+        waiting = iter(merges)
+        upcoming = next(waiting, None)
         try:
             for number, values in enumerate(worksheet.iter_rows(values_only=True), start=1):
                 values = list(values)
+                while upcoming is not None and upcoming[0] <= number:
+                    active.append(upcoming)
+                    upcoming = next(waiting, None)
+                if active:
+                    values = _fill_merged(values, number, active, top)
+                    active = [m for m in active if m[1] > number]
                 while values and values[-1] in (None, ""):
                     values.pop()
                 yield number, values
         except (zipfile.BadZipFile, EOFError, OSError, KeyError) as exc:
             raise InputError(
-                f"{path}: the workbook is truncated or damaged ({type(exc).__name__}); save it again from Excel or WPS"
+                f"{path}: sheet '{worksheet.title}' is truncated or damaged after row {number} ({type(exc).__name__}); "
+                "open it in Excel or WPS and save it again as .xlsx"
             ) from None
         except Exception as exc:
-            raise InputError(f"{path}: the workbook could not be read to the end ({exc}); save it again") from None
+            raise InputError(
+                f"{path}: sheet '{worksheet.title}' is damaged after row {number} ({type(exc).__name__}: {exc}); "
+                "open it in Excel or WPS and save it again as .xlsx"
+            ) from None
 
     _attach(path, profile, reader, rows)
+
+
+_MERGE_CELL = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="\$?([A-Z]{1,3})\$?(\d+):\$?([A-Z]{1,3})\$?(\d+)"')
+
+
+def _vertical_merges(worksheet) -> list[tuple[int, int, int]]:
+    """(first row, last row, column) of each merged range that spans rows, in row order.
+
+    A read-only worksheet does not expose its merged cells, and they are listed after the
+    cells, so the sheet's XML is scanned once in blocks for them (bounded memory).
+    """
+    from openpyxl.utils import column_index_from_string
+
+    get_source = getattr(worksheet, "_get_source", None)
+    if get_source is None:
+        return []
+    found = []
+    tail, offset, seen = b"", 0, 0
+    with get_source() as source:
+        while block := source.read(1 << 20):
+            buffer = tail + block
+            if b"mergeCell" in buffer:
+                for match in _MERGE_CELL.finditer(buffer):
+                    if offset + match.start() < seen:
+                        continue
+                    seen = offset + match.end()
+                    first, last = int(match[2]), int(match[4])
+                    if last > first:
+                        found.append((first, last, column_index_from_string(match[1].decode())))
+            tail = buffer[-512:]
+            offset += len(buffer) - len(tail)
+    return sorted(found)
+
+
+def _fill_merged(values: list, number: int, active, top: dict) -> list:
+    """Give the rows a merged cell covers its value, as a reader of the sheet sees it.
+
+    Only the range's first column is filled (a title spilling across columns stays one cell),
+    and only in rows that hold something else (a merge over empty rows adds no suggestions).
+    """
+    has_content = any(v not in (None, "") for v in values)
+    for first, last, column in active:
+        if number == first:
+            top[(first, column)] = values[column - 1] if column <= len(values) else None
+        elif number <= last and has_content:
+            if len(values) < column:
+                values.extend([None] * (column - len(values)))
+            if values[column - 1] in (None, ""):
+                values[column - 1] = top.get((first, column))
+        if number >= last:
+            top.pop((first, column), None)
+    return values
 
 
 def _open_jsonl(path: Path, profile: Profile, reader: IntakeReader) -> None:
@@ -333,15 +457,19 @@ def _open_jsonl(path: Path, profile: Profile, reader: IntakeReader) -> None:
                         raise InputError(f"{path}: line {number} is not valid JSON ({exc.msg}); fix or remove it") from None
                     if not isinstance(value, dict):
                         raise InputError(f"{path}: line {number} is not a JSON object; write one object per line")
-                    yield number, value
+                    yield number, {_LONE_SURROGATE.sub("\ufffd", key): item for key, item in value.items()}
             except UnicodeDecodeError:
-                raise InputError(f"{path}: line {number + 1} is not valid {label} text; save the file as UTF-8") from None
+                line, _ = _locate_undecodable(path, codec, as_csv=False)
+                raise InputError(
+                    f"{path}: line {line or number + 1} is not valid {label} text (the file mixes encodings); "
+                    "save the whole file as UTF-8"
+                ) from None
 
+    # Keys are gathered from every line, so a field that first appears late is not dropped.
     for _, obj in objects():
         for key in obj:
             if key not in keys:
                 keys.append(key)
-        break
     mapping = _match_columns(keys, profile)
     if "title" not in mapping:
         accepted = "、".join(profile.columns["title"])
@@ -352,10 +480,28 @@ def _open_jsonl(path: Path, profile: Profile, reader: IntakeReader) -> None:
     reader.columns = keys
     reader.mapping = mapping
     reader.generated_ids = "id" not in mapping
+    position = {key: i for i, key in enumerate(keys)}
+    line_mappings: dict[tuple, dict[str, str]] = {}
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         for number, obj in objects():
-            yield number, [_cell_text(obj.get(k)) for k in keys]
+            cells = [""] * len(keys)
+            for key, value in obj.items():
+                cells[position[key]] = _cell_text(value)
+            # A line may name a field by another alias (标题 here, title there): its own key counts.
+            own = line_mappings.get(tuple(obj))
+            if own is None:
+                own = _match_columns(list(obj), profile)
+                if len(line_mappings) < 1000:
+                    line_mappings[tuple(obj)] = own
+            for name, key in own.items():
+                target = position[mapping[name]]
+                if key != mapping[name] and not cells[target].strip():
+                    cells[target] = cells[position[key]]
+            if any(_LONE_SURROGATE.search(cell) for cell in cells):
+                cells = [_LONE_SURROGATE.sub("\ufffd", cell) for cell in cells]
+                reader.problems.append((number, "含无法表示的字符（孤立的 UTF-16 代理项），已替换为 \ufffd"))
+            yield number, cells
 
     reader._rows = rows
 

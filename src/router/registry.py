@@ -88,11 +88,17 @@ def save_model(model, folder: Path, *, profile: Profile, data_sha256: str, years
     """Write a model folder atomically: build it beside the target, then rename."""
     import joblib
 
+    from .table import file_mode
+
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
     if folder.exists():
         raise ModelError(f"{folder}: a model folder of that name exists; choose another --name")
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    except OSError as exc:
+        raise ModelError(f"{folder}: cannot write in {folder.parent} ({exc.strerror}); "
+                         "choose another --models folder") from None
     try:
         joblib.dump(model, staging / MODEL_FILE, compress=3)
         shutil.copyfile(model.tokenizer.dictionary, staging / DICT_FILE)
@@ -119,7 +125,16 @@ def save_model(model, folder: Path, *, profile: Profile, data_sha256: str, years
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
                                         encoding="utf-8")
+        for name in (MODEL_FILE, DICT_FILE, STOP_FILE, MANIFEST):
+            with open(staging / name, "rb") as handle:
+                os.fsync(handle.fileno())
+        # mkdtemp makes the folder private (0700); a model folder is shared like any other.
+        os.chmod(staging, file_mode(folder, folder=True))
         os.replace(staging, folder)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ModelError(f"{folder}: writing the model failed ({exc.strerror or exc}); "
+                         "the models folder is unchanged") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -208,17 +223,10 @@ def list_models(root: Path) -> list[tuple[str, dict | None]]:
 
 
 def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    from .table import atomic_path
+
+    with atomic_path(path, advice="check the models folder or choose another with --models") as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def current_model_dir(root: Path) -> Path:

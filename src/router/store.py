@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import sqlite3
@@ -17,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import StoreError
+from .errors import OutputError, StoreError
 
 __all__ = ["Store", "StoredDecision", "STORE_ENV", "default_store_path", "ACTIONS", "SCHEMA_VERSION"]
 
@@ -98,6 +99,48 @@ def _route_json(topic: str | None, division: str | None, co_divisions=()) -> str
                       ensure_ascii=False, sort_keys=True)
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _header(path: Path) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read(len(SQLITE_HEADER))
+
+
+def _store_error(path: Path, exc: Exception, *, rolled_back: bool = False) -> StoreError:
+    """One clear message for what SQLite or the file system said."""
+    name = getattr(exc, "sqlite_errorname", "")
+    text = str(exc)
+    kept = "; nothing from this run was saved, earlier records are intact" if rolled_back else ""
+    if name in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or "malformed" in text or "not a database" in text:
+        return _damaged(path, text)
+    if name == "SQLITE_FULL" or "disk is full" in text:
+        return StoreError(f"{path}: the disk is full ({text}){kept}; free some space and run the command again")
+    if name in ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM") or isinstance(exc, OSError) \
+            or "readonly" in text or "unable to open" in text:
+        detail = exc.strerror if isinstance(exc, OSError) else text
+        return StoreError(f"{path}: cannot write the store ({detail}){kept}; "
+                          "check the folder's permissions or choose another --store")
+    return StoreError(f"{path}: the store failed ({text}){kept}; run `router store check`")
+
+
+def _damaged(path: Path, detail: str) -> StoreError:
+    detail = " ".join(detail.replace("*** in database main ***", "").split())
+    return StoreError(f"{path}: the store is damaged ({detail}); nothing was written to it; run `router store check` "
+                      "and restore the latest backup (`router store backup` makes one)")
+
+
+def _reported(method):
+    """Turn SQLite's errors in a read into a StoreError that says what to do."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise _store_error(self.path, exc) from None
+    return wrapper
+
+
 class Store:
     """One SQLite file; open with :meth:`open`, use as a context manager."""
 
@@ -110,19 +153,29 @@ class Store:
         path = Path(path) if path else default_store_path()
         if not create and not path.exists():
             raise StoreError(f"{path}: no store here; import history (`router history import`) or route an intake first")
-        if path.exists() and path.stat().st_size and path.read_bytes()[:16] != b"SQLite format 3\x00":
+        existing = path.exists() and path.stat().st_size > 0
+        if existing and _header(path) != SQLITE_HEADER:
             raise StoreError(f"{path}: not an SQLite database; restore it from a backup (`router store backup`)")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(path, timeout=60, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise _store_error(path, exc) from None
+        try:
+            if existing:
+                # A damaged store is refused before anything is written to it, which could spread the damage.
+                problems = [row[0] for row in connection.execute("PRAGMA quick_check(3)").fetchall()]
+                if problems != ["ok"]:
+                    connection.close()
+                    raise _damaged(path, "; ".join(problems))
             connection.execute("PRAGMA busy_timeout = 60000")
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA foreign_keys = ON")
             store = cls(path, connection)
             store._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path}: the store is damaged or unreadable ({exc}); run `router store check` "
-                             "and restore from a backup") from None
+        except sqlite3.Error as exc:
+            connection.close()
+            raise _store_error(path, exc) from None
         return store
 
     def __enter__(self):
@@ -132,7 +185,8 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        self.db.close()
+        with contextlib.suppress(sqlite3.Error):
+            self.db.close()
 
     @contextlib.contextmanager
     def transaction(self):
@@ -143,15 +197,20 @@ class Store:
                 break
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise StoreError(f"{self.path}: {exc}") from None
+                    raise _store_error(self.path, exc) from None
                 time.sleep(0.05 * (attempt + 1))
         else:
             raise StoreError(f"{self.path}: the store stayed locked by another process; try again")
         try:
             yield self.db
             self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
+            raise _store_error(self.path, exc, rolled_back=True) from None
         except BaseException:
-            self.db.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
             raise
 
     def _migrate(self) -> None:
@@ -201,6 +260,7 @@ class Store:
                      r.division_confidence, detail, _now()),
                 )
 
+    @_reported
     def suggestion_id(self, content_hash: str) -> int | None:
         row = self.db.execute("SELECT id FROM suggestions WHERE content_hash = ?", (content_hash,)).fetchone()
         return row[0] if row else None
@@ -235,6 +295,7 @@ class Store:
         )
         return True
 
+    @_reported
     def confirmed(self, years: set[int] | None = None) -> list[dict]:
         """Suggestions whose latest decision is 同意 or 修改, with that decision's route."""
         rows = self.db.execute(
@@ -254,9 +315,11 @@ class Store:
                         "content_hash": content_hash, "action": action, **json.loads(after)})
         return out
 
+    @_reported
     def decisions_by_hash(self) -> dict[str, dict]:
         return {r["content_hash"]: r for r in self.confirmed()}
 
+    @_reported
     def counts(self) -> dict[str, int]:
         one = lambda sql: self.db.execute(sql).fetchone()[0]  # noqa: E731
         return {
@@ -267,18 +330,25 @@ class Store:
 
     # --- care -------------------------------------------------------------------------------
 
+    @_reported
     def integrity(self) -> list[str]:
         return [row[0] for row in self.db.execute("PRAGMA integrity_check").fetchall()]
 
     def backup(self, target: Path) -> None:
-        """SQLite's online backup: consistent even while others write."""
+        """SQLite's online backup: consistent even while others write; the target appears only when whole."""
+        from .table import atomic_path
+
         target = Path(target)
         if target.exists():
             raise StoreError(f"{target}: exists; choose a new backup file name")
-        partial = target.with_name(f".{target.name}.part")
-        with contextlib.closing(sqlite3.connect(partial)) as destination:
-            self.db.backup(destination)
-        os.replace(partial, target)
+        try:
+            with atomic_path(target, advice="choose another backup file") as partial:
+                with contextlib.closing(sqlite3.connect(partial)) as destination:
+                    self.db.backup(destination)
+        except sqlite3.Error as exc:
+            raise _store_error(target, exc) from None
+        except OutputError as exc:
+            raise StoreError(str(exc)) from None
 
 
 def check_store(path: Path) -> list[str]:
@@ -286,11 +356,11 @@ def check_store(path: Path) -> list[str]:
     path = Path(path)
     if not path.exists():
         raise StoreError(f"{path}: no store here")
-    if path.read_bytes()[:16] != b"SQLite format 3\x00":
+    if _header(path) != SQLITE_HEADER:
         return ["not an SQLite database"]
     try:
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
             result = [row[0] for row in db.execute("PRAGMA integrity_check").fetchall()]
     except sqlite3.DatabaseError as exc:
         return [str(exc)]
-    return [] if result == ["ok"] else result
+    return [] if result == ["ok"] else [" ".join(line.replace("*** in database main ***", "").split()) for line in result]

