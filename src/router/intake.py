@@ -265,13 +265,19 @@ def _locate_undecodable(path: Path, codec: str, *, as_csv: bool) -> tuple[int | 
     return None, None
 
 
-def _open_csv(path: Path, profile: Profile, reader: IntakeReader) -> None:
+def _sniff(path: Path, reader: IntakeReader, what_to_do: str) -> tuple[str, str]:
+    """The codec of a text file from its first bytes; refuses an empty file."""
     with open(path, "rb") as handle:
         sample = handle.read(SAMPLE_BYTES)
     if not sample.strip():
-        raise InputError(f"{path}: the file is empty; export the suggestions with a header row")
+        raise InputError(f"{path}: the file is empty; {what_to_do}")
     codec, label = _detect_encoding(path, sample)
     reader.encoding = label
+    return codec, label
+
+
+def _open_csv(path: Path, profile: Profile, reader: IntakeReader) -> None:
+    codec, label = _sniff(path, reader, "export the suggestions with a header row")
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         with open(path, encoding=codec, errors="strict", newline="") as handle:
@@ -436,12 +442,7 @@ def _fill_merged(values: list, number: int, active, top: dict) -> list:
 
 
 def _open_jsonl(path: Path, profile: Profile, reader: IntakeReader) -> None:
-    with open(path, "rb") as handle:
-        sample = handle.read(SAMPLE_BYTES)
-    if not sample.strip():
-        raise InputError(f"{path}: the file is empty; write one JSON object per line")
-    codec, label = _detect_encoding(path, sample)
-    reader.encoding = label
+    codec, label = _sniff(path, reader, "write one JSON object per line")
     keys: list[str] = []
 
     def objects() -> Iterator[tuple[int, dict]]:
