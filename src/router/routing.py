@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import collections
 import datetime as dt
 import multiprocessing
 from dataclasses import dataclass, field
@@ -107,7 +108,8 @@ def route_batch(model, profile: Profile, suggestions: list[Suggestion], *, thres
         co = [k for k, p in _top(d.division_proba, len(d.division_proba))[1:] if p >= profile.co_threshold][: profile.max_co]
         review = _needs_review(topics, threshold, profile.margin) or _needs_review(divisions, threshold, profile.margin)
         source = d.source
-        human = (decisions or {}).get(s.content_hash)
+        # The content hash (NFKC and sha256 of the text) only when there are decisions to match.
+        human = decisions.get(s.content_hash) if decisions else None
         if human is not None:
             topic, division, co = human.topic, human.division, list(human.co_divisions)
             review, source = False, "human"
@@ -126,8 +128,17 @@ _WORKER: dict = {}
 def _route_chunk(args):
     suggestions, start = args
     w = _WORKER
-    return route_batch(w["model"], w["profile"], suggestions, threshold=w["threshold"],
-                       assignment_date=w["day"], start=start, decisions=w["decisions"])
+    routes = route_batch(w["model"], w["profile"], suggestions, threshold=w["threshold"],
+                         assignment_date=w["day"], start=start, decisions=w["decisions"])
+    for r in routes:
+        r.suggestion = None  # the parent still holds it: do not send every text back
+    return routes
+
+
+def _with_suggestions(batch: list[Suggestion], routes: list[Route]) -> list[Route]:
+    for s, r in zip(batch, routes):
+        r.suggestion = s
+    return routes
 
 
 def _chunks(suggestions: Iterable[Suggestion], size: int) -> Iterator[tuple[list[Suggestion], int]]:
@@ -146,16 +157,32 @@ def _chunks(suggestions: Iterable[Suggestion], size: int) -> Iterator[tuple[list
 def route_stream(model, profile: Profile, suggestions: Iterable[Suggestion], *, threshold: float | None = None,
                  assignment_date: dt.date | None = None, decisions: dict[str, HumanDecision] | None = None,
                  jobs: int = 1, chunk_size: int = 2000) -> Iterator[Route]:
-    """Route an iterable of any length in chunks; with ``jobs`` > 1, chunks go to forked workers."""
+    """Route an iterable of any length in chunks; with ``jobs`` > 1, chunks go to forked workers.
+
+    Memory stays bounded either way: one process holds one chunk; with workers at most
+    ``2 * jobs`` chunks are in flight (``Pool.imap`` would read the whole input ahead).
+    """
     model.tokenizer.warm()  # build jieba's dictionary once, before any fork
     if jobs <= 1:
         for batch, start in _chunks(suggestions, chunk_size):
             yield from route_batch(model, profile, batch, threshold=threshold, assignment_date=assignment_date,
                                    start=start, decisions=decisions)
         return
+    # Smaller chunks for workers, so that the last ones of an input spread over all of them
+    # instead of leaving one worker busy with a big final chunk while the others wait.
+    size = max(100, chunk_size // 8)
     _WORKER.update(model=model, profile=profile, threshold=threshold, day=assignment_date, decisions=decisions)
     context = multiprocessing.get_context("fork")
-    with context.Pool(jobs) as pool:
-        for routes in pool.imap(_route_chunk, _chunks(suggestions, chunk_size)):
-            yield from routes
-    _WORKER.clear()
+    try:
+        with context.Pool(jobs) as pool:
+            pending: collections.deque = collections.deque()
+            for batch, start in _chunks(suggestions, size):
+                pending.append((batch, pool.apply_async(_route_chunk, ((batch, start),))))
+                if len(pending) >= 2 * jobs:
+                    batch, result = pending.popleft()
+                    yield from _with_suggestions(batch, result.get())
+            while pending:
+                batch, result = pending.popleft()
+                yield from _with_suggestions(batch, result.get())
+    finally:
+        _WORKER.clear()

@@ -119,14 +119,18 @@ class Tokenizer:
         self.warm()
         return self._stopwords
 
-    def cut(self, text: str) -> list[str]:
-        """Words of ``text`` after NFKC normalization, lower-cased, without stopwords or punctuation."""
+    def cut(self, text: str, *, hmm: bool = True) -> list[str]:
+        """Words of ``text`` after NFKC normalization, lower-cased, without stopwords or punctuation.
+
+        ``hmm=False`` skips jieba's HMM guessing of words missing from the dictionary: about a
+        quarter faster; a model trained on many examples uses it (see router.model).
+        """
         if self._jieba is None:
             self.warm()
         stop = self._stopwords
         has_word_char = _WORD_CHAR.search
         words = []
-        for piece in self._jieba.cut(normalize(text)):
+        for piece in self._jieba.cut(normalize(text), HMM=hmm):
             token = piece.strip().lower()
             if token and token not in stop and has_word_char(token) is not None:
                 words.append(token)
@@ -137,8 +141,8 @@ class Tokenizer:
         self.warm()
         return [t for t in self._jieba.cut(normalize(text)) if t.strip()]
 
-    def cut_many(self, texts) -> list[list[str]]:
-        return [self.cut(text) for text in texts]
+    def cut_many(self, texts, *, hmm: bool = True) -> list[list[str]]:
+        return [self.cut(text, hmm=hmm) for text in texts]
 
     def fingerprint(self) -> str:
         """sha256 over the dictionary and the stopwords: what a model must match."""
