@@ -388,7 +388,7 @@ class RouterModel:
         # million tokens, and separate copies of each took gigabytes.
         cut = self.tokenizer.cut if self.hmm_ else functools.partial(self.tokenizer.cut, hmm=False)
         tokens = [list(map(sys.intern, cut(text))) for text in texts]
-        proto_tokens = self._cut(topic_texts + division_texts)
+        proto_tokens = self.tokens_of(topic_texts + division_texts)
         self.featurizer_ = Featurizer(max_features=self.max_features, min_df=1 if not examples else self.min_df,
                                       text_chars=not large, title_chars=large, compact=large)
         self.featurizer_.fit(tokens + proto_tokens, texts + topic_texts + division_texts)
@@ -415,7 +415,7 @@ class RouterModel:
         self.division_counts_ = _label_counts([e.division for e in examples])
         return self
 
-    def _cut(self, texts: list[str]) -> list[list[str]]:
+    def tokens_of(self, texts: list[str]) -> list[list[str]]:
         """Tokens as this model was trained on them (models saved before ``hmm_`` used the HMM)."""
         if getattr(self, "hmm_", True):
             return self.tokenizer.cut_many(texts)
@@ -431,7 +431,7 @@ class RouterModel:
         if not texts:
             return []
         if tokens is None:
-            tokens = self._cut(texts)
+            tokens = self.tokens_of(texts)
         X = self.featurizer_.transform(tokens, texts)
         w = self.history_weight
         topic_hist = self.topic_model_.history_proba(X)

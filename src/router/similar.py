@@ -33,7 +33,7 @@ def attach_memory(model, examples, profile: Profile) -> None:
         if profile.memory_max else []
     picked = [examples[i] for i in sorted(chosen)]
     texts = [e.text for e in picked]
-    vectors = model.featurizer_.transform(model.tokenizer.cut_many(texts), texts) if picked else None
+    vectors = model.featurizer_.transform(model.tokens_of(texts), texts) if picked else None
     items = [
         {"year": e.year, "id": e.id, "title": e.text.split("\n", 1)[0],
          "topic": e.topic, "topic_name": profile.topic(e.topic).name,
@@ -45,7 +45,7 @@ def attach_memory(model, examples, profile: Profile) -> None:
 
 def _vectors(model, routes):
     texts = [r.suggestion.text for r in routes]
-    return model.featurizer_.transform(model.tokenizer.cut_many(texts), texts)
+    return model.featurizer_.transform(model.tokens_of(texts), texts)
 
 
 def similar_past(model, routes, *, k: int = 3) -> None:
