@@ -187,3 +187,14 @@ def test_store_check_and_backup(runner, routed, tmp_path):
     broken.write_bytes(bytes(data))
     result = invoke(runner, ["store", "check", "--store", broken])
     assert result.exit_code == 1 and "the store is damaged" in result.output
+
+
+def test_review_a_year_from_the_store(runner, routed, bundled_model_dir):
+    _, store = routed
+    result = invoke(runner, ["review", "--year", "2021", "--model", bundled_model_dir, "--store", store,
+                             "--reviewer", "赵六"], input="\nq\n")
+    assert result.exit_code == 0, result.output
+    assert "待复核 44 条" in result.output and "本次记录 1 条决定" in result.output
+    assert [(d[1], d[3]) for d in _decisions(store)] == [("同意", "赵六")]
+    missing = invoke(runner, ["review", "--year", "2015", "--model", bundled_model_dir, "--store", store])
+    assert missing.exit_code == 2 and "no suggestions of 2015" in missing.output

@@ -674,11 +674,12 @@ def _ask_choice(prompt: str, names: list[str], default: str | None) -> str:
 
 
 @cli.command()
-@click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False))
+@click.argument("input_path", metavar="[INPUT]", required=False, type=click.Path(dir_okay=False))
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None, help="Model folder.")
 @models_option
 @click.option("--sheet", default=None, help="Worksheet of an .xlsx input.")
-@click.option("--year", type=click.IntRange(1949, 2200), default=None, help="Year of the intake (default: this year).")
+@click.option("--year", type=click.IntRange(1949, 2200), default=None,
+              help="Year of the intake (default: this year); without INPUT, review that year's suggestions in the store.")
 @click.option("--reviewer", default=None, help="Reviewer name (default: $USER).")
 @store_option
 @pass_state
@@ -694,7 +695,16 @@ def review(state, input_path, model_dir, models_root, sheet, year, reviewer, sto
     from .store import Store
 
     profile = state.profile
-    _, suggestions = read_intake(input_path, profile, sheet=sheet)
+    if input_path:
+        _, suggestions = read_intake(input_path, profile, sheet=sheet)
+    elif year:
+        with Store.open(store_path, create=False) as store:
+            suggestions = store.suggestions_of_year(year)
+        if not suggestions:
+            raise click.UsageError(f"the store has no suggestions of {year}; route or import that year first")
+    else:
+        raise click.UsageError("give an intake file, or --year to review a year already in the store")
+    source = Path(input_path).name if input_path else f"store:{year}"
     model = _resolve_model(state, model_dir, models_root)
     reviewer = _reviewer(reviewer)
     with Store.open(store_path) as store:
@@ -702,8 +712,7 @@ def review(state, input_path, model_dir, models_root, sheet, year, reviewer, sto
         routes = route_batch(model, profile, suggestions)
         similar_past(model, routes)
         mark_duplicates(model, routes)
-        store.record_routes(routes, year=year or dt.date.today().year, source=Path(input_path).name,
-                            model=str(model.folder))
+        store.record_routes(routes, year=year or dt.date.today().year, source=source, model=str(model.folder))
         pending = sorted((r for r in routes if r.suggestion.content_hash not in decided and r.topic),
                          key=lambda r: min(r.topic_confidence, r.division_confidence))
         click.echo(f"待复核 {len(pending)} 条（已有人工决定的 {len(routes) - len(pending)} 条不再询问）。"
@@ -744,8 +753,7 @@ def review(state, input_path, model_dir, models_root, sheet, year, reviewer, sto
                 click.echo("未识别的输入，本条跳过")
                 continue
             with store.transaction() as db:
-                sid = store.upsert_suggestion(db, r.suggestion, year=year or dt.date.today().year,
-                                              source=Path(input_path).name)
+                sid = store.upsert_suggestion(db, r.suggestion, year=year or dt.date.today().year, source=source)
                 store.add_decision(db, sid, action=action, reviewer=reviewer, after=after, before=suggested,
                                    comment=comment, origin="review")
             done += 1

@@ -261,6 +261,16 @@ class Store:
                 )
 
     @_reported
+    def suggestions_of_year(self, year: int) -> list:
+        """The stored suggestions of one year, as :class:`router.intake.Suggestion` in stored order."""
+        from .intake import Suggestion
+
+        rows = self.db.execute(
+            "SELECT id, number, title, body, deputy FROM suggestions WHERE year = ? ORDER BY id", (year,)
+        ).fetchall()
+        return [Suggestion(row=i, id=number or str(sid), title=title, body=body, deputy=deputy or "")
+                for i, (sid, number, title, body, deputy) in enumerate(rows, start=1)]
+
     def suggestion_id(self, content_hash: str) -> int | None:
         row = self.db.execute("SELECT id FROM suggestions WHERE content_hash = ?", (content_hash,)).fetchone()
         return row[0] if row else None
