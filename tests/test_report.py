@@ -1,12 +1,11 @@
 """The intake report, similar past suggestions, near-duplicates, and the notebook."""
 
 import json
-from pathlib import Path
 
 import openpyxl
 import pytest
 
-from conftest import DATA, HISTORY, INTAKE, ROOT, invoke
+from conftest import HISTORY, INTAKE, ROOT, invoke
 from helpers import write_csv
 from test_data import _readme_table
 

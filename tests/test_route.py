@@ -3,7 +3,6 @@
 import csv
 import json
 import os
-from pathlib import Path
 
 import openpyxl
 import pytest

@@ -294,6 +294,17 @@ def evaluate(state, files, from_store, store_path, years, out_dir):
         click.echo(f"报告（{kind}）：{path}")
 
 
+def _human_decisions(store_file: Path) -> dict:
+    """Reviewers' decisions by content hash, from the store if there is one."""
+    from .review import human_decisions
+    from .store import Store
+
+    if not store_file.exists():
+        return {}
+    with Store.open(store_file) as store:
+        return human_decisions(store)
+
+
 def _resolve_model(state, model_dir, models_root):
     from .registry import current_model_dir, load_model, models_dir
 
@@ -325,9 +336,8 @@ def route(state, input_path, output, model_dir, models_root, fmt, threshold, she
     """Route an intake into the assignment table (建议交办任务表)."""
     from .errors import InputError
     from .intake import open_intake
-    from .review import human_decisions
     from .routing import route_stream
-    from .similar import mark_duplicates, similar_past
+    from .similar import annotate
     from .store import Store, default_store_path
     from .table import default_output_path, write_routes
 
@@ -342,10 +352,7 @@ def route(state, input_path, output, model_dir, models_root, fmt, threshold, she
     model = _resolve_model(state, model_dir, models_root)
     day = assignment_date.date() if assignment_date else dt.date.today()
     store_file = Path(store_path) if store_path else default_store_path()
-    decisions = {}
-    if store_file.exists():
-        with Store.open(store_file) as store:
-            decisions = human_decisions(store)
+    decisions = _human_decisions(store_file)
     counts = {"routed": 0, "review": 0, "empty": 0, "human": 0}
 
     def routes():
@@ -366,8 +373,7 @@ def route(state, input_path, output, model_dir, models_root, fmt, threshold, she
         # The review surface: kept whole, enriched with similar past suggestions, and recorded
         # in the store so that `router accept` can match the reviewed rows.
         routed = list(routes())
-        similar_past(model, routed)
-        mark_duplicates(model, routed)
+        annotate(model, routed)
         write_routes(routed, profile, output, fmt)
         with Store.open(store_file) as store:
             store.record_routes(routed, year=year or day.year, source=Path(input_path).name,
@@ -530,9 +536,8 @@ def report(state, files, year, from_store, store_path, model_dir, models_root, o
     the comparison.
     """
     from .history import read_history, year_of
-    from .intake import read_intake
+    from .intake import open_intake
     from .report import ReportItem, build_report, write_report
-    from .review import human_decisions
     from .routing import route_batch
     from .store import Store, default_store_path
     from .tokenizer import Tokenizer
@@ -548,20 +553,17 @@ def report(state, files, year, from_store, store_path, model_dir, models_root, o
                                         r["topic"], r["division"]))
     model = None
     for path in files:
-        reader, suggestions = read_intake(path, profile)
+        reader = open_intake(path, profile)  # the header tells a labelled year from an intake
         if "topic" in reader.mapping and "lead_division" in reader.mapping:
             for i in read_history(Path(path), profile):
                 items.append(ReportItem(i.year, i.suggestion.id, i.suggestion.title, i.suggestion.text, i.topic,
                                         i.division, i.suggestion.role))
             continue
         file_year = year if len(files) == 1 and year else year_of(Path(path))
-        model = model or _resolve_model(state, model_dir, models_root)
-        store_file = Path(store_path) if store_path else default_store_path()
-        decisions = {}
-        if store_file.exists():
-            with Store.open(store_file) as store:
-                decisions = human_decisions(store)
-        for r in route_batch(model, profile, suggestions, decisions=decisions):
+        if model is None:
+            model = _resolve_model(state, model_dir, models_root)
+            decisions = _human_decisions(Path(store_path) if store_path else default_store_path())
+        for r in route_batch(model, profile, list(reader), decisions=decisions):
             if r.topic is None:
                 continue
             items.append(ReportItem(file_year, r.suggestion.id, r.suggestion.title, r.suggestion.text, r.topic,
@@ -691,7 +693,7 @@ def review(state, input_path, model_dir, models_root, sheet, year, reviewer, sto
     from .intake import read_intake
     from .review import human_decisions
     from .routing import route_batch
-    from .similar import mark_duplicates, similar_past
+    from .similar import annotate
     from .store import Store
 
     profile = state.profile
@@ -710,8 +712,7 @@ def review(state, input_path, model_dir, models_root, sheet, year, reviewer, sto
     with Store.open(store_path) as store:
         decided = human_decisions(store)
         routes = route_batch(model, profile, suggestions)
-        similar_past(model, routes)
-        mark_duplicates(model, routes)
+        annotate(model, routes)
         store.record_routes(routes, year=year or dt.date.today().year, source=source, model=str(model.folder))
         pending = sorted((r for r in routes if r.suggestion.content_hash not in decided and r.topic),
                          key=lambda r: min(r.topic_confidence, r.division_confidence))

@@ -9,8 +9,7 @@ thresholds from 0.3 to 0.9 (the table an office uses to pick its operating point
 from __future__ import annotations
 
 import json
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -219,6 +218,3 @@ def write_reports(results: dict, profile: Profile, folder: Path) -> dict[str, Pa
         paths.pop("png")
     return paths
 
-
-def summary_counts(examples: list[Example]) -> dict:
-    return {"topics": dict(Counter(e.topic for e in examples)), "divisions": dict(Counter(e.division for e in examples))}

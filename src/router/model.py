@@ -19,7 +19,6 @@ data, never from which data set is being routed.
 
 from __future__ import annotations
 
-import functools
 import pickle
 import re
 import sys
@@ -131,7 +130,6 @@ class Featurizer:
             self.title_chars_ = self._char_vectorizer(1).fit([_first_line(t) for t in texts])
             names.append(self.title_chars_.get_feature_names_out())
         self.names_ = np.concatenate(names)
-        self.n_words_ = len(self.words_.vocabulary_)
         if self.compact:
             for name in ("words_", "chars_", "title_chars_"):
                 if getattr(self, name) is not None:
@@ -384,10 +382,7 @@ class RouterModel:
         large = len(examples) >= self.large_history
         self.hmm_ = not large
         texts = [e.text for e in examples]
-        # One string object per distinct word: a history of 100,000 texts holds some 20
-        # million tokens, and separate copies of each took gigabytes.
-        cut = self.tokenizer.cut if self.hmm_ else functools.partial(self.tokenizer.cut, hmm=False)
-        tokens = [list(map(sys.intern, cut(text))) for text in texts]
+        tokens = self.tokens_of(texts, intern=True)
         proto_tokens = self.tokens_of(topic_texts + division_texts)
         self.featurizer_ = Featurizer(max_features=self.max_features, min_df=1 if not examples else self.min_df,
                                       text_chars=not large, title_chars=large, compact=large)
@@ -415,11 +410,17 @@ class RouterModel:
         self.division_counts_ = _label_counts([e.division for e in examples])
         return self
 
-    def tokens_of(self, texts: list[str]) -> list[list[str]]:
-        """Tokens as this model was trained on them (models saved before ``hmm_`` used the HMM)."""
-        if getattr(self, "hmm_", True):
-            return self.tokenizer.cut_many(texts)
-        return self.tokenizer.cut_many(texts, hmm=False)
+    def tokens_of(self, texts: list[str], *, intern: bool = False) -> list[list[str]]:
+        """Tokens as this model was trained on them (models saved before ``hmm_`` used the HMM).
+
+        ``intern`` keeps one string object per distinct word: a history of 100,000 texts holds
+        some 20 million tokens, and separate copies of each took gigabytes.
+        """
+        hmm = getattr(self, "hmm_", True)
+        cut = self.tokenizer.cut
+        if intern:
+            return [list(map(sys.intern, cut(text, hmm=hmm))) for text in texts]
+        return [cut(text, hmm=hmm) for text in texts]
 
     @property
     def history_weight(self) -> float:

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 from .profile import Profile
 
-__all__ = ["Memory", "attach_memory", "similar_past", "mark_duplicates"]
+__all__ = ["Memory", "attach_memory", "annotate"]
 
 SIMILAR_MIN = 0.2
 DUPLICATE_MIN = 0.75
@@ -43,29 +43,25 @@ def attach_memory(model, examples, profile: Profile) -> None:
     model.memory_ = Memory(vectors, items) if picked else None
 
 
-def _vectors(model, routes):
-    texts = [r.suggestion.text for r in routes]
-    return model.featurizer_.transform(model.tokens_of(texts), texts)
+def annotate(model, routes, *, k: int = 3, threshold: float = DUPLICATE_MIN) -> None:
+    """Fill ``route.similar`` (up to ``k`` earlier suggestions, most similar first) and
+    ``route.duplicate_of`` (an earlier suggestion of the same intake filing the same ask).
 
-
-def similar_past(model, routes, *, k: int = 3) -> None:
-    """Fill ``route.similar`` with up to ``k`` earlier suggestions, most similar first."""
-    memory = getattr(model, "memory_", None)
+    The texts are cut and featurized once for both.
+    """
     routable = [r for r in routes if r.suggestion.routable]
-    if memory is None or not routable:
+    if not routable:
         return
-    scores = np.asarray((_vectors(model, routable) @ memory.vectors.T).todense())
-    for r, row in zip(routable, scores):
-        order = np.argsort(-row)[:k]
-        r.similar = [{**memory.items[j], "score": round(float(row[j]), 3)} for j in order if row[j] >= SIMILAR_MIN]
-
-
-def mark_duplicates(model, routes, *, threshold: float = DUPLICATE_MIN) -> None:
-    """Flag a suggestion that repeats an earlier one of the same intake (the same ask filed twice)."""
-    routable = [r for r in routes if r.suggestion.routable]
+    texts = [r.suggestion.text for r in routable]
+    vectors = model.featurizer_.transform(model.tokens_of(texts), texts)
+    memory = getattr(model, "memory_", None)
+    if memory is not None:
+        scores = np.asarray((vectors @ memory.vectors.T).todense())
+        for r, row in zip(routable, scores):
+            order = np.argsort(-row)[:k]
+            r.similar = [{**memory.items[j], "score": round(float(row[j]), 3)} for j in order if row[j] >= SIMILAR_MIN]
     if len(routable) < 2:
         return
-    vectors = _vectors(model, routable)
     scores = (vectors @ vectors.T).tocsr()
     for i, r in enumerate(routable):
         row = scores.getrow(i).toarray().ravel()[:i]

@@ -340,10 +340,6 @@ class Store:
 
     # --- care -------------------------------------------------------------------------------
 
-    @_reported
-    def integrity(self) -> list[str]:
-        return [row[0] for row in self.db.execute("PRAGMA integrity_check").fetchall()]
-
     def backup(self, target: Path) -> None:
         """SQLite's online backup: consistent even while others write; the target appears only when whole."""
         from .table import atomic_path

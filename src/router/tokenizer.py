@@ -9,7 +9,6 @@ which callers run before forking workers.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -143,11 +142,3 @@ class Tokenizer:
 
     def cut_many(self, texts, *, hmm: bool = True) -> list[list[str]]:
         return [self.cut(text, hmm=hmm) for text in texts]
-
-    def fingerprint(self) -> str:
-        """sha256 over the dictionary and the stopwords: what a model must match."""
-        digest = hashlib.sha256()
-        digest.update(self.dictionary.read_bytes())
-        digest.update(b"\0")
-        digest.update(self.stopwords_path.read_bytes())
-        return digest.hexdigest()
