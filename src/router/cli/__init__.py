@@ -1,0 +1,24 @@
+"""The `router` command: a thin click layer that parses, calls the library and formats.
+
+The group and shared options live in :mod:`router.cli.base`; each module registers the
+commands of one area of the work on import.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from . import learning, reading, reporting, reviewing, routing, storing  # noqa: F401  (registers commands)
+from .base import cli
+
+__all__ = ["cli", "main"]
+
+
+def main():
+    try:
+        cli(prog_name="router")
+    except KeyboardInterrupt:
+        click.echo("Error: interrupted", err=True)
+        sys.exit(130)

@@ -1,0 +1,148 @@
+"""The click group, the options several commands share, and the edge where errors become one line."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from .. import __version__
+from ..errors import RouterError
+
+PROFILE_OPTION_HELP = "Office profile (TOML). Default: $ROUTER_PROFILE or the bundled seed office."
+
+
+class RouterGroup(click.Group):
+    """Turns library errors into one `Error: ...` line and exit status 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except RouterError as exc:
+            raise click.ClickException(str(exc)) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
+        except OSError as exc:
+            raise click.ClickException(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")) from None
+        except Exception as exc:
+            if os.environ.get("ROUTER_DEBUG"):
+                raise
+            raise click.ClickException(
+                f"unexpected failure ({type(exc).__name__}: {exc}); set ROUTER_DEBUG=1 for details and report it"
+            ) from None
+
+
+class State:
+    """What the group passes down: the profile path, loaded on first use."""
+
+    def __init__(self, profile_path):
+        self.profile_path = profile_path
+        self._profile = None
+
+    @property
+    def profile(self):
+        if self._profile is None:
+            from ..profile import load_profile
+
+            self._profile = load_profile(self.profile_path)
+        return self._profile
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+def progress_enabled() -> bool:
+    return sys.stderr.isatty()
+
+
+@click.group(cls=RouterGroup)
+@click.version_option(__version__, prog_name="router")
+@click.option("--profile", "profile_path", type=click.Path(dir_okay=False), default=None, help=PROFILE_OPTION_HELP)
+@click.pass_context
+def cli(ctx, profile_path):
+    """Route deputies' suggestions (代表建议) to topics and divisions.
+
+    Train on past years, evaluate honestly, route a whole February intake into the
+    assignment table (建议交办任务表), and learn from reviewers' decisions.
+    """
+    ctx.obj = State(profile_path)
+
+
+
+def models_option(f):
+    return click.option("--models", "models_root", type=click.Path(file_okay=False), default=None,
+                        help="Models folder (default: $ROUTER_MODELS or ./models).")(f)
+
+
+def store_option(f):
+    return click.option("--store", "store_path", type=click.Path(dir_okay=False), default=None,
+                        help="History store (SQLite). Default: $ROUTER_STORE or ./router.sqlite.")(f)
+
+
+def _progress(length: int, label: str):
+    """A progress bar on a terminal; silent when stderr is not one."""
+    if progress_enabled() and length > 1:
+        return click.progressbar(length=length, label=label, file=sys.stderr)
+    return contextlib.nullcontext(None)
+
+
+
+def _counting(items, label: str, every: int = 1000):
+    """A running count on stderr for streams of unknown length (terminal only)."""
+    n = 0
+    for n, item in enumerate(items, start=1):
+        if n % every == 0:
+            click.echo(f"\r{label}：{n} 条", nl=False, err=True)
+        yield item
+    if n >= every:
+        click.echo(f"\r{label}：{n} 条", err=True)
+
+
+def parse_years(ctx, param, value):
+    if not value:
+        return None
+    years: set[int] = set()
+    try:
+        for part in value.split(","):
+            if "-" in part:
+                low, high = (int(x) for x in part.split("-"))
+                years.update(range(low, high + 1))
+            elif part.strip():
+                years.add(int(part))
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a list of years like 2017-2019,2021") from None
+    return years
+
+
+years_option = click.option("--years", callback=parse_years, default=None,
+                            help="Only these years, e.g. 2017-2019,2021.")
+
+
+from_store_option = click.option("--from-store", is_flag=True,
+                                 help="Learn from the latest decisions in the store instead of files.")
+
+
+def _human_decisions(store_file: Path) -> dict:
+    """Reviewers' decisions by content hash, from the store if there is one."""
+    from ..review import human_decisions
+    from ..store import Store
+
+    if not store_file.exists():
+        return {}
+    with Store.open(store_file) as store:
+        return human_decisions(store)
+
+
+def _resolve_model(state, model_dir, models_root):
+    from ..registry import current_model_dir, load_model, models_dir
+
+    folder = Path(model_dir) if model_dir else current_model_dir(models_dir(models_root))
+    return load_model(folder, state.profile)
+
+
+def _reviewer(name: str | None) -> str:
+    return name or os.environ.get("USER") or os.environ.get("USERNAME") or "reviewer"
+

@@ -1,0 +1,185 @@
+"""`router history import`, `router accept` and `router review`: recording people's decisions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from .base import _resolve_model, _reviewer, cli, models_option, pass_state, store_option
+
+
+@cli.group()
+def history():
+    """Load past years' final routes into the store."""
+
+
+@history.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--year", type=click.IntRange(1949, 2200), default=None,
+              help="The year of the file (default: the 4-digit year in its name).")
+@click.option("--importer", default=None, help="Name recorded as the decision maker (default: $USER).")
+@store_option
+@pass_state
+def history_import(state, file, year, importer, store_path):
+    """Import a past year's workbook with its final topic and divisions as decisions."""
+    from ..history import read_history
+    from ..review import import_history
+    from ..store import Store
+
+    items = read_history(Path(file), state.profile, year=year)
+    with Store.open(store_path) as store:
+        added, decided = import_history(store, items, importer=_reviewer(importer), origin=Path(file).name)
+        click.echo(f"{file}：{len(items)} 条，新增建议 {added} 条，新增决定 {decided} 条（存储：{store.path}）")
+
+
+@cli.command()
+@click.argument("table", type=click.Path(dir_okay=False))
+@click.option("--reviewer", default=None, help="Reviewer for rows whose 复核人 is empty (default: $USER).")
+@store_option
+@pass_state
+def accept(state, table, reviewer, store_path):
+    """Record the decisions of a reviewed assignment table (XLSX)."""
+    from ..review import accept_rows, read_reviewed_table
+    from ..store import Store
+
+    rows, untouched = read_reviewed_table(Path(table), state.profile)
+    with Store.open(store_path, create=False) as store:
+        recorded = accept_rows(store, rows, reviewer=_reviewer(reviewer), origin=Path(table).name)
+    seen = {a: sum(r.action == a for r in rows) for a in ("同意", "修改", "待定")}
+    click.echo(f"同意 {seen['同意']}，修改 {seen['修改']}，待定 {seen['待定']}，未复核 {untouched}")
+    new = sum(recorded.values())
+    click.echo(f"新记录决定 {new} 条" + ("" if new else "（与已有决定相同，未重复记录）"))
+
+
+def _alternatives(profile, r) -> list[tuple[str, str]]:
+    """[1] the same topic with the runner-up division; [2] the runner-up topic with its usual lead."""
+    out = []
+    if len(r.divisions) > 1:
+        out.append((r.topic, r.divisions[1][0]))
+    if len(r.topics) > 1:
+        topic = r.topics[1][0]
+        out.append((topic, (profile.rules.get(topic) or (r.division,))[0]))
+    return out
+
+
+def _describe_route(profile, r) -> str:
+    s = r.suggestion
+    lines = [
+        "",
+        "=" * 60,
+        f"序号 {r.seq}　{s.id}　{s.title}",
+        f"领衔代表：{s.deputy}" if s.deputy else "",
+        (s.body[:400] + ("……" if len(s.body) > 400 else "")) if s.body else "",
+        "-" * 60,
+        f"建议主题：{profile.topic(r.topic).name}（{r.topic_confidence:.0%}）" if r.topic else "建议主题：无",
+        f"建议主办：{profile.division(r.division).name}（{r.division_confidence:.0%}）" if r.division else "",
+        f"建议会办：{'、'.join(profile.division(k).name for k in r.co_divisions) or '无'}",
+        f"判断依据：{'、'.join(r.reasons)}",
+    ]
+    for number, (t, d) in enumerate(_alternatives(profile, r), start=1):
+        lines.append(f"  [{number}] {profile.topic(t).name} ／ {profile.division(d).name}")
+    for item in r.similar:
+        lines.append(f"  往年相似：{item['year']}年 {item['id']} {item['title']} → {item['topic_name']}／{item['division_name']}")
+    if r.duplicate_of:
+        lines.append(f"  疑似重复：{r.duplicate_of}")
+    return "\n".join(line for line in lines if line)
+
+
+def _ask_choice(prompt: str, names: list[str], default: str | None) -> str:
+    listing = "  ".join(f"{i}.{n}" for i, n in enumerate(names, start=1))
+    while True:
+        answer = click.prompt(f"{prompt}（{listing}）", default=default or "", show_default=bool(default)).strip()
+        if answer.isdigit() and 1 <= int(answer) <= len(names):
+            return names[int(answer) - 1]
+        if answer in names:
+            return answer
+        click.echo("请输入列表中的编号或名称")
+
+
+@cli.command()
+@click.argument("input_path", metavar="[INPUT]", required=False, type=click.Path(dir_okay=False))
+@click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None, help="Model folder.")
+@models_option
+@click.option("--sheet", default=None, help="Worksheet of an .xlsx input.")
+@click.option("--year", type=click.IntRange(1949, 2200), default=None,
+              help="Year of the intake (default: this year); without INPUT, review that year's suggestions in the store.")
+@click.option("--reviewer", default=None, help="Reviewer name (default: $USER).")
+@store_option
+@pass_state
+def review(state, input_path, model_dir, models_root, sheet, year, reviewer, store_path):
+    """Review an intake at the terminal, least confident first; each decision is saved at once.
+
+    Enter accepts, a number picks an alternative, e edits, s skips, q quits.
+    """
+    from ..intake import read_intake
+    from ..review import human_decisions
+    from ..routing import route_batch
+    from ..similar import annotate
+    from ..store import Store
+
+    profile = state.profile
+    if input_path:
+        _, suggestions = read_intake(input_path, profile, sheet=sheet)
+    elif year:
+        with Store.open(store_path, create=False) as store:
+            suggestions = store.suggestions_of_year(year)
+        if not suggestions:
+            raise click.UsageError(f"the store has no suggestions of {year}; route or import that year first")
+    else:
+        raise click.UsageError("give an intake file, or --year to review a year already in the store")
+    source = Path(input_path).name if input_path else f"store:{year}"
+    model = _resolve_model(state, model_dir, models_root)
+    reviewer = _reviewer(reviewer)
+    with Store.open(store_path) as store:
+        decided = human_decisions(store)
+        routes = route_batch(model, profile, suggestions)
+        annotate(model, routes)
+        store.record_routes(routes, year=year or dt.date.today().year, source=source, model=str(model.folder))
+        pending = sorted((r for r in routes if r.suggestion.content_hash not in decided and r.topic),
+                         key=lambda r: min(r.topic_confidence, r.division_confidence))
+        click.echo(f"待复核 {len(pending)} 条（已有人工决定的 {len(routes) - len(pending)} 条不再询问）。"
+                   "回车=同意，数字=选备选，e=修改，s=跳过，q=退出")
+        done = 0
+        topic_names = [t.name for t in profile.topics]
+        division_names = [d.name for d in profile.divisions]
+        for r in pending:
+            click.echo(_describe_route(profile, r))
+            answer = click.prompt("决定", default="", show_default=False).strip().lower()
+            if answer == "q":
+                break
+            if answer == "s":
+                continue
+            suggested = {"topic": r.topic, "division": r.division, "co_divisions": list(r.co_divisions)}
+            action, after, comment = "同意", dict(suggested), ""
+            alternatives = _alternatives(profile, r)
+            if answer.isdigit() and 1 <= int(answer) <= len(alternatives):
+                topic, division = alternatives[int(answer) - 1]
+                after = {"topic": topic, "division": division,
+                         "co_divisions": [k for k in r.co_divisions if k != division]}
+                action = "修改"
+            elif answer == "e":
+                topic = _ask_choice("主题", topic_names, profile.topic(r.topic).name)
+                division = _ask_choice("主办处室", division_names, profile.division(r.division).name)
+                co = click.prompt("会办处室（用、分隔，可空）", default="", show_default=False)
+                from ..history import split_divisions
+
+                co_keys = [profile.division_key(n) for n in split_divisions(co)]
+                if None in co_keys:
+                    click.echo("会办处室名称有误，本条跳过")
+                    continue
+                comment = click.prompt("复核意见（可空）", default="", show_default=False)
+                after = {"topic": profile.topic_key(topic), "division": profile.division_key(division),
+                         "co_divisions": [k for k in co_keys if k != profile.division_key(division)]}
+                action = "同意" if after == suggested and not comment else "修改"
+            elif answer:
+                click.echo("未识别的输入，本条跳过")
+                continue
+            with store.transaction() as db:
+                sid = store.upsert_suggestion(db, r.suggestion, year=year or dt.date.today().year, source=source)
+                store.add_decision(db, sid, action=action, reviewer=reviewer, after=after, before=suggested,
+                                   comment=comment, origin="review")
+            done += 1
+            click.echo(f"已保存：{action} → {profile.topic(after['topic']).name}／{profile.division(after['division']).name}")
+        click.echo(f"本次记录 {done} 条决定（存储：{store.path}）")

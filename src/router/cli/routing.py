@@ -1,0 +1,85 @@
+"""`router route`: an intake into the assignment table."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from .base import _counting, _human_decisions, _resolve_model, cli, models_option, pass_state, progress_enabled, store_option
+
+
+@cli.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Output file (default: INPUT's name with _交办任务表 and the format's extension).")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None,
+              help="Model folder (default: the current model of the models folder).")
+@models_option
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "jsonl"]), default=None,
+              help="Output format (default: from -o's extension, else xlsx).")
+@click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=None,
+              help="Review threshold from 0 to 1 (default: the profile's).")
+@click.option("--sheet", default=None, help="Worksheet of an .xlsx input.")
+@click.option("--date", "assignment_date", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Assignment date (交办日期) for the deadline; default today.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
+@click.option("--year", type=click.IntRange(1949, 2200), default=None,
+              help="Year of the intake, as recorded in the store (default: the assignment date's year).")
+@store_option
+@pass_state
+def route(state, input_path, output, model_dir, models_root, fmt, threshold, sheet, assignment_date, jobs, year,
+          store_path):
+    """Route an intake into the assignment table (建议交办任务表)."""
+    from ..errors import InputError
+    from ..intake import open_intake
+    from ..routing import route_stream
+    from ..similar import annotate
+    from ..store import Store, default_store_path
+    from ..table import default_output_path, write_routes
+
+    profile = state.profile
+    if fmt is None:
+        suffix = Path(output).suffix.lower().lstrip(".") if output else ""
+        fmt = suffix if suffix in ("xlsx", "csv", "jsonl") else "xlsx"
+    output = Path(output) if output else default_output_path(Path(input_path), fmt)
+    if output.resolve() == Path(input_path).resolve():
+        raise click.UsageError("the output would overwrite the input; choose another -o")
+    reader = open_intake(input_path, profile, sheet=sheet)
+    model = _resolve_model(state, model_dir, models_root)
+    day = assignment_date.date() if assignment_date else dt.date.today()
+    store_file = Path(store_path) if store_path else default_store_path()
+    decisions = _human_decisions(store_file)
+    counts = {"routed": 0, "review": 0, "empty": 0, "human": 0}
+
+    def routes():
+        stream = route_stream(model, profile, reader, threshold=threshold, assignment_date=day, jobs=jobs,
+                              decisions=decisions)
+        if progress_enabled():
+            stream = _counting(stream, "路由")
+        for r in stream:
+            counts["routed"] += 1
+            counts["review"] += r.needs_review
+            counts["empty"] += r.source == "empty"
+            counts["human"] += r.source == "human"
+            yield r
+        if counts["routed"] == counts["empty"]:
+            raise InputError(f"{input_path}: no suggestion has a title or body; nothing to route")
+
+    if fmt == "xlsx":
+        # The review surface: kept whole, enriched with similar past suggestions, and recorded
+        # in the store so that `router accept` can match the reviewed rows.
+        routed = list(routes())
+        annotate(model, routed)
+        write_routes(routed, profile, output, fmt)
+        with Store.open(store_file) as store:
+            store.record_routes(routed, year=year or day.year, source=Path(input_path).name,
+                                model=str(model.folder))
+    else:
+        write_routes(routes(), profile, output, fmt)
+    click.echo(f"已写出交办任务表：{output}")
+    click.echo(f"共 {counts['routed']} 条，需人工复核 {counts['review']} 条"
+               + (f"，无法路由（空白）{counts['empty']} 条" if counts["empty"] else "")
+               + (f"，沿用人工确认 {counts['human']} 条" if counts["human"] else "")
+               + f"；模型：{model.folder}")
