@@ -46,6 +46,8 @@ class Topic:
     name: str
     description: str = ""
     terms: tuple[str, ...] = ()
+    # Short phrases of what deputies typically ask under this topic ("修建通村公路").
+    asks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class Division:
     name: str
     remit: str = ""
     leader: str = ""
+    # Short phrases of what deputies typically ask that this division handles ("危桥改造").
+    asks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -161,6 +165,48 @@ def _require_str(path: Path, text: str, table: dict, key: str, what: str) -> str
     return value.strip()
 
 
+def _line_after(text: str, start: int | None, needle: str, skip: int = 0) -> int | None:
+    """The number of the line, at or after line ``start``, holding the ``skip``+1-th ``needle``."""
+    lines = text.splitlines()
+    for number in range(start or 1, len(lines) + 1):
+        count = lines[number - 1].count(needle)
+        if count > skip:
+            return number
+        skip -= count
+    return None
+
+
+def _phrases(path: Path, text: str, table: dict, what: str) -> tuple[str, ...]:
+    """An optional list of non-empty, distinct strings (``asks``), refused naming file and line."""
+    if "asks" not in table:
+        return ()
+    value = table["asks"]
+    entry = table.get("key")
+    start = (_line_of(text, f"key = {_q(entry)}") or _line_of(text, _q(entry))) if isinstance(entry, str) else None
+    label = f"{what} '{entry}'" if isinstance(entry, str) else f"a {what} entry"
+
+    def refuse(line: int | None, problem: str) -> ProfileError:
+        where = f"{path}, line {line}" if line else str(path)
+        return ProfileError(f"{where}: 'asks' of {label} {problem}")
+
+    asks_line = _line_after(text, start, "asks")
+    if not isinstance(value, list):
+        raise refuse(asks_line, f"must be a list of short phrases in quotes, got {value!r}")
+    seen: set[str] = set()
+    for item in value:
+        if not isinstance(item, str):
+            raise refuse(asks_line, f"holds {item!r}, not a phrase in quotes; write each ask as a string")
+        if not item.strip():
+            raise refuse(asks_line, "holds an empty phrase; remove it or write the ask")
+        if item.strip() in seen:
+            raise refuse(
+                _line_after(text, asks_line, _q(item), skip=1) or asks_line,
+                f"lists '{item.strip()}' twice; keep one",
+            )
+        seen.add(item.strip())
+    return tuple(item.strip() for item in value)
+
+
 def _entries(path: Path, text: str, data: dict, name: str) -> list[dict]:
     entries = data.get(name, [])
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
@@ -195,6 +241,7 @@ def _build(path: Path, text: str, data: dict, digest: str) -> Profile:
             name=_require_str(path, text, t, "name", "topics"),
             description=str(t.get("description", "")),
             terms=tuple(str(x) for x in t.get("terms", [])),
+            asks=_phrases(path, text, t, "topic"),
         )
         for t in _entries(path, text, data, "topics")
     )
@@ -204,6 +251,7 @@ def _build(path: Path, text: str, data: dict, digest: str) -> Profile:
             name=_require_str(path, text, d, "name", "divisions"),
             remit=str(d.get("remit", "")),
             leader=str(d.get("leader", "")),
+            asks=_phrases(path, text, d, "division"),
         )
         for d in _entries(path, text, data, "divisions")
     )
@@ -281,9 +329,13 @@ def profile_as_text(profile: Profile) -> str:
     lines = [f"机构：{profile.office_name}", f"配置文件：{profile.source}", "", "主题："]
     for t in profile.topics:
         lines.append(f"  {t.key}\t{t.name}\t{t.description}")
+        if t.asks:
+            lines.append(f"    常见诉求：{'、'.join(t.asks)}")
     lines += ["", "处室："]
     for d in profile.divisions:
         lines.append(f"  {d.key}\t{d.name}\t责任领导：{d.leader}\t职责：{d.remit}")
+        if d.asks:
+            lines.append(f"    常见诉求：{'、'.join(d.asks)}")
     lines += ["", "主题→主办处室规则："]
     for topic, leads in profile.rules.items():
         names = "、".join(profile.division(k).name for k in leads)
