@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from .errors import ProfileError
+from .errors import OutputError, ProfileError
 
 __all__ = [
     "Topic",
@@ -17,6 +17,9 @@ __all__ = [
     "Profile",
     "load_profile",
     "default_profile_path",
+    "available_templates",
+    "template_path",
+    "init_profile",
     "PROFILE_ENV",
     "COLUMN_FIELDS",
 ]
@@ -116,6 +119,62 @@ class Profile:
 
 def default_profile_path() -> Path:
     return Path(str(resources.files("router") / "resources" / "default_profile.toml"))
+
+
+# Templates an office can start from: the seed office and the departments of a government.
+TEMPLATES = {
+    "county": "县级：县政府交办给所属部门",
+    "city": "市级：市政府交办给所属部门",
+    "province": "省级：省政府交办给所属厅局",
+    "default": "示例：省扶贫开发办公室交办给内设处室",
+}
+
+_INIT_HEADER = """\
+# 本文件由 router profile init --template {template} 生成（{about}），请按本单位实际修改：
+# 1. [office] name：改为本单位名称。
+# 2. [[divisions]]：逐个核对办理单位的名称 name、职责 remit（按“三定”规定）、责任领导 leader、
+#    常见诉求 asks；本地没有的单位整段删去，缺少的照同样格式补上；key 是程序用的标识，一般不改。
+# 3. [[rules]]：每个主题通常由哪些单位主办，按先后顺序；删去单位后也要从这里删去它的 key。
+# 4. [intake.columns]：本单位交办表的表头如与这里不同，把表头名称加到对应的别名里。
+# 改完后运行 router --profile 本文件 profile show 检查；还没有往年数据时，
+# 用 router --profile 本文件 train --cold 建立模型。
+
+"""
+
+
+def available_templates() -> dict[str, str]:
+    """The templates `init_profile` can copy, each with a one-line Chinese description."""
+    return dict(TEMPLATES)
+
+
+def template_path(template: str) -> Path:
+    """The bundled TOML file of a template; ProfileError when there is no such template."""
+    if template not in TEMPLATES:
+        raise ProfileError(f"unknown profile template '{template}'; use one of: {', '.join(TEMPLATES)}")
+    if template == "default":
+        return default_profile_path()
+    return Path(str(resources.files("router") / "resources" / "templates" / f"{template}.toml"))
+
+
+def init_profile(template: str, path: str | os.PathLike, *, force: bool = False) -> Profile:
+    """Write a template, with a header saying what to edit, to ``path``; return it as loaded.
+
+    An existing file is kept unless ``force``; the file is written atomically, so a failed
+    write leaves the old one whole.
+    """
+    from .table import atomic_path  # table imports this module
+
+    source = template_path(template)
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder; give a file name such as {path / 'profile.toml'}")
+    if path.exists() and not force:
+        raise OutputError(f"{path}: the file already exists; give another PATH or add --force to overwrite it")
+    text = _INIT_HEADER.format(template=template, about=TEMPLATES[template])
+    text += source.read_text(encoding="utf-8")
+    with atomic_path(path, advice="give another PATH") as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return load_profile(path)
 
 
 def _line_of(text: str, needle: str) -> int | None:
