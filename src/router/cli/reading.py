@@ -6,12 +6,13 @@ import json
 
 import click
 
+from ..profile import available_templates
 from .base import cli, pass_state
 
 
 @cli.group()
 def profile():
-    """Show the office profile: topics, divisions, rules, aliases."""
+    """Show the office profile, or start one from a template."""
 
 
 @profile.command("show")
@@ -21,6 +22,25 @@ def profile_show(state):
     from ..profile import profile_as_text
 
     click.echo(profile_as_text(state.profile))
+
+
+@profile.command("init")
+@click.option("--template", type=click.Choice(list(available_templates())), required=True,
+              help="county, city or province: a government's departments; default: the seed office's divisions.")
+@click.argument("path", type=click.Path(dir_okay=False), default="profile.toml")
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+def profile_init(template, path, force):
+    """Write a profile from a template to PATH (default: profile.toml here), to edit for your office."""
+    from ..profile import init_profile
+
+    written = init_profile(template, path, force=force)
+    click.echo(f"已写入配置文件：{path}（{available_templates()[template]}；"
+               f"{len(written.divisions)}个办理单位，{len(written.topics)}个主题）")
+    click.echo("下一步：")
+    click.echo(f"  1. 打开 {path}，把 [office] name 改为本单位名称；")
+    click.echo("  2. 按本单位“三定”规定核对各单位的名称、职责、责任领导和常见诉求，删去本地没有的单位，并同步修改 [[rules]]；")
+    click.echo(f"  3. 运行 router --profile {path} profile show 检查；")
+    click.echo(f"  4. 还没有往年数据时，运行 router --profile {path} train --cold 建立模型。")
 
 
 @cli.command()
