@@ -3,7 +3,7 @@
 import pytest
 
 from conftest import invoke
-from router.errors import ProfileError
+from router.errors import OutputError, ProfileError
 from router.profile import available_templates, default_profile_path, init_profile, load_profile, template_path
 
 # The department types of ../shared/datasets/suggestions_real/README.md, in its order.
@@ -175,3 +175,11 @@ def test_duplicate_ask_on_a_later_line_of_a_wrapped_list(tmp_path):
     with pytest.raises(ProfileError) as info:
         load_profile(path)
     assert str(info.value) == f"{path}, line {line}: 'asks' of division 'transport' lists '危桥改造' twice; keep one"
+
+
+def test_init_onto_a_folder_refused(runner, tmp_path):
+    result = invoke(runner, ["profile", "init", "--template", "county", tmp_path, "--force"])
+    assert result.exit_code == 2 and "is a directory" in result.output  # click's own check of PATH
+    with pytest.raises(OutputError) as info:
+        init_profile("county", tmp_path, force=True)
+    assert str(info.value) == f"{tmp_path}: is a folder; give a file name such as {tmp_path / 'profile.toml'}"
