@@ -59,15 +59,45 @@ def test_counts_match_readme(profile, years, answers, what, field, column):
     assert {k: v for k, v in expected.items() if v} == dict(counts)
 
 
-def test_sizes_and_mix(years, answers):
+# Real piles (county, city and provincial together): about 4 in 10 infrastructure, 1 in 4
+# industry and employment, then the three guarantees, comprehensive asks and funding.
+REAL_MIX = {
+    "infrastructure_public_services": (0.35, 0.48),
+    "industry_employment": (0.20, 0.30),
+    "education_health_housing": (0.10, 0.20),
+    "comprehensive": (0.08, 0.18),
+    "funding": (0.04, 0.09),
+}
+
+
+def _assert_real_mix(topics: Counter, label: str):
+    total = sum(topics.values())
+    for topic, (low, high) in REAL_MIX.items():
+        assert low <= topics[topic] / total <= high, (label, topic, topics[topic], total)
+
+
+def test_sizes_and_mix(profile, years, answers):
     for year, items in years.items():
-        assert len(items) >= 45, year
+        assert 110 <= len(items) <= 130, year
         topics = Counter(i.topic for i in items)
-        assert topics.most_common(1)[0][0] == "comprehensive"
-        assert min(topics, key=topics.get) == "infrastructure_public_services"
-        assert all(150 <= len(i.suggestion.body) <= 800 for i in items), year
+        assert topics.most_common(1)[0][0] == "infrastructure_public_services"
+        assert min(topics, key=topics.get) == "funding"
+        _assert_real_mix(topics, year)
+        assert all(60 <= len(i.suggestion.body) <= 800 for i in items), year
         assert all(re.fullmatch(r"代表A\d{3}", i.suggestion.deputy) for i in items)
-    assert len(answers) >= 40
+    assert 80 <= len(answers) <= 100
+    _assert_real_mix(Counter(profile.topic_key(a["主题"]) for a in answers), "2021")
+
+
+def test_registers_vary(years):
+    """Short demand-type bodies beside long ones; not every title is 《关于……的建议》."""
+    items = [i for year in years.values() for i in year]
+    short = sum(len(i.suggestion.body) <= 250 for i in items)
+    assert short >= len(items) // 3
+    assert sum(len(i.suggestion.body) >= 400 for i in items) >= 40
+    titles = [i.suggestion.title for i in items]
+    assert sum(not re.fullmatch(r"《关于.+的建议》", t) for t in titles) >= len(titles) // 10
+    assert sum("提案" in t for t in titles) >= 8
 
 
 def test_no_sentence_of_12_or_more_characters_repeats(years, profile):
