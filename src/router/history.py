@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .errors import InputError
 from .intake import Suggestion, open_intake
-from .model import Example
+from .domain import Example
 from .profile import Profile
 
 __all__ = ["Labelled", "read_history", "year_of", "data_sha256", "to_examples", "split_divisions"]

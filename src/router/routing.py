@@ -49,6 +49,8 @@ class Route:
     deadline: str
     similar: list[dict] = field(default_factory=list)
     duplicate_of: str = ""
+    # The model's feature row, kept so that similar search and duplicates featurize nothing again.
+    features: object = field(default=None, repr=False, compare=False)
 
     def as_record(self, profile: Profile) -> dict:
         """The JSONL object other systems read."""
@@ -93,7 +95,10 @@ def route_batch(model, profile: Profile, suggestions: list[Suggestion], *, thres
     day = assignment_date or dt.date.today()
     deadline = add_months(day, profile.deadline_months).isoformat()
     routable = [s for s in suggestions if s.routable]
-    outcome = iter(model.decide([s.text for s in routable]))
+    texts = [s.text for s in routable]
+    X = model.features(texts) if routable else None
+    outcome = iter(model.decide(texts, X=X) if routable else [])
+    rows = iter(range(len(routable)))
     routes = []
     for offset, s in enumerate(suggestions):
         seq = start + offset
@@ -102,6 +107,7 @@ def route_batch(model, profile: Profile, suggestions: list[Suggestion], *, thres
                                 "empty", "", deadline))
             continue
         d = next(outcome)
+        row = X[next(rows)]
         topics = _top(d.topic_proba)
         divisions = _top(d.division_proba)
         topic, division = topics[0][0], divisions[0][0]
@@ -117,7 +123,7 @@ def route_batch(model, profile: Profile, suggestions: list[Suggestion], *, thres
             seq=seq, suggestion=s, topic=topic, topic_confidence=d.topic_proba[topic], topics=topics,
             division=division, division_confidence=d.division_proba[division], divisions=divisions,
             co_divisions=co, needs_review=review, reasons=d.reasons, source=source,
-            leader=profile.division(division).leader, deadline=deadline,
+            leader=profile.division(division).leader, deadline=deadline, features=row,
         ))
     return routes
 
@@ -132,6 +138,7 @@ def _route_chunk(args):
                          assignment_date=w["day"], start=start, decisions=w["decisions"])
     for r in routes:
         r.suggestion = None  # the parent still holds it: do not send every text back
+        r.features = None
     return routes
 
 

@@ -33,7 +33,7 @@ def attach_memory(model, examples, profile: Profile) -> None:
         if profile.memory_max else []
     picked = [examples[i] for i in sorted(chosen)]
     texts = [e.text for e in picked]
-    vectors = model.featurizer_.transform(model.tokens_of(texts), texts) if picked else None
+    vectors = similarity_rows(model, model.features(texts)) if picked else None
     items = [
         {"year": e.year, "id": e.id, "title": e.text.split("\n", 1)[0],
          "topic": e.topic, "topic_name": profile.topic(e.topic).name,
@@ -43,17 +43,35 @@ def attach_memory(model, examples, profile: Profile) -> None:
     model.memory_ = Memory(vectors, items) if picked else None
 
 
+def similarity_rows(model, X) -> sp.csr_matrix:
+    """The part of a model's feature rows that similarity reads: the unit-length TF-IDF block.
+
+    The sentence vectors are left out: two suggestions of one domain are close in meaning
+    (cosines of 0.3 to 0.5) even when they ask different things, which would list every past
+    suggestion as similar; shared words and n-grams say "the same ask" more sharply.
+    """
+    return model.features_.sparse_block(X)
+
+
+def _route_rows(model, routes) -> sp.csr_matrix:
+    """The rows routing already computed (featurize once); computed here only for routes without."""
+    rows = [getattr(r, "features", None) for r in routes]
+    if all(row is not None for row in rows):
+        return similarity_rows(model, sp.vstack(rows, format="csr"))
+    texts = [r.suggestion.text for r in routes]
+    return similarity_rows(model, model.features(texts))
+
+
 def annotate(model, routes, *, k: int = 3, threshold: float = DUPLICATE_MIN) -> None:
     """Fill ``route.similar`` (up to ``k`` earlier suggestions, most similar first) and
     ``route.duplicate_of`` (an earlier suggestion of the same intake filing the same ask).
 
-    The texts are cut and featurized once for both.
+    The rows routing computed are reused: no text is cut or featurized again.
     """
     routable = [r for r in routes if r.suggestion.routable]
     if not routable:
         return
-    texts = [r.suggestion.text for r in routable]
-    vectors = model.featurizer_.transform(model.tokens_of(texts), texts)
+    vectors = _route_rows(model, routable)
     memory = getattr(model, "memory_", None)
     if memory is not None:
         scores = np.asarray((vectors @ memory.vectors.T).todense())

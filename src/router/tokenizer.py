@@ -25,6 +25,7 @@ __all__ = [
     "default_stopwords_path",
     "cache_dir",
     "CACHE_ENV",
+    "content_words",
 ]
 
 CACHE_ENV = "ROUTER_CACHE_DIR"
@@ -59,6 +60,37 @@ _WORD_CHAR = re.compile(r"[^\W_]")
 
 def _is_word(token: str) -> bool:
     return _WORD_CHAR.search(token) is not None
+
+
+# Place names say where, not what: they are masked from features and reasons (kept in the
+# text for display and for matching the same place across years). jieba cuts an unknown
+# place into a name and a one-character administrative suffix (石岭 县, 白杨 村至, 青石 镇), so
+# a token before or fused with such a suffix is taken as a name, unless it is a generic word.
+_PLACE_SUFFIX = frozenset("省市州县区旗镇乡村组屯寨社")
+_GENERIC_BEFORE_SUFFIX = frozenset(
+    "贫困 重点 示范 行政 自然 中心 边远 偏远 全 各 本 该 每 多 少数民族 民族 试点 美丽 农业 产业 工业 开发 "
+    "搬迁 安置 移民 易地 深度 欠发达 老区 革命 边境 城 县城 省级 市级 县级 乡级 村级".split()
+)
+_DIGITS = re.compile(r"[0-9]")
+
+
+def content_words(tokens: list[str]) -> list[str]:
+    """Tokens that carry what a text asks: without place names, numbers and lone suffixes."""
+    out = []
+    n = len(tokens)
+    for i, token in enumerate(tokens):
+        if _DIGITS.search(token):
+            continue
+        if len(token) == 1 and token in _PLACE_SUFFIX:
+            continue
+        if len(token) <= 3 and token[0] in _PLACE_SUFFIX and len(token) > 1 and token[1] in "至到和与通":
+            continue  # 村至, 组通组: a suffix fused with the next word
+        following = tokens[i + 1] if i + 1 < n else ""
+        if (following and following[0] in _PLACE_SUFFIX and (len(following) == 1 or following[1] in "至到和与通")
+                and token not in _GENERIC_BEFORE_SUFFIX and len(token) <= 4):
+            continue
+        out.append(token)
+    return out
 
 
 class Tokenizer:

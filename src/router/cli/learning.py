@@ -17,7 +17,7 @@ def _examples(state, files, years, from_store, store_path):
     """Labelled examples and where they came from: history files, or the store's latest decisions."""
     from ..errors import InputError
     from ..history import read_history, to_examples
-    from ..model import Example
+    from ..domain import Example
     from ..store import Store
 
     if from_store == bool(files):
@@ -218,7 +218,7 @@ def models_promote(state, name, force, models_root, store_path):
     suggestions from the store.
     """
     from ..evaluate import predict_examples, score
-    from ..model import Example
+    from ..domain import Example
     from ..registry import current_model_dir, load_model, models_dir, promote, read_manifest, verify_model
     from ..store import Store, default_store_path
 

