@@ -9,6 +9,9 @@ It reads the teddy2020 messages from ``../shared/datasets/teddy2020/`` beside th
 ``growth.png``, prints the Markdown, and replaces the text between ``<!-- bench:start -->``
 and ``<!-- bench:end -->`` in README.md.
 
+0. Real suggestions (``benchmarks/real.py``): quality of the bundled default model, the cold
+   start and the county/city templates on the real titles of ``../shared/datasets/
+   suggestions_real/``, beside the written-data backtest. Every run shows both.
 1. Quality: the protocol of ``../shared/datasets/README.md`` — the 7,874 messages with a body,
    text = title + body, stratified 5-fold cross-validation shuffled with seed 0, accuracy and
    macro-F1 over the pooled out-of-fold predictions, training seconds per fold; title only
@@ -348,7 +351,7 @@ def run_speed(messages: list[dict], work: Path, quick: bool) -> dict:
     manifest = read_manifest(model)
     trained_model = joblib.load(model / "model.joblib")  # trained just now by this run
     uses_hmm = getattr(trained_model, "hmm_", True)
-    large_form = getattr(trained_model.featurizer_, "compact", False)
+    large_form = trained_model.large_
     del trained_model
     (work / "jieba-cache").mkdir(exist_ok=True)
     jieba_alone(work, _sample_intake(work, bodies, 10), True)  # build its prefix-dictionary cache once
@@ -467,6 +470,11 @@ def _yes(ok: bool) -> str:
 
 def targets(results: dict) -> list[dict]:
     out = []
+    real = results.get("real")
+    if real:
+        from real import real_targets
+
+        out += [{"target": t["target"], "measured": f"{t['measured']}", "met": t["met"]} for t in real_targets(real)]
     quality = results.get("quality")
     if quality:
         r = quality["title+body"]["models"]["router"]
@@ -506,6 +514,11 @@ def markdown(results: dict) -> str:
         lines += ["| target | measured | |", "| --- | --- | --- |"]
         lines += [f"| {c['target']} | {c['measured']} | {_yes(c['met'])} |" for c in checks]
         lines.append("")
+    real = results.get("real")
+    if real:
+        from real import real_markdown
+
+        lines += [real_markdown(real), ""]
     quality = results.get("quality")
     if quality:
         lines += [
@@ -578,12 +591,12 @@ def update_readme(table: str) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small smoke run (a couple of minutes)")
-    parser.add_argument("--only", choices=["quality", "speed", "growth"], action="append",
-                        help="run only this part (repeatable); default: all three")
+    parser.add_argument("--only", choices=["real", "quality", "speed", "growth"], action="append",
+                        help="run only this part (repeatable); default: all four")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder (default benchmarks/results)")
     parser.add_argument("--no-readme", action="store_true", help="do not update README.md")
     args = parser.parse_args(argv)
-    parts = args.only or ["quality", "speed", "growth"]
+    parts = args.only or ["real", "quality", "speed", "growth"]
 
     messages = load_messages()
     results = {
@@ -599,6 +612,10 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="router-bench-"))
     started = time.perf_counter()
     try:
+        if "real" in parts:
+            from real import run_real
+
+            results["real"] = run_real()
         if "quality" in parts:
             results["quality"] = run_quality(messages, args.quick)
         model = None
