@@ -67,7 +67,7 @@ class _LabelModel:
             else:
                 from sklearn.linear_model import LogisticRegression
 
-                self.classifier_ = LogisticRegression(C=self.C, max_iter=3000, class_weight="balanced")
+                self.classifier_ = LogisticRegression(C=self.C, max_iter=3000, class_weight="balanced", tol=1e-3)
             self.classifier_.fit(X, y, sample_weight=sample_weight)
         elif len(set(y)) == 1:
             self.single_ = y[0]
@@ -138,6 +138,14 @@ class RouterModel:
     # ----- fitting -----
 
     def fit(self, examples: list[Example], profile: Profile, tokenizer) -> "RouterModel":
+        # One BLAS thread: on problems of this size OpenBLAS threads fight over the cores
+        # (the logistic regressions took ten times longer with two threads than with one).
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):
+            return self._fit(examples, profile, tokenizer)
+
+    def _fit(self, examples: list[Example], profile: Profile, tokenizer) -> "RouterModel":
         self.tokenizer = tokenizer
         self.topics_ = profile.topic_keys
         self.divisions_ = profile.division_keys
@@ -224,19 +232,24 @@ class RouterModel:
                           np.array([self.divisions_.index(d) for d in division_y[test]])))
         if not parts:
             return n / (n + self.prior_strength)
-        best, best_score = 0.0, -np.inf
+        count = sum(len(part[4]) for part in parts)
+        scores = {}
         for w in WEIGHT_GRID:
-            total, count = 0.0, 0
+            right = 0
             for topic_hist, div_hist, topic_prior, div_remit, t_true, d_true in parts:
                 topic_p, div_p, _ = self._blend(w, topic_hist, topic_prior, div_hist, div_remit)
-                rows = np.arange(len(t_true))
-                total += float(np.log(topic_p[rows, t_true] + 1e-6).sum() + np.log(div_p[rows, d_true] + 1e-6).sum())
-                count += len(t_true)
-            score = total / count
-            self.blend_evidence_[str(w)] = round(score, 4)
-            if score > best_score + 1e-9:
-                best, best_score = float(w), score
-        return best
+                right += int((topic_p.argmax(axis=1) == t_true).sum() + (div_p.argmax(axis=1) == d_true).sum())
+            scores[w] = right / (2 * count)
+        # The one-standard-error rule: the smallest weight whose accuracy is within one
+        # standard error of the best. An office's own later years resemble its earlier ones
+        # more than next year's asks will (same deputies, places and wording), so history
+        # only takes over from the priors where it is clearly better, not where it ties.
+        best = max(scores.values())
+        standard_error = float(np.sqrt(best * (1 - best) / (2 * count)))
+        chosen = min(w for w, score in scores.items() if score >= best - standard_error)
+        self.blend_evidence_ = {"accuracy_by_weight": {str(w): round(v, 4) for w, v in scores.items()},
+                                "standard_error": round(standard_error, 4), "items": count}
+        return float(chosen)
 
     # ----- routing -----
 
@@ -277,6 +290,12 @@ class RouterModel:
         """Topic and division probabilities, the dominant source, and the words that weighed most."""
         if not texts:
             return []
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):
+            return self._decide(texts, tokens, n_reasons, X)
+
+    def _decide(self, texts, tokens, n_reasons, X) -> list[Decision]:
         if X is None:
             X = self.features(texts, tokens)
         w = self.history_weight_
