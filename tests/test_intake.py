@@ -80,7 +80,7 @@ def test_jsonl_input(runner, tmp_path):
 def test_bundled_intake_reads_cleanly(runner):
     result = invoke(runner, ["read", INTAKE])
     assert result.exit_code == 0
-    assert "读取建议：44 条" in result.output and "有问题的行：无" in result.output
+    assert "读取建议：98 条" in result.output and "有问题的行：无" in result.output
     assert "表头所在行：第2行" in result.output
 
 

@@ -30,7 +30,7 @@ def test_report_reproduces_readme_counts_in_the_seed_sentence(runner, tmp_path):
     assert (out / "trend.png").stat().st_size > 1000
     book = openpyxl.load_workbook(out / "report.xlsx")
     assert book["办理情况"]["A1"].value == expected
-    assert "| 主办 | 17 |" in markdown and "| 会办 | 31 |" in markdown
+    assert "| 主办 | 17 |" in markdown and "| 会办 | 103 |" in markdown
 
 
 def test_report_on_an_intake_routes_it_and_finds_new_terms(runner, bundled_model_dir, tmp_path):
@@ -38,7 +38,7 @@ def test_report_on_an_intake_routes_it_and_finds_new_terms(runner, bundled_model
     result = invoke(runner, ["report", *HISTORY, INTAKE, "--model", bundled_model_dir, "--out", out,
                              "--store", tmp_path / "none.sqlite"])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("44件建议中")
+    assert result.output.startswith("98件建议中")
     markdown = (out / "report.md").read_text(encoding="utf-8")
     assert "| 2021 |" in markdown and "## 需人工复核的建议" in markdown
     new_terms = markdown.split("## 今年新出现的词")[1].split("##")[0]

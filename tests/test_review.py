@@ -65,7 +65,7 @@ def test_round_trip_accept_and_learn(runner, routed, bundled_model_dir, tmp_path
     })
     result = invoke(runner, ["accept", table, "--store", store, "--reviewer", "李四"])
     assert result.exit_code == 0, result.output
-    assert "同意 2，修改 2，待定 1，未复核 39" in result.output
+    assert "同意 2，修改 2，待定 1，未复核 93" in result.output
     recorded = _decisions(store)[imported:]
     assert [r[1] for r in recorded] == ["修改", "同意", "修改", "同意", "待定"]
     assert recorded[0][3] == "张处长" and recorded[1][3] == "李四"
@@ -97,7 +97,7 @@ def test_round_trip_accept_and_learn(runner, routed, bundled_model_dir, tmp_path
 def test_history_import_is_idempotent_and_records_changes(runner, tmp_path):
     store = tmp_path / "s.sqlite"
     first = invoke(runner, ["history", "import", HISTORY[0], "--store", store])
-    assert "新增建议 48 条，新增决定 48 条" in first.output
+    assert "新增建议 120 条，新增决定 120 条" in first.output
     assert "新增建议 0 条，新增决定 0 条" in invoke(runner, ["history", "import", HISTORY[0], "--store", store]).output
     changed = tmp_path / "history_2017.xlsx"
     book = openpyxl.load_workbook(HISTORY[0])
@@ -194,7 +194,7 @@ def test_review_a_year_from_the_store(runner, routed, bundled_model_dir):
     result = invoke(runner, ["review", "--year", "2021", "--model", bundled_model_dir, "--store", store,
                              "--reviewer", "赵六"], input="\nq\n")
     assert result.exit_code == 0, result.output
-    assert "待复核 44 条" in result.output and "本次记录 1 条决定" in result.output
+    assert "待复核 98 条" in result.output and "本次记录 1 条决定" in result.output
     assert [(d[1], d[3]) for d in _decisions(store)] == [("同意", "赵六")]
     missing = invoke(runner, ["review", "--year", "2015", "--model", bundled_model_dir, "--store", store])
     assert missing.exit_code == 2 and "no suggestions of 2015" in missing.output

@@ -85,7 +85,7 @@ def test_manifest_contents_and_reproducible_hashes(e2e, runner, tmp_path):
     for key in ("router", "python", "scikit-learn", "jieba", "numpy"):
         assert manifest["versions"][key]
     assert manifest["years"] == [2017, 2018, 2019]
-    assert manifest["examples"] == 145
+    assert manifest["examples"] == 362
     assert manifest["scores"]["latest_year"] == 2019
     assert set(manifest["labels"]["topics"]) >= set(manifest["counts"]["topics"])
     for name in ("first", "second"):
@@ -106,7 +106,7 @@ def test_xlsx_table_with_review_columns(runner, bundled_model_dir, tmp_path):
                            "处室置信度", "责任领导", "办理时限", "需人工复核", "判断依据", "备选", "路由来源"]
     for name in ("复核", "确认主题", "确认主办处室", "确认会办处室", "复核意见", "复核人"):
         assert name in header
-    assert sheet.max_row == 45 and sheet.freeze_panes == "D2"
+    assert sheet.max_row == 99 and sheet.freeze_panes == "D2"
     assert len(sheet.data_validations.dataValidation) == 4
     review_rows = [row for row in sheet.iter_rows(min_row=2, values_only=True) if row[11] == "是"]
     assert book["待复核"].max_row == len(review_rows) + 1
@@ -144,7 +144,7 @@ def test_cold_start_routes_by_remits_and_says_so(runner, tmp_path):
     result = invoke(runner, ["route", INTAKE, "--models", models, "-o", out, "--store", tmp_path / "s.sqlite"])
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    assert len(records) == 44
+    assert len(records) == 98
     assert {r["route_source"] for r in records} <= {"remit", "rule"}
     answers = _answers()
     correct = sum(r["topic_name"] == answers[r["id"]]["主题"] for r in records)
