@@ -70,6 +70,23 @@ MIGRATIONS = [
     CREATE TRIGGER decisions_append_only_delete BEFORE DELETE ON decisions
         BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
     """,
+    # 2 (web): accounts and sign-in sessions of `router serve`; decisions stay in `decisions`.
+    """
+    CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('reviewer', 'coordinator')),
+        divisions TEXT NOT NULL DEFAULT '[]',
+        password TEXT NOT NULL,
+        created TEXT NOT NULL
+    );
+    CREATE TABLE web_sessions (
+        token_hash TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL REFERENCES users(name),
+        csrf TEXT NOT NULL,
+        created TEXT NOT NULL,
+        expires TEXT NOT NULL
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -252,7 +269,9 @@ class Store:
             for r in routes:
                 sid = self.upsert_suggestion(db, r.suggestion, year=year, source=source)
                 detail = json.dumps({"topics": r.topics, "divisions": r.divisions, "reasons": r.reasons,
-                                     "source": r.source}, ensure_ascii=False)
+                                     "source": r.source, "needs_review": r.needs_review, "leader": r.leader,
+                                     "deadline": r.deadline, "similar": r.similar,
+                                     "duplicate_of": r.duplicate_of}, ensure_ascii=False)
                 db.execute(
                     "INSERT INTO routes (suggestion_id, model, topic, division, co_divisions, topic_confidence, "
                     "division_confidence, detail, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
