@@ -377,3 +377,30 @@ def test_from_a_routed_intake_to_the_queue(runner, tmp_path, profile):
         detail = client.get(f"/s/{sid}").text
         assert "往年相似建议" in detail
         assert detail.count("（相似度 ") == len(details[sid]["similar"])
+
+
+def test_a_store_opened_by_two_threads_keeps_its_wal_when_another_process_comes_and_goes(tmp_path, profile):
+    """A second open in the same process must not drop SQLite's locks (closing any descriptor of a
+    file drops them all), or another process's close deletes the live WAL and its decisions."""
+    import subprocess
+    import sys
+    import threading
+
+    from router.store import Store
+
+    path = build_store(tmp_path / "locks.sqlite", profile, users=False)
+    keeper = Store.open(path)
+    opened = []
+    thread = threading.Thread(target=lambda: opened.append(Store.open(path)))
+    thread.start()
+    thread.join()
+    code = ("import sys; sys.path.insert(0, sys.argv[2]); from router.store import Store; "
+            "Store.open(sys.argv[1]).close()")
+    subprocess.run([sys.executable, "-c", code, str(path), str(ROOT / "src")], check=True)
+    assert (tmp_path / "locks.sqlite-wal").exists()
+    with keeper.transaction() as db:
+        keeper.add_decision(db, 1, action="同意", reviewer="张三", after=None)
+    subprocess.run([sys.executable, "-c", code, str(path), str(ROOT / "src")], check=True)
+    keeper.close()
+    opened[0].close()
+    assert [r[1] for r in decisions(path)] == ["张三"]

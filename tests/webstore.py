@@ -37,8 +37,8 @@ def build_store(path: Path, profile, *, specs=SPECS, year: int = YEAR, users=Tru
             division_confidence=confidence, divisions=[(division, confidence), (other_division, round(1 - confidence, 3))],
             co_divisions=list(co), needs_review=flagged, reasons=["通村公路", "硬化"], source="model",
             leader="", deadline="2021-05-20",
-            similar=[{"year": 2020, "id": "88", "title": "《关于修路的建议》", "topic": topic, "topic_name": "某主题",
-                      "division": division, "division_name": "某处室", "score": 0.5}],
+            similar=[{"year": 2020, "id": "88", "title": "《关于修路的建议》", "topic": topic, "topic_name": profile.topic(topic).name,
+                      "division": division, "division_name": profile.division(division).name, "score": 0.5}],
             duplicate_of="与序号1（1001）相似度80%，建议合并办理" if seq == 8 else "",
         ))
     with Store.open(path) as store:

@@ -104,6 +104,9 @@ def create_app(store_path: str | Path, profile: Profile, *, year: int | None = N
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     stores = _Stores(Path(store_path))
+    # Held for the application's lifetime, so that no thread's later open re-reads the file
+    # (see router.store._OPEN) and the store is known to be sound before the first request.
+    app.extensions["router_keeper"] = Store.open(store_path)
     state = app.extensions["router"] = {
         "profile": profile, "year": year, "stores": stores, "limiter": limiter or LoginLimiter(),
         "allowed_hosts": allowed_hosts, "session_hours": session_hours,
