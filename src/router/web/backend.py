@@ -20,7 +20,7 @@ from ..errors import InputError
 from ..profile import Profile
 from ..store import Store
 
-__all__ = ["Item", "Outcome", "STATUSES", "years", "queue", "item", "decide", "confirm_unflagged", "progress",
+__all__ = ["Item", "Entry", "Outcome", "STATUSES", "years", "queue", "order", "item", "decide", "confirm_unflagged", "progress",
            "assignment_table", "intake_report", "suggested_of"]
 
 STATUSES = ("未复核", "待定", "已确认")
@@ -140,6 +140,44 @@ def queue(store: Store, year: int) -> list[Item]:
     rows = store.db.execute(_ITEMS.format(body="", where="s.year = ?"), (year,)).fetchall()
     items = [_item(row) for row in rows]
     return sorted(items, key=lambda i: (i.topic is not None, i.confidence, i.sid))
+
+
+@dataclass
+class Entry:
+    """A light row of the queue's order, for moving between suggestions (no text, no route detail)."""
+
+    sid: int
+    topic: str | None
+    division: str | None
+    confidence: float
+    action: str | None
+    after_topic: str | None
+    after_division: str | None
+
+    @property
+    def status(self) -> str:
+        return "未复核" if self.action is None else ("待定" if self.action == "待定" else "已确认")
+
+    @property
+    def current(self) -> dict | None:
+        if self.after_topic:
+            return {"topic": self.after_topic, "division": self.after_division}
+        return {"topic": self.topic, "division": self.division} if self.topic else None
+
+
+def order(store: Store, year: int) -> list[Entry]:
+    """The queue's order (as :func:`queue`) in one light query."""
+    rows = store.db.execute(
+        """
+        SELECT s.id, r.topic, r.division, MIN(COALESCE(r.topic_confidence, 0), COALESCE(r.division_confidence, 0)),
+               d.action, json_extract(d.after, '$.topic'), json_extract(d.after, '$.division')
+        FROM suggestions s
+        JOIN routes r ON r.id = (SELECT MAX(id) FROM routes WHERE suggestion_id = s.id)
+        LEFT JOIN decisions d ON d.id = (SELECT MAX(id) FROM decisions WHERE suggestion_id = s.id)
+        WHERE s.year = ?
+        """, (year,)).fetchall()
+    entries = [Entry(*row) for row in rows]
+    return sorted(entries, key=lambda e: (e.topic is not None, e.confidence, e.sid))
 
 
 def item(store: Store, sid: int) -> Item | None:

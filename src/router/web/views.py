@@ -52,6 +52,13 @@ def _visible(item) -> bool:
     return g.user.may_see(item.division) or g.user.may_see(current.get("division"))
 
 
+def _mine(items):
+    """The items the signed-in user may see (everything for a coordinator or an unlimited reviewer)."""
+    if g.user.is_coordinator or not g.user.divisions:
+        return list(items)
+    return [i for i in items if _visible(i)]
+
+
 def _filtered(items, args):
     status, topic, division = args.get("status", ""), args.get("topic", ""), args.get("division", "")
     out = []
@@ -100,7 +107,7 @@ def register(app: Flask) -> None:
         profile = _profile()
         if year is None:
             return render_template("empty.html")
-        everything = [i for i in backend.queue(_store(), year) if _visible(i)]
+        everything = _mine(backend.queue(_store(), year))
         items = _filtered(everything, request.args)
         counts = backend.division_counts(everything)
         saved = backend.item(_store(), request.args.get("saved", type=int) or 0) if request.args.get("saved") else None
@@ -117,7 +124,7 @@ def register(app: Flask) -> None:
             abort(403)
         filters = _filters(request.args)
         year = _year()
-        items = _filtered([i for i in backend.queue(_store(), year) if _visible(i)], request.args) if year else []
+        items = _filtered(_mine(backend.order(_store(), year)), request.args) if year else []
         previous, following = _neighbours(items, sid)
         saved = backend.item(_store(), request.args.get("saved", type=int) or 0) if request.args.get("saved") else None
         return render_template("suggestion.html", item=found, profile=_profile(), previous=previous,
@@ -148,7 +155,7 @@ def register(app: Flask) -> None:
                                    filters=_filters(form)), 409
         filters = _filters(form)
         year = _year()
-        items = _filtered([i for i in backend.queue(store, year) if _visible(i)], form) if year else []
+        items = _filtered(_mine(backend.order(store, year)), form) if year else []
         following = _next_pending(items, sid)
         if following is None:
             return redirect(_queue_url(filters, saved=sid, outcome=outcome.kind), code=303)
