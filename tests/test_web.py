@@ -97,7 +97,6 @@ def test_wrong_password_and_the_attempt_limit(store_path, profile):
     response = client.post("/login", data={"csrf": token, "name": "张三", "password": PASSWORD})
     assert response.status_code == 429 and "登录失败次数过多，请 10 分钟后再试。" in response.text
     # An unknown name is refused the same way as a wrong password.
-    token = CSRF.search(client.get("/login").text).group(1)
     other = app.test_client()
     token = CSRF.search(other.get("/login").text).group(1)
     response = other.post("/login", data={"csrf": token, "name": "无此人", "password": PASSWORD},
