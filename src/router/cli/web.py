@@ -40,8 +40,10 @@ def serve(state, host, port, year, threads, behind_proxy, store_path):
         click.echo("提示：存储中还没有账户，请先运行 `router users add 姓名 --role reviewer`", err=True)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"复核网页：http://{shown}:{port}/ （存储：{path}；按 Ctrl+C 停止）")
-    waitress.serve(app, host=host, port=port, threads=threads, ident="router", clear_untrusted_proxy_headers=True,
-                   _quiet=True)
+    # Without --behind-proxy, X-Forwarded-* headers from clients are dropped; with it, the app's
+    # ProxyFix reads the values the one proxy in front appended.
+    waitress.serve(app, host=host, port=port, threads=threads, ident="router",
+                   clear_untrusted_proxy_headers=not behind_proxy, _quiet=True)
 
 
 @cli.group()
