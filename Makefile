@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 HISTORY := data/history_2017.xlsx data/history_2018.xlsx data/history_2019.xlsx data/history_2020.xlsx
 
-.PHONY: route test model evaluate bench clean
+.PHONY: route test browser model evaluate bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,17 @@ route: $(STAMP)
 	mkdir -p out
 	$(BIN)/router route data/intake_2021.xlsx -o out/intake_2021_交办任务表.xlsx --date 2021-02-20
 
-test: $(STAMP)
+# The browser tests drive Debian's Chromium (never a browser downloaded by a test tool); a CJK
+# font makes their screenshots legible. Installed only when missing, and only as root.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ ! -x $(CHROMIUM) ] || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei >/dev/null; \
+	  else echo "browser tests will be skipped: install chromium and chromium-driver (as root: apt-get install chromium chromium-driver)"; fi; \
+	fi
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
 # Retrain the bundled default model from the bundled history and make it current.

@@ -14,6 +14,7 @@ import functools
 import json
 import os
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +71,23 @@ MIGRATIONS = [
     CREATE TRIGGER decisions_append_only_delete BEFORE DELETE ON decisions
         BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
     """,
+    # 2 (web): accounts and sign-in sessions of `router serve`; decisions stay in `decisions`.
+    """
+    CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('reviewer', 'coordinator')),
+        divisions TEXT NOT NULL DEFAULT '[]',
+        password TEXT NOT NULL,
+        created TEXT NOT NULL
+    );
+    CREATE TABLE web_sessions (
+        token_hash TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL REFERENCES users(name),
+        csrf TEXT NOT NULL,
+        created TEXT NOT NULL,
+        expires TEXT NOT NULL
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -105,6 +123,14 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 def _header(path: Path) -> bytes:
     with open(path, "rb") as handle:
         return handle.read(len(SQLITE_HEADER))
+
+
+# Stores this process has open, by real path. Closing any descriptor of a file drops every POSIX
+# lock the process holds on it, SQLite's included: reading the header of a store that another
+# thread of this process has open would let a third process take it for unused and delete its
+# live WAL file (and the decisions in it). Such a store was checked when it was first opened.
+_OPEN: dict[str, int] = {}
+_OPEN_LOCK = threading.Lock()
 
 
 def _store_error(path: Path, exc: Exception, *, rolled_back: bool = False) -> StoreError:
@@ -147,6 +173,7 @@ class Store:
     def __init__(self, path: Path, connection: sqlite3.Connection):
         self.path = path
         self.db = connection
+        self._key = None
 
     @classmethod
     def open(cls, path: str | os.PathLike | None = None, *, create: bool = True) -> "Store":
@@ -154,7 +181,10 @@ class Store:
         if not create and not path.exists():
             raise StoreError(f"{path}: no store here; import history (`router history import`) or route an intake first")
         existing = path.exists() and path.stat().st_size > 0
-        if existing and _header(path) != SQLITE_HEADER:
+        key = os.path.realpath(path)
+        with _OPEN_LOCK:
+            open_here = _OPEN.get(key, 0) > 0
+        if existing and not open_here and _header(path) != SQLITE_HEADER:
             raise StoreError(f"{path}: not an SQLite database; restore it from a backup (`router store backup`)")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -162,7 +192,7 @@ class Store:
         except (OSError, sqlite3.Error) as exc:
             raise _store_error(path, exc) from None
         try:
-            if existing:
+            if existing and not open_here:
                 # A damaged store is refused before anything is written to it, which could spread the damage.
                 problems = [row[0] for row in connection.execute("PRAGMA quick_check(3)").fetchall()]
                 if problems != ["ok"]:
@@ -176,6 +206,9 @@ class Store:
         except sqlite3.Error as exc:
             connection.close()
             raise _store_error(path, exc) from None
+        with _OPEN_LOCK:
+            _OPEN[key] = _OPEN.get(key, 0) + 1
+        store._key = key
         return store
 
     def __enter__(self):
@@ -187,6 +220,12 @@ class Store:
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):
             self.db.close()
+        if self._key is not None:
+            with _OPEN_LOCK:
+                _OPEN[self._key] -= 1
+                if not _OPEN[self._key]:
+                    del _OPEN[self._key]
+            self._key = None
 
     @contextlib.contextmanager
     def transaction(self):
@@ -252,7 +291,9 @@ class Store:
             for r in routes:
                 sid = self.upsert_suggestion(db, r.suggestion, year=year, source=source)
                 detail = json.dumps({"topics": r.topics, "divisions": r.divisions, "reasons": r.reasons,
-                                     "source": r.source}, ensure_ascii=False)
+                                     "source": r.source, "needs_review": r.needs_review, "leader": r.leader,
+                                     "deadline": r.deadline, "similar": r.similar,
+                                     "duplicate_of": r.duplicate_of}, ensure_ascii=False)
                 db.execute(
                     "INSERT INTO routes (suggestion_id, model, topic, division, co_divisions, topic_confidence, "
                     "division_confidence, detail, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -362,7 +403,9 @@ def check_store(path: Path) -> list[str]:
     path = Path(path)
     if not path.exists():
         raise StoreError(f"{path}: no store here")
-    if _header(path) != SQLITE_HEADER:
+    with _OPEN_LOCK:
+        open_here = _OPEN.get(os.path.realpath(path), 0) > 0
+    if not open_here and _header(path) != SQLITE_HEADER:
         return ["not an SQLite database"]
     try:
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
