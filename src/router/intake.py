@@ -12,6 +12,7 @@ import codecs
 import csv
 import datetime as dt
 import hashlib
+import itertools
 import json
 import re
 import unicodedata
@@ -26,6 +27,8 @@ from .profile import COLUMN_FIELDS, Profile
 __all__ = ["Suggestion", "IntakeReader", "open_intake", "read_intake", "header_key"]
 
 HEADER_SCAN_ROWS = 30
+_SECTION = re.compile("[\u4e00-\u9fff]")
+_ID_LIKE = re.compile(r"^第?[\w\-－]*\d[\w\-－]*号?$")
 SAMPLE_BYTES = 1 << 16
 # English field names are accepted in JSONL and CSV besides the profile's aliases.
 _ENGLISH = {name: name for name in COLUMN_FIELDS}
@@ -45,6 +48,8 @@ class Suggestion:
     session: str = ""
     role: str = ""
     labels: dict = field(default_factory=dict)
+    # 1 for the first row of a file with this id, 2 for the next: with the year, the identity.
+    occurrence: int = 1
 
     @property
     def text(self) -> str:
@@ -59,6 +64,13 @@ class Suggestion:
     @property
     def routable(self) -> bool:
         return bool(self.text.strip())
+
+
+def _role_of(section: str, role: str) -> str:
+    """The pile a section line opens (主办件 or 会办件); else the pile so far."""
+    if "会办" in section or "协办" in section:
+        return "会办"
+    return "主办" if "主办" in section else role
 
 
 def header_key(cell: str) -> str:
@@ -96,15 +108,40 @@ class IntakeReader:
     blank_rows: int = 0
     rows_read: int = 0
     merged_cells: int = 0
+    delimiter: str = ""
+    # Non-empty rows that are not suggestions: (row, 表头行 or 标题行, the row's text).
+    skipped: list[tuple[int, str, str]] = field(default_factory=list)
     _rows: object = None
 
     def __iter__(self) -> Iterator[Suggestion]:
         index = {name: self.columns.index(col) for name, col in self.mapping.items()}
         seen: dict[str, int] = {}
+        occurrences: dict[str, int] = {}
+        title_keys = _title_keys(self.profile)
+        role = ""
+        for _, _, text in self.skipped:  # section lines above the header
+            role = _role_of(text, role)
         count = 0
         for row_number, cells in self._rows():
             if not any(str(c).strip() for c in cells):
                 self.blank_rows += 1
+                continue
+            # A header row inside the data: a repeated one, or the header of a second pile (会办件
+            # under 主办件), whose columns may differ. Its columns apply from here on.
+            if any(header_key(c) in title_keys for c in cells if len(c) <= 40):
+                mapping = _match_columns(cells, self.profile)
+                if "title" in mapping and len(mapping) >= min(2, len(self.mapping)):
+                    self.columns, self.mapping = list(cells), mapping
+                    index = {name: self.columns.index(col) for name, col in mapping.items()}
+                    self.skipped.append((row_number, "表头行", "、".join(c for c in cells if c.strip())))
+                    continue
+            filled = [i for i, c in enumerate(cells) if str(c).strip()]
+            if len(filled) == 1 and filled[0] not in (index.get("title"), index.get("body")) \
+                    and _SECTION.search(cells[filled[0]]) and not _ID_LIKE.match(cells[filled[0]].strip()):
+                # Words alone outside the title and body columns: a section line such as 二、会办件（21件）.
+                text = cells[filled[0]].strip()
+                self.skipped.append((row_number, "标题行", text))
+                role = _role_of(text, role)
                 continue
             count += 1
 
@@ -113,6 +150,7 @@ class IntakeReader:
                 return cells[i].strip() if i is not None and i < len(cells) else ""
 
             ident = get("id") or (f"R{count:05d}" if self.generated_ids else "")
+            occurrences[ident] = occurrences.get(ident, 0) + 1
             suggestion = Suggestion(
                 row=row_number,
                 id=ident,
@@ -120,12 +158,13 @@ class IntakeReader:
                 body=get("body"),
                 deputy=get("deputy"),
                 session=get("session"),
-                role=get("role"),
+                role=get("role") or role,
                 labels={
                     name: get(name)
                     for name in ("topic", "lead_division", "co_divisions", "grade", "lead_unit", "co_units")
                     if name in index and get(name)
                 },
+                occurrence=occurrences[ident],
             )
             if not suggestion.title:
                 what = "标题和正文均为空，无法路由" if not suggestion.body else "标题为空"
@@ -147,6 +186,8 @@ class IntakeReader:
             lines.append(f"编码：{self.encoding}")
         if self.sheet:
             lines.append(f"工作表：{self.sheet}")
+        if self.delimiter:
+            lines.append(f"分隔符：{self.delimiter}")
         if self.header_row:
             lines.append(f"表头所在行：第{self.header_row}行")
         lines.append("列对应：")
@@ -162,6 +203,10 @@ class IntakeReader:
         lines.append(f"读取建议：{self.rows_read} 条")
         if self.blank_rows:
             lines.append(f"空白行（整行无内容，未计入）：{self.blank_rows} 行")
+        if self.skipped:
+            lines.append(f"表头行和标题行（不是建议，未计入）：{len(self.skipped)} 行")
+            for row, kind, text in self.skipped:
+                lines.append(f"  第{row}行：{kind}：{text[:60]}")
         if self.problems:
             lines.append(f"有问题的行：{len(self.problems)} 处（均已保留）")
             for row, message in self.problems:
@@ -188,10 +233,22 @@ def _match_columns(cells: list[str], profile: Profile) -> dict[str, str]:
     return {name: cell for name, (_, cell) in sorted(best.items(), key=lambda kv: cells.index(kv[1][1]))}
 
 
+def _title_keys(profile: Profile) -> set[str]:
+    return {header_key(alias) for alias in profile.columns["title"]} | {"title"}
+
+
 def _find_header(path: Path, head: list[tuple[int, list[str]]], profile: Profile):
+    """The first row naming a title column and another field (else the row naming the most).
+
+    The first, not the widest: a sheet may hold a second pile under a second, wider header,
+    which is met again while reading; choosing it would drop every row of the first pile.
+    """
     best = None
     for row_number, cells in head:
         mapping = _match_columns(cells, profile)
+        if "title" in mapping and len(mapping) >= 2:
+            best = (row_number, mapping, cells)
+            break
         if "title" in mapping and (best is None or len(mapping) > len(best[1])):
             best = (row_number, mapping, cells)
     if best is None:
@@ -200,7 +257,7 @@ def _find_header(path: Path, head: list[tuple[int, list[str]]], profile: Profile
         _, cells = max(head, key=lambda item: sum(1 for c in item[1] if c.strip()))
         found = "、".join(c for c in cells if c.strip()) or "(none)"
         accepted = "、".join(profile.columns["title"])
-        raise InputError(
+        raise _NoTitleColumn(
             f"{path}: no title column found; columns found: {found}; "
             f"name the title column one of: {accepted} (or add an alias under [intake.columns] in the profile)"
         )
@@ -276,30 +333,108 @@ def _sniff(path: Path, reader: IntakeReader, what_to_do: str) -> tuple[str, str]
     return codec, label
 
 
+_DELIMITERS = ((",", "逗号"), ("\t", "制表符"), (";", "分号"), ("|", "竖线"))
+
+
+class _NoTitleColumn(InputError):
+    """No header row with a title column in the rows scanned (another delimiter may find one)."""
+
+
+def _quote_runs_to_end(path: Path, codec: str, start_line: int, delimiter: str) -> bool:
+    """Whether the record starting on physical line ``start_line`` opens a quote that never closes.
+
+    Python's csv reader reads such a field to the end of the file without a word; its strict
+    mode says so, but also refuses harmless quirks elsewhere, so only the last record is re-read.
+    """
+    with open(path, encoding=codec, errors="replace", newline="") as handle:
+        tail = itertools.islice(handle, start_line - 1, None)
+        try:
+            for _ in csv.reader(tail, delimiter=delimiter, strict=True):
+                pass
+        except csv.Error as exc:
+            return "unexpected end of data" in str(exc)
+    return False
+
+
+def _swallowed_lines(cells: list[str], delimiter: str, width: int) -> tuple[int, int]:
+    """(column, count) of the cell whose later lines look like whole data rows, else (0, 0).
+
+    A cell spanning lines is legal CSV; lines inside it that hold a delimiter for every
+    column of the header are rows that a stray or missing quote folded into one cell.
+    """
+    if width < 2:
+        return 0, 0
+    for column, cell in enumerate(cells, start=1):
+        if "\n" not in cell and "\r" not in cell:
+            continue
+        lines = cell.splitlines()[1:]
+        rowlike = sum(1 for line in lines if line.count(delimiter) >= width - 1)
+        if rowlike:
+            return column, rowlike
+    return 0, 0
+
+
+def _refuse_open_quote(path: Path, codec: str, delimiter: str, number: int, start: int, line: int,
+                       column: int, count: int) -> None:
+    """Refuse a record whose quote swallowed later rows (``count`` of them) or ran to the end of the file."""
+    if _quote_runs_to_end(path, codec, start, delimiter):
+        raise InputError(
+            f"{path}：第{number}行（文件第{start}行）有一个引号没有闭合，从这里到文件末尾的 "
+            f"{line - start + 1} 行都被读进了一个单元格；请在该单元格末尾补上 \"，或删去多余的 \"，然后重试"
+        )
+    if count:
+        raise InputError(
+            f"{path}：第{number}行（文件第{start}行）第{column}列的引号直到文件第{line}行才闭合，"
+            f"其间 {count} 行数据被并进了这一个单元格；请检查该单元格的引号（补上缺少的 \" 或删去多余的 \"）后重试"
+        )
+
+
 def _open_csv(path: Path, profile: Profile, reader: IntakeReader) -> None:
     codec, label = _sniff(path, reader, "export the suggestions with a header row")
 
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        with open(path, encoding=codec, errors="strict", newline="") as handle:
-            records = csv.reader(handle)
-            number = 0
-            try:
-                for number, cells in enumerate(records, start=1):
-                    yield number, cells
-            except UnicodeDecodeError:
-                row, column = _locate_undecodable(path, codec, as_csv=True)
-                where = f"row {row or number + 1}"
-                if column:
-                    name = reader.columns[column - 1] if column <= len(reader.columns) else ""
-                    where += f", column {column}" + (f" ({name})" if name.strip() else "")
-                raise InputError(
-                    f"{path}: {where} is not valid {label} text (the file mixes encodings); "
-                    "re-save the whole file in one encoding, preferably UTF-8"
-                ) from None
-            except csv.Error as exc:
-                raise InputError(f"{path}: row {number + 1} is not valid CSV ({exc}); fix the quoting there") from None
+    def rows_split_by(delimiter: str):
+        def rows() -> Iterator[tuple[int, list[str]]]:
+            with open(path, encoding=codec, errors="strict", newline="") as handle:
+                records = csv.reader(handle, delimiter=delimiter)
+                number = line = start = 0
+                width = len(reader.columns)
+                try:
+                    for number, cells in enumerate(records, start=1):
+                        start, line = line + 1, records.line_num
+                        if line > start:
+                            column, count = _swallowed_lines(cells, delimiter, width)
+                            if count:
+                                _refuse_open_quote(path, codec, delimiter, number, start, line, column, count)
+                        width = width or len(cells)
+                        yield number, cells
+                    if line > start:  # the last record spans lines: did its quote run to the end?
+                        _refuse_open_quote(path, codec, delimiter, number, start, line, 0, 0)
+                except UnicodeDecodeError:
+                    row, column = _locate_undecodable(path, codec, as_csv=True)
+                    where = f"row {row or number + 1}"
+                    if column:
+                        name = reader.columns[column - 1] if column <= len(reader.columns) else ""
+                        where += f", column {column}" + (f" ({name})" if name.strip() else "")
+                    raise InputError(
+                        f"{path}: {where} is not valid {label} text (the file mixes encodings); "
+                        "re-save the whole file in one encoding, preferably UTF-8"
+                    ) from None
+                except csv.Error as exc:
+                    raise InputError(f"{path}: row {number + 1} is not valid CSV ({exc}); fix the quoting there") from None
+        return rows
 
-    _attach(path, profile, reader, rows)
+    # The delimiter is sniffed by trying each until one yields a header with a title column.
+    first_refusal = None
+    for delimiter, name in _DELIMITERS:
+        try:
+            _attach(path, profile, reader, rows_split_by(delimiter))
+        except _NoTitleColumn as exc:
+            first_refusal = first_refusal or exc
+            continue
+        if delimiter != ",":
+            reader.delimiter = name
+        return
+    raise first_refusal
 
 
 def _attach(path: Path, profile: Profile, reader: IntakeReader, rows) -> None:
@@ -310,6 +445,8 @@ def _attach(path: Path, profile: Profile, reader: IntakeReader, rows) -> None:
             break
     header_row, mapping, cells = _find_header(path, head, profile)
     reader.header_row = header_row
+    reader.skipped = [(number, "标题行", "、".join(c for c in above if c.strip()))
+                      for number, above in head if number < header_row and any(c.strip() for c in above)]
     reader.columns = cells
     reader.mapping = mapping
     reader.generated_ids = "id" not in mapping
