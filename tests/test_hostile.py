@@ -71,8 +71,9 @@ CASES = [
     ("A CSV that mixes encodings (a GBK row in a UTF-8 file or the reverse; in the first 64 KB or far below)",
      "Refused naming the exact row and column: `row 2002, column 2 (标题) is not valid UTF-8 text (the file "
      "mixes encodings); re-save the whole file in one encoding`"),
-    ("Formulas in input cells (=1+1, =HYPERLINK(…), =cmd|' /C calc'!A0)",
-     "Never evaluated: read as the text of the formula and routed like any text"),
+    ("Formulas in input cells (=1+1, =HYPERLINK(…), =cmd|' /C calc'!A0, =原文!A1)",
+     "Never evaluated, never read as formula text: the value Excel or WPS saved with the formula is read; a "
+     "formula saved without a value reads as empty and `router read` lists the cell (row, column, formula)"),
     ("Cells router writes that start with =, +, -, @, tab or CR",
      "Prefixed with ' in every CSV and XLSX table (every sheet), so Excel or WPS show text and run nothing; "
      "no XLSX cell is a formula"),
@@ -552,7 +553,7 @@ def test_mixed_encodings_name_the_row_and_column(runner, bundled_model_dir, tmp_
 
 
 @backs("Formulas in input cells")
-def test_formulas_in_input_are_text_never_evaluated(runner, model, office, tmp_path):
+def test_formulas_in_input_are_never_evaluated(runner, model, office, tmp_path):
     from openpyxl import Workbook
 
     formulas = ["=1+1", '=HYPERLINK("http://example.com","点此查看")', "=cmd|' /C calc'!A0", "=SUM(A1:A3)"]
@@ -562,11 +563,12 @@ def test_formulas_in_input_are_text_never_evaluated(runner, model, office, tmp_p
     for i, formula in enumerate(formulas, start=1):
         sheet.append([str(i), formula, "=A2*2"])
     book.save(tmp_path / "in.xlsx")
-    assert book.active["B2"].data_type == "f"  # a real formula cell in the file
-    _, routes = _route(model, office, tmp_path / "in.xlsx")
-    assert [r.suggestion.title for r in routes] == formulas
-    assert all(r.suggestion.body == "=A2*2" for r in routes)
-    assert all(r.source != "empty" and r.topic for r in routes)
+    assert book.active["B2"].data_type == "f"  # a real formula cell in the file, saved without a value
+    reader, routes = _route(model, office, tmp_path / "in.xlsx")
+    # What Excel shows is its saved value; with none saved, the cell reads empty and is listed (issue #13).
+    assert [(r.suggestion.title, r.suggestion.body, r.source) for r in routes] == [("", "", "empty")] * 4
+    listed = [problem for _, problem in reader.problems if "是公式" in problem]
+    assert len(listed) == 8 and listed[0].startswith("第2列（标题）：是公式 =1+1，文件里没有保存它的计算结果")
 
 
 @backs("Cells router writes that start with")

@@ -106,3 +106,99 @@ def test_two_piles_under_two_headers_are_both_read(runner, tmp_path, fmt):
     assert "表头所在行：第3行" in described and "读取建议：5 条" in described
     for row, kind in [(1, "标题行"), (2, "标题行"), (7, "标题行"), (8, "表头行"), (11, "表头行")]:
         assert f"  第{row}行：{kind}：" in described
+
+
+# --- XLSX: formulas, ids as shown, encrypted and empty first sheets ------------------------------------
+
+
+def _rewrite_member(source: Path, target: Path, member: str, change) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for item in old.infolist():
+            data = old.read(item.filename)
+            new.writestr(item, change(data) if item.filename == member else data)
+    return target
+
+
+def test_formula_cells_read_as_their_cached_values(runner, tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["编号", "标题", "内容"])
+    sheet.append(["1", "=原文!B2", "=原文!C2"])
+    sheet.append(["2", "=原文!B3", "村道"])
+    book.save(tmp_path / "plain.xlsx")
+    # What Excel or WPS save: the formula and, beside it, the value it showed.
+    cached = _rewrite_member(tmp_path / "plain.xlsx", tmp_path / "in.xlsx", "xl/worksheets/sheet1.xml", lambda xml: xml
+                             .replace(b"<f>'\xe5\x8e\x9f\xe6\x96\x87'!B2</f><v />".replace(b"'\xe5\x8e\x9f\xe6\x96\x87'", "原文".encode()),
+                                      '<f>原文!B2</f><v>关于硬化通村公路的建议</v>'.encode())
+                             .replace(b'<c r="B2">', b'<c r="B2" t="str">'))
+    result = invoke(runner, ["read", cached, "--format", "jsonl"])
+    records = _records(result)
+    assert [(r["id"], r["title"], r["body"]) for r in records] == [("1", "关于硬化通村公路的建议", ""), ("2", "", "村道")]
+    assert "第2行：第3列（内容）：是公式 =原文!C2，文件里没有保存它的计算结果，已按空白读取；请在 Excel 或 WPS 中打开并保存后重试" \
+        in result.stderr
+    assert "第3行：第2列（标题）：是公式 =原文!B3，文件里没有保存它的计算结果" in result.stderr
+    assert "=原文" not in "".join(r["title"] + r["body"] for r in records)
+
+
+def test_ids_read_as_the_cell_shows_them(runner, tmp_path):
+    import datetime as dt
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["编号", "标题"])
+    values = [(7, "000", "007"), (dt.datetime(2021, 1, 1), "yyyy/m/d", "2021/1/1"),
+              (dt.datetime(2021, 3, 5), "mm-dd-yy", "2021/3/5"), (1178, '"第"0"号"', "第1178号"),
+              (123456789012345, "0", "123456789012345"), (1.5, "General", "1.5"), (1178.0, "General", "1178")]
+    for i, (value, fmt, _) in enumerate(values, start=2):
+        sheet.cell(row=i, column=1, value=value).number_format = fmt
+        sheet.cell(row=i, column=2, value=f"关于第{i}村修路的建议")
+    book.save(tmp_path / "in.xlsx")
+    result = invoke(runner, ["read", tmp_path / "in.xlsx", "--format", "jsonl"])
+    assert [r["id"] for r in _records(result)] == [shown for _, _, shown in values]
+
+
+def test_a_20_digit_number_that_excel_rounded_is_said(runner, tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["编号", "标题"])
+    sheet.append([12345678901234567890.0, "关于修路的建议"])
+    book.save(tmp_path / "in.xlsx")
+    result = invoke(runner, ["read", tmp_path / "in.xlsx", "--format", "jsonl"])
+    assert [r["id"] for r in _records(result)] == ["12345678901234600000"]
+    assert ("第2行：第1列（编号）：是一个超过 15 位的数字，Excel 只保存 15 位有效数字，末尾几位已经丢失（读作 12345678901234600000）；"
+            "请在导出系统中把该列设为文本后重新导出") in result.stderr
+
+
+def test_encrypted_workbook_is_called_password_protected(runner, tmp_path):
+    # An encrypted .xlsx is an OLE compound file holding EncryptionInfo and EncryptedPackage streams.
+    path = tmp_path / "locked.xlsx"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504 + "EncryptionInfo".encode("utf-16-le") + b"\0" * 600)
+    line = _error_line(invoke(runner, ["read", path]))
+    assert line == (f"Error: {path}：工作簿设有打开密码（已加密），无法读取；请在 Excel 或 WPS 中输入密码打开，"
+                    "在“文件→信息→保护工作簿”（WPS：“文件→文档加密”）中取消密码后另存为 .xlsx 再试")
+
+
+@pytest.mark.parametrize("first", [[], [["填表说明：本表由系统导出"], ["请勿修改表头"]]])
+def test_empty_first_sheet_names_the_sheet_with_data(runner, tmp_path, first):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "说明"
+    for row in first:
+        book.active.append(row)
+    data = book.create_sheet("2021年建议")
+    for row in SAMPLE:
+        data.append(row)
+    book.save(tmp_path / "in.xlsx")
+    line = _error_line(invoke(runner, ["read", tmp_path / "in.xlsx"]))
+    assert line == (f"Error: {tmp_path / 'in.xlsx'}：第一个工作表“说明”里没有建议表格（没有含标题列的表头）；"
+                    "建议在工作表“2021年建议”里：请加上 --sheet 2021年建议")
+    assert "读取建议：3 条" in invoke(runner, ["read", tmp_path / "in.xlsx", "--sheet", "2021年建议"]).output

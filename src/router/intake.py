@@ -9,8 +9,10 @@ never sits in memory. Problems (an empty title, a duplicate id) are recorded, ne
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime as dt
+import decimal
 import hashlib
 import itertools
 import json
@@ -459,11 +461,42 @@ def _attach(path: Path, profile: Profile, reader: IntakeReader, rows) -> None:
     reader._rows = data_rows
 
 
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _refuse_ole(path: Path) -> None:
+    """An OLE compound file named .xlsx: an encrypted workbook, or an old .xls renamed."""
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 20)
+    if not head.startswith(_OLE_MAGIC):
+        return
+    if "EncryptionInfo".encode("utf-16-le") in head or "EncryptedPackage".encode("utf-16-le") in head:
+        raise InputError(f"{path}：工作簿设有打开密码（已加密），无法读取；请在 Excel 或 WPS 中输入密码打开，"
+                         "在“文件→信息→保护工作簿”（WPS：“文件→文档加密”）中取消密码后另存为 .xlsx 再试")
+    raise InputError(f"{path}：这是旧版 .xls 格式的工作簿（只是扩展名为 .xlsx）；请在 Excel 或 WPS 中打开并另存为 .xlsx 再试")
+
+
+def _sheet_with_data(workbook, skip, profile: Profile) -> str | None:
+    """The name of the first other sheet whose first rows hold a title column."""
+    for other in workbook.worksheets:
+        if other.title == skip:
+            continue
+        with contextlib.suppress(Exception):
+            other.reset_dimensions()
+            head = [[_cell_text(v) for v in row] for row in itertools.islice(other.iter_rows(values_only=True),
+                                                                              HEADER_SCAN_ROWS)]
+            if any("title" in _match_columns(cells, profile) for cells in head):
+                return other.title
+    return None
+
+
 def _open_xlsx(path: Path, profile: Profile, reader: IntakeReader, sheet: str | None) -> None:
     import openpyxl
 
+    _refuse_ole(path)
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
+        # Cached values: what Excel or WPS show for a formula, never its text.
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise InputError(
             f"{path}: not a readable .xlsx workbook ({type(exc).__name__}); "
@@ -486,7 +519,7 @@ def _open_xlsx(path: Path, profile: Profile, reader: IntakeReader, sheet: str | 
     # Declared dimensions can be wrong or huge; read only the rows that exist.
     worksheet.reset_dimensions()
     try:
-        merges = _vertical_merges(worksheet)
+        merges, no_value = _scan_sheet(worksheet)
     except Exception as exc:  # a damaged member fails here, before any row is read
         raise InputError(
             f"{path}: sheet '{worksheet.title}' is truncated or damaged ({type(exc).__name__}); "
@@ -501,8 +534,16 @@ def _open_xlsx(path: Path, profile: Profile, reader: IntakeReader, sheet: str | 
         waiting = iter(merges)
         upcoming = next(waiting, None)
         try:
-            for number, values in enumerate(worksheet.iter_rows(values_only=True), start=1):
-                values = list(values)
+            for number, cells in enumerate(worksheet.iter_rows(), start=1):
+                values = []
+                for column, cell in enumerate(cells, start=1):
+                    shown, problem = _shown(cell)
+                    if problem:
+                        reader.problems.append((number, f"第{column}列{_column_name(reader, column)}：{problem}"))
+                    values.append(shown)
+                for column, formula in no_value.get(number, ()):
+                    reader.problems.append((number, f"第{column}列{_column_name(reader, column)}：是公式 ={formula}，"
+                                                    "文件里没有保存它的计算结果，已按空白读取；请在 Excel 或 WPS 中打开并保存后重试"))
                 while upcoming is not None and upcoming[0] <= number:
                     active.append(upcoming)
                     upcoming = next(waiting, None)
@@ -517,45 +558,208 @@ def _open_xlsx(path: Path, profile: Profile, reader: IntakeReader, sheet: str | 
                 f"{path}: sheet '{worksheet.title}' is truncated or damaged after row {number} ({type(exc).__name__}); "
                 "open it in Excel or WPS and save it again as .xlsx"
             ) from None
+        except InputError:
+            raise
         except Exception as exc:
             raise InputError(
                 f"{path}: sheet '{worksheet.title}' is damaged after row {number} ({type(exc).__name__}: {exc}); "
                 "open it in Excel or WPS and save it again as .xlsx"
             ) from None
 
-    _attach(path, profile, reader, rows)
+    try:
+        _attach(path, profile, reader, rows)
+    except InputError as exc:
+        # An empty or notes-only first sheet: name the sheet that holds the suggestions.
+        if sheet is None and ("the file is empty" in str(exc) or isinstance(exc, _NoTitleColumn)):
+            other = _sheet_with_data(workbook, worksheet.title, profile)
+            if other:
+                raise InputError(f"{path}：第一个工作表“{worksheet.title}”里没有建议表格（没有含标题列的表头）；"
+                                 f"建议在工作表“{other}”里：请加上 --sheet {other}") from None
+        raise
+    # Problems found while scanning for the header are found again when the rows are read.
+    reader.problems.clear()
+
+
+def _column_name(reader: IntakeReader, column: int) -> str:
+    name = reader.columns[column - 1] if 0 < column <= len(reader.columns) else ""
+    return f"（{name}）" if name.strip() else ""
 
 
 _MERGE_CELL = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="\$?([A-Z]{1,3})\$?(\d+):\$?([A-Z]{1,3})\$?(\d+)"')
+# A formula cell and what follows its formula: a cached value, an empty one, or none.
+_FORMULA_CELL = re.compile(
+    rb'<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?f\b[^>]*?(?:/>|>([^<]*)</(?:\w+:)?f>)\s*'
+    rb'(<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>|<(?:\w+:)?v>)?')
+_CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
+_STRING_TYPE = re.compile(rb'\bt="(?:str|s|inlineStr)"')
 
 
-def _vertical_merges(worksheet) -> list[tuple[int, int, int]]:
-    """(first row, last row, column) of each merged range that spans rows, in row order.
+def _scan_sheet(worksheet) -> tuple[list[tuple[int, int, int]], dict[int, list[tuple[int, str]]]]:
+    """Merged ranges that span rows, and formula cells without a cached value, by row.
 
-    A read-only worksheet does not expose its merged cells, and they are listed after the
-    cells, so the sheet's XML is scanned once in blocks for them (bounded memory).
+    A read-only worksheet exposes neither (merged cells are listed after the cells, and a
+    formula without a value reads as empty), so the sheet's XML is scanned once in blocks.
     """
     from openpyxl.utils import column_index_from_string
 
     get_source = getattr(worksheet, "_get_source", None)
     if get_source is None:
-        return []
-    found = []
-    tail, offset, seen = b"", 0, 0
+        return [], {}
+    found: list[tuple[int, int, int]] = []
+    no_value: dict[int, list[tuple[int, str]]] = {}
+    tail, offset, seen_merge, seen_formula = b"", 0, 0, 0
     with get_source() as source:
         while block := source.read(1 << 20):
             buffer = tail + block
             if b"mergeCell" in buffer:
                 for match in _MERGE_CELL.finditer(buffer):
-                    if offset + match.start() < seen:
+                    if offset + match.start() < seen_merge:
                         continue
-                    seen = offset + match.end()
+                    seen_merge = offset + match.end()
                     first, last = int(match[2]), int(match[4])
                     if last > first:
                         found.append((first, last, column_index_from_string(match[1].decode())))
-            tail = buffer[-512:]
+            if b"<f" in buffer or b":f" in buffer:
+                for match in _FORMULA_CELL.finditer(buffer):
+                    if offset + match.start() < seen_formula or match.end() == len(buffer):
+                        continue
+                    seen_formula = offset + match.end()
+                    value = match[3]
+                    empty = value is None or value.endswith(b"/>") or value.rstrip().endswith(b"</v>") and \
+                        not _STRING_TYPE.search(match[1])
+                    if value is not None and value.endswith(b"<v>"):
+                        empty = False  # a value follows
+                    ref = _CELL_REF.search(match[1])
+                    if empty and ref:
+                        formula = (match[2] or b"").decode("utf-8", "replace")
+                        no_value.setdefault(int(ref[2]), []).append(
+                            (column_index_from_string(ref[1].decode()), _xml_unescape(formula)))
+            tail = buffer[-2048:]
             offset += len(buffer) - len(tail)
-    return sorted(found)
+    return sorted(found), no_value
+
+
+def _xml_unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'") \
+        .replace("&amp;", "&")
+
+
+# --- what a cell shows ---------------------------------------------------------------------------
+
+EXCEL_DIGITS = 15
+_FORMAT_SKIP = re.compile(r"\[[^\]]*\]|_.|\*.")
+_DATE_TOKEN = re.compile(r'"[^"]*"|\\.|yyyy|yy|mmmm|mmm|mm|m|dddd|ddd|dd|d|hh|h|ss|s|AM/PM|上午/下午|.', re.I)
+_DATE_FIELDS = {"yyyy", "yy", "mmmm", "mmm", "mm", "m", "dddd", "ddd", "dd", "d", "hh", "h", "ss", "s"}
+_NUMBER_PART = re.compile(r"[0#?][0#?,]*(?:\.[0#?]+)?%?|\.[0#?]+%?")
+# Excel's built-in short date shows as the system's date; on a Chinese system: 2021/1/1.
+_LOCAL_DATES = {"mm-dd-yy": "yyyy/m/d", "m/d/yy h:mm": "yyyy/m/d h:mm", "d-mmm-yy": "yyyy/m/d",
+                "d-mmm": "m月d日", "mmm-yy": "yyyy年m月"}
+
+
+def _shown(cell) -> tuple[object, str]:
+    """A cell's value as Excel or WPS show it (its number format applied), and a problem, if any.
+
+    An id formatted 000 shows as 007, not 7; a date as 2021/1/1, not 2021-01-01T00:00:00; a
+    number is never a float's repr.
+    """
+    value = getattr(cell, "value", None)
+    if value is None or isinstance(value, (str, bool)):
+        return value, ""
+    fmt = getattr(cell, "number_format", None) or "General"
+    try:
+        if isinstance(value, (dt.datetime, dt.date, dt.time)):
+            return _format_date(value, fmt), ""
+        if isinstance(value, (int, float)):
+            return _format_number(value, fmt)
+    except (ValueError, OverflowError):
+        pass
+    return _cell_text(value), ""
+
+
+def _format_number(value, fmt: str) -> tuple[str, str]:
+    problem = ""
+    if isinstance(value, float) and value.is_integer() and abs(value) >= 10 ** EXCEL_DIGITS:
+        value = int(decimal.Decimal(f"{value:.{EXCEL_DIGITS}g}"))
+        problem = (f"是一个超过 {EXCEL_DIGITS} 位的数字，Excel 只保存 {EXCEL_DIGITS} 位有效数字，末尾几位已经丢失"
+                   f"（读作 {value}）；请在导出系统中把该列设为文本后重新导出")
+    section = fmt.split(";")[0] if not (value < 0 and ";" in fmt) else fmt.split(";")[1]
+    section = _FORMAT_SKIP.sub("", section)
+    if section.strip().lower() in ("general", "", "@"):
+        return _general(value), problem
+    match = _NUMBER_PART.search(section.replace('"', "\x00"))
+    if not match:
+        return _general(value), problem
+    part = match.group(0)
+    literal = lambda text: re.sub(r'"([^"]*)"|\\(.)', lambda m: m.group(1) or m.group(2) or "", text)  # noqa: E731
+    number = abs(value) if ";" in fmt and value < 0 else value
+    if part.endswith("%"):
+        number, part = number * 100, part[:-1]
+    integer, _, decimals = part.partition(".")
+    places = len(decimals)
+    if isinstance(number, int) and not places:  # exact: an int through a float format loses digits
+        text = f"{number:,}" if "," in integer else str(number)
+    else:
+        text = f"{number:,.{places}f}" if "," in integer else f"{number:.{places}f}"
+    width = integer.count("0")
+    if width > 1:
+        sign = "-" if text.startswith("-") else ""
+        whole, dot, fraction = text.lstrip("-").partition(".")
+        text = sign + whole.zfill(width) + dot + fraction
+    if match.group(0).endswith("%"):
+        text += "%"
+    return literal(section[: match.start()]) + text + literal(section[match.end():]), problem
+
+
+def _general(value) -> str:
+    if isinstance(value, int):
+        return str(value)
+    if value.is_integer():
+        return str(int(value))
+    return f"{value:.{EXCEL_DIGITS}g}"
+
+
+def _format_date(value, fmt: str) -> str:
+    section = _FORMAT_SKIP.sub("", fmt.split(";")[0]).strip()
+    section = _LOCAL_DATES.get(section.lower(), section)
+    if section.lower() in ("general", "", "@"):
+        section = "yyyy/m/d" if not isinstance(value, dt.time) else "h:mm:ss"
+        if isinstance(value, dt.datetime) and value.time() != dt.time(0):
+            section += " h:mm:ss"
+    tokens = _DATE_TOKEN.findall(section)
+    fields = [i for i, t in enumerate(tokens) if t.lower() in _DATE_FIELDS]
+
+    def is_minute(i: int) -> bool:
+        """m or mm right after an hour or right before seconds is minutes, as in Excel."""
+        before = [tokens[j].lower() for j in fields if j < i][-1:]
+        after = [tokens[j].lower() for j in fields if j > i][:1]
+        return before in (["h"], ["hh"]) or after in (["s"], ["ss"])
+
+    out = []
+    for i, token in enumerate(tokens):
+        low = token.lower()
+        if token.startswith('"'):
+            out.append(token[1:-1])
+        elif token.startswith("\\"):
+            out.append(token[1:])
+        elif low in ("yyyy", "yy") and hasattr(value, "year"):
+            out.append(f"{value.year:04d}" if low == "yyyy" else f"{value.year % 100:02d}")
+        elif low in ("mm", "m") and is_minute(i) and hasattr(value, "minute"):
+            out.append(f"{value.minute:02d}" if low == "mm" else str(value.minute))
+        elif low in ("mmmm", "mmm", "mm", "m") and hasattr(value, "month"):
+            out.append(f"{value.month:02d}" if low == "mm" else f"{value.month}" if low == "m" else f"{value.month}月")
+        elif low in ("dddd", "ddd") and hasattr(value, "weekday"):
+            out.append("星期" + "一二三四五六日"[value.weekday()])
+        elif low in ("dd", "d") and hasattr(value, "day"):
+            out.append(f"{value.day:02d}" if low == "dd" else str(value.day))
+        elif low in ("hh", "h") and hasattr(value, "hour"):
+            out.append(f"{value.hour:02d}" if low == "hh" else str(value.hour))
+        elif low in ("ss", "s") and hasattr(value, "second"):
+            out.append(f"{value.second:02d}" if low == "ss" else str(value.second))
+        elif low in ("am/pm", "上午/下午") and hasattr(value, "hour"):
+            out.append("上午" if value.hour < 12 else "下午")
+        elif low not in _DATE_FIELDS:
+            out.append(token)
+    return "".join(out)
 
 
 def _fill_merged(values: list, number: int, active, top: dict) -> list:
