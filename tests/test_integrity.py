@@ -202,3 +202,148 @@ def test_empty_first_sheet_names_the_sheet_with_data(runner, tmp_path, first):
     assert line == (f"Error: {tmp_path / 'in.xlsx'}：第一个工作表“说明”里没有建议表格（没有含标题列的表头）；"
                     "建议在工作表“2021年建议”里：请加上 --sheet 2021年建议")
     assert "读取建议：3 条" in invoke(runner, ["read", tmp_path / "in.xlsx", "--sheet", "2021年建议"]).output
+
+
+# --- identity: (office, year, number), the text a property -----------------------------------------
+
+
+class _Model:
+    """A stand-in model: every suggestion to the first topic and division, sure of it."""
+
+    def __init__(self, profile):
+        import types
+
+        self.profile = profile
+        self.tokenizer = types.SimpleNamespace(warm=lambda: None)
+
+    def decide(self, texts):
+        import types
+
+        t, d = self.profile.topic_keys, self.profile.division_keys
+        return [types.SimpleNamespace(topic_proba={k: 1.0 if k == t[0] else 0.0 for k in t},
+                                      division_proba={k: 1.0 if k == d[0] else 0.0 for k in d},
+                                      reasons=[], source="model") for _ in texts]
+
+
+def _suggestions(*rows):
+    from router.intake import Suggestion
+
+    return [Suggestion(row=i, id=number, title=title, deputy=deputy) for i, (number, title, deputy) in enumerate(rows, 1)]
+
+
+def test_same_title_suggestions_stay_apart_and_decisions_follow_identity(profile, tmp_path):
+    import datetime as dt
+
+    from router.review import human_decisions
+    from router.routing import route_batch
+    from router.store import Store
+
+    model = _Model(profile)
+    intake = _suggestions(("12", "关于修路的建议", "代表甲"), ("13", "关于修路的建议", "代表乙"))
+    day = dt.date(2021, 2, 20)
+    with Store.open(tmp_path / "s.sqlite") as store:
+        routes = route_batch(model, profile, intake, assignment_date=day)
+        store.record_routes(routes, year=2021, source="in.xlsx", model="m")
+        rows = store.db.execute("SELECT year, number, deputy FROM suggestions ORDER BY id").fetchall()
+        assert rows == [(2021, "12", "代表甲"), (2021, "13", "代表乙")]  # before: one row, 代表乙 never stored
+        other = profile.division_keys[-1]
+        with store.transaction() as db:
+            store.add_decision(db, store.find(db, routes[1].identity), action="修改", reviewer="李四",
+                               after={"topic": profile.topic_keys[0], "division": other, "co_divisions": []})
+        decisions = human_decisions(store)
+        assert list(decisions) == [routes[1].identity]
+        assert routes[1].identity == (profile.office_name, 2021, "13", 1)
+        again = route_batch(model, profile, intake, assignment_date=day, decisions=decisions)
+        assert [(r.source, r.division) for r in again] == [("model", profile.division_keys[0]), ("human", other)]
+        # Filed again next year: a new suggestion, linked to last year's, neither merged nor auto-confirmed.
+        next_year = route_batch(model, profile, _suggestions(("5", "关于修路的建议", "代表乙")),
+                                assignment_date=dt.date(2022, 2, 20), decisions=decisions)
+        assert next_year[0].source == "model"
+        store.record_routes(next_year, year=2022, source="in2022.xlsx", model="m")
+        sid = store.db.execute("SELECT id FROM suggestions WHERE year = 2022").fetchone()[0]
+        assert store.repeats(sid) == [{"id": 2, "year": 2021, "number": "13"}]
+        assert len(store.suggestions_of_year(2022)) == 1 and len(store.suggestions_of_year(2021)) == 2
+
+
+def test_history_of_the_same_text_in_two_years_keeps_both_routes(profile, tmp_path):
+    from router.history import Labelled
+    from router.review import import_history
+    from router.store import Store
+
+    s2019, s2020 = _suggestions(("3", "关于修路的建议", ""), ("3", "关于修路的建议", ""))
+    items = [Labelled(s2019, 2019, profile.topic_keys[0], profile.division_keys[0], (), "h2019.xlsx"),
+             Labelled(s2020, 2020, profile.topic_keys[1], profile.division_keys[1], (), "h2020.xlsx")]
+    with Store.open(tmp_path / "s.sqlite") as store:
+        assert import_history(store, items, importer="x", origin="h", office=profile.office_name) == (2, 2)
+        assert [(r["year"], r["topic"]) for r in store.confirmed()] == [(2019, profile.topic_keys[0]),
+                                                                        (2020, profile.topic_keys[1])]
+
+
+def test_repeated_numbers_in_one_file_are_two_suggestions(runner, bundled_model_dir, tmp_path):
+    rows = [["编号", "标题"], ["1", "关于修路的建议"], ["1", "关于学校的建议"], ["2", "关于饮水的建议"]]
+    store = tmp_path / "s.sqlite"
+    table = tmp_path / "t.xlsx"
+    assert invoke(runner, ["route", write_csv(tmp_path / "in.csv", rows), "--model", bundled_model_dir, "-o", table,
+                           "--store", store, "--year", "2021"]).exit_code == 0
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT number, occurrence, title FROM suggestions ORDER BY id").fetchall() == [
+            ("1", 1, "关于修路的建议"), ("1", 2, "关于学校的建议"), ("2", 1, "关于饮水的建议")]
+
+
+_V1 = """
+CREATE TABLE suggestions (id INTEGER PRIMARY KEY, content_hash TEXT NOT NULL UNIQUE, year INTEGER, number TEXT,
+    title TEXT NOT NULL, body TEXT NOT NULL, deputy TEXT, source_file TEXT, created TEXT NOT NULL);
+CREATE INDEX suggestions_year ON suggestions(year);
+CREATE TABLE routes (id INTEGER PRIMARY KEY, suggestion_id INTEGER NOT NULL REFERENCES suggestions(id), model TEXT,
+    topic TEXT, division TEXT, co_divisions TEXT, topic_confidence REAL, division_confidence REAL, detail TEXT,
+    created TEXT NOT NULL);
+CREATE TABLE decisions (id INTEGER PRIMARY KEY, suggestion_id INTEGER NOT NULL REFERENCES suggestions(id),
+    reviewer TEXT NOT NULL, created TEXT NOT NULL, action TEXT NOT NULL, before TEXT, after TEXT,
+    comment TEXT NOT NULL DEFAULT '', origin TEXT NOT NULL DEFAULT '');
+CREATE TRIGGER decisions_append_only_update BEFORE UPDATE ON decisions
+    BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+INSERT INTO suggestions VALUES (1, 'h1', 2020, '7', '关于修路的建议', '', '', 'a', 't'),
+    (2, 'h2', 2020, '7', '关于学校的建议', '', '', 'a', 't'), (3, 'h1x', 2021, '7', '关于修路的建议', '', '', 'b', 't');
+INSERT INTO routes VALUES (1, 1, 'm', 'funding', 'policy', '[]', 0.9, 0.9, '{}', 't');
+INSERT INTO decisions VALUES (1, 1, '甲', 't', '同意', NULL, '{"co_divisions": [], "division": "policy", "topic": "funding"}', '', ''),
+    (2, 2, '乙', 't', '待定', NULL, NULL, 'x', '');
+PRAGMA user_version = 1;
+"""
+
+
+def test_migration_2_moves_a_store_without_loss(tmp_path):
+    from router.store import SCHEMA_VERSION, Store, check_store
+
+    path = tmp_path / "v1.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(_V1)
+    before = {t: sqlite3.connect(path).execute(f"SELECT * FROM {t} ORDER BY id").fetchall() for t in ("routes", "decisions")}
+    with Store.open(path) as store:
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION >= 2
+        rows = store.db.execute("SELECT id, office, year, number, occurrence, title FROM suggestions ORDER BY id").fetchall()
+        assert rows == [(1, "", 2020, "7", 1, "关于修路的建议"), (2, "", 2020, "7", 2, "关于学校的建议"),
+                        (3, "", 2021, "7", 1, "关于修路的建议")]
+        for table, old in before.items():
+            assert store.db.execute(f"SELECT * FROM {table} ORDER BY id").fetchall() == old
+        assert [r["id"] for r in store.confirmed()] == [1]
+    assert check_store(path) == []
+    with Store.open(path) as store:  # opening again changes nothing
+        assert store.db.execute("SELECT COUNT(*) FROM suggestions").fetchone()[0] == 3
+
+
+def test_table_from_before_identities_is_accepted_unless_ambiguous(profile, tmp_path):
+    from router.errors import InputError
+    from router.review import ReviewRow, accept_rows
+    from router.store import Store
+
+    path = tmp_path / "v1.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(_V1)
+    after = {"topic": profile.topic_keys[0], "division": profile.division_keys[0], "co_divisions": []}
+    with Store.open(path) as store:
+        row = ReviewRow(2, "h2", "同意", after, after, "", "")
+        assert accept_rows(store, [row], reviewer="x", origin="old.xlsx")["同意"] == 1
+        with store.transaction() as db:
+            db.execute("UPDATE suggestions SET content_hash = 'h1' WHERE id = 3")
+        with pytest.raises(InputError, match="存储里有 2 条建议文字相同"):
+            accept_rows(store, [ReviewRow(5, "h1", "同意", after, after, "", "")], reviewer="x", origin="old.xlsx")

@@ -21,12 +21,12 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 from .errors import InputError
 from .profile import COLUMN_FIELDS, Profile
 
-__all__ = ["Suggestion", "IntakeReader", "open_intake", "read_intake", "header_key"]
+__all__ = ["Suggestion", "Identity", "IntakeReader", "open_intake", "read_intake", "header_key"]
 
 HEADER_SCAN_ROWS = 30
 _SECTION = re.compile("[\u4e00-\u9fff]")
@@ -36,6 +36,35 @@ SAMPLE_BYTES = 1 << 16
 _ENGLISH = {name: name for name in COLUMN_FIELDS}
 
 csv.field_size_limit(1 << 27)
+
+
+class Identity(NamedTuple):
+    """Who a suggestion is: its office, year and number, and which row with that number in its file.
+
+    Two suggestions with the same text are two suggestions; the same text filed again next
+    year is a new one (the store links it to the earlier year's). Within one file a repeated
+    number gets occurrence 2, 3, …, so no row is merged with another.
+    """
+
+    office: str
+    year: int | None
+    number: str
+    occurrence: int = 1
+
+    def as_text(self) -> str:
+        """The key as written in an assignment table's hidden column."""
+        return json.dumps([self.office, self.year, self.number, self.occurrence], ensure_ascii=False)
+
+    @classmethod
+    def from_text(cls, text: str) -> "Identity | None":
+        try:
+            office, year, number, occurrence = json.loads(text)
+        except (ValueError, TypeError):
+            return None
+        if not isinstance(office, str) or not isinstance(number, str) or not isinstance(occurrence, int) \
+                or not (year is None or isinstance(year, int)):
+            return None
+        return cls(office, year, number, occurrence)
 
 
 @dataclass
@@ -62,6 +91,9 @@ class Suggestion:
         """Identity of the text itself, used to find a reviewer's earlier decision."""
         text = unicodedata.normalize("NFKC", f"{self.title}\n{self.body}")
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def identity(self, office: str, year: int | None) -> Identity:
+        return Identity(office, year, self.id, self.occurrence)
 
     @property
     def routable(self) -> bool:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .errors import InputError
 from .history import Labelled, split_divisions
+from .intake import Identity
 from .profile import Profile
 from .routing import HumanDecision
 from .store import ACTIONS, Store
@@ -19,7 +20,7 @@ __all__ = ["ReviewRow", "read_reviewed_table", "accept_rows", "import_history", 
 @dataclass
 class ReviewRow:
     row: int
-    content_hash: str
+    key: str  # the hidden 建议标识: an Identity as text (a table from before #13: a content hash)
     action: str
     suggested: dict
     confirmed: dict | None
@@ -104,17 +105,32 @@ def read_reviewed_table(path: Path, profile: Profile) -> tuple[list[ReviewRow], 
     return reviewed, untouched
 
 
+def _stored_row(store: Store, db, r: ReviewRow, origin: str) -> int:
+    identity = Identity.from_text(r.key)
+    if identity is not None:
+        sid = store.find(db, identity)
+    else:  # a table written before identities: its key is the text's hash, which several rows may share
+        ids = store.suggestion_ids_with_text(r.key)
+        if len(ids) > 1:
+            raise InputError(
+                f"{origin}：第{r.row}行：这张表是旧版 router 写出的，按文字识别建议，而存储里有 {len(ids)} 条建议文字相同，"
+                "无法确定是哪一条；请用当前版本重新 `router route` 这份来文，在新表上复核后再 accept"
+            )
+        sid = ids[0] if ids else None
+    if sid is None:
+        raise InputError(
+            f"{origin}: row {r.row}: this suggestion is not in the store {store.path}; "
+            "route the intake with the same store (--store or ROUTER_STORE) before accepting"
+        )
+    return sid
+
+
 def accept_rows(store: Store, rows: list[ReviewRow], *, reviewer: str, origin: str) -> Counter:
     """Record all rows in one transaction (all or nothing); count what was recorded by action."""
     recorded: Counter = Counter()
     with store.transaction() as db:
         for r in rows:
-            sid = store.suggestion_id(r.content_hash)
-            if sid is None:
-                raise InputError(
-                    f"{origin}: row {r.row}: this suggestion is not in the store {store.path}; "
-                    "route the intake with the same store (--store or ROUTER_STORE) before accepting"
-                )
+            sid = _stored_row(store, db, r, origin)
             before = r.suggested if r.suggested.get("topic") else None
             if store.add_decision(db, sid, action=r.action, reviewer=r.reviewer or reviewer, after=r.confirmed,
                                   before=before, comment=r.comment, origin=origin):
@@ -122,21 +138,28 @@ def accept_rows(store: Store, rows: list[ReviewRow], *, reviewer: str, origin: s
     return recorded
 
 
-def import_history(store: Store, items: list[Labelled], *, importer: str, origin: str) -> tuple[int, int]:
-    """Past years' final routes as decisions; (new suggestions, new decisions)."""
+def import_history(store: Store, items: list[Labelled], *, importer: str, origin: str,
+                   office: str = "") -> tuple[int, int]:
+    """Past years' final routes as decisions; (new suggestions, new decisions).
+
+    Each item is its own suggestion, by (office, year, number): the same text in two years is
+    two suggestions, each with its year's route.
+    """
     added = decided = 0
     with store.transaction() as db:
         for item in items:
-            known = store.suggestion_id(item.suggestion.content_hash) is not None
-            sid = store.upsert_suggestion(db, item.suggestion, year=item.year, source=origin)
+            identity = item.suggestion.identity(office, item.year)
+            known = store.find(db, identity) is not None
+            sid = store.upsert_suggestion(db, item.suggestion, year=item.year, source=origin, identity=identity)
             added += not known
             after = {"topic": item.topic, "division": item.division, "co_divisions": list(item.co_divisions)}
             decided += store.add_decision(db, sid, action="同意", reviewer=importer, after=after, origin=origin)
     return added, decided
 
 
-def human_decisions(store: Store) -> dict[str, HumanDecision]:
+def human_decisions(store: Store) -> dict[Identity, HumanDecision]:
+    """Reviewers' latest confirmed decisions, keyed by the suggestion's :class:`Identity`."""
     return {
-        h: HumanDecision(r["topic"], r["division"], tuple(r.get("co_divisions", ())))
-        for h, r in store.decisions_by_hash().items()
+        identity: HumanDecision(r["topic"], r["division"], tuple(r.get("co_divisions", ())))
+        for identity, r in store.decisions_by_identity().items()
     }

@@ -9,7 +9,7 @@ import multiprocessing
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
-from .intake import Suggestion
+from .intake import Identity, Suggestion
 from .profile import Profile
 
 __all__ = ["Route", "route_batch", "route_stream", "add_months", "HumanDecision"]
@@ -51,6 +51,7 @@ class Route:
     duplicate_of: str = ""
     # The model's feature row, kept so that similar search and duplicates featurize nothing again.
     features: object = field(default=None, repr=False, compare=False)
+    identity: Identity | None = None
 
     def as_record(self, profile: Profile) -> dict:
         """The JSONL object other systems read."""
@@ -89,10 +90,16 @@ def _needs_review(top: list[tuple[str, float]], threshold: float, margin: float)
 
 def route_batch(model, profile: Profile, suggestions: list[Suggestion], *, threshold: float | None = None,
                 assignment_date: dt.date | None = None, start: int = 1,
-                decisions: dict[str, HumanDecision] | None = None) -> list[Route]:
-    """Route suggestions; ``decisions`` maps a content hash to a reviewer's decision, which wins."""
+                decisions: dict[Identity, HumanDecision] | None = None, year: int | None = None) -> list[Route]:
+    """Route suggestions; ``decisions`` maps an :class:`Identity` to a reviewer's decision, which wins.
+
+    A suggestion's identity is the profile's office, ``year`` (default: the assignment date's)
+    and its number: a decision applies to that suggestion only, never to another with the same
+    text, nor to the same text filed again in another year.
+    """
     threshold = profile.threshold if threshold is None else threshold
     day = assignment_date or dt.date.today()
+    year = day.year if year is None else year
     deadline = add_months(day, profile.deadline_months).isoformat()
     routable = [s for s in suggestions if s.routable]
     texts = [s.text for s in routable]
@@ -102,9 +109,10 @@ def route_batch(model, profile: Profile, suggestions: list[Suggestion], *, thres
     routes = []
     for offset, s in enumerate(suggestions):
         seq = start + offset
+        identity = s.identity(profile.office_name, year)
         if not s.routable:
             routes.append(Route(seq, s, None, 0.0, [], None, 0.0, [], [], True, ["标题和正文均为空，无法路由"],
-                                "empty", "", deadline))
+                                "empty", "", deadline, identity=identity))
             continue
         d = next(outcome)
         row = X[next(rows)]
@@ -114,8 +122,8 @@ def route_batch(model, profile: Profile, suggestions: list[Suggestion], *, thres
         co = [k for k, p in _top(d.division_proba, len(d.division_proba))[1:] if p >= profile.co_threshold][: profile.max_co]
         review = _needs_review(topics, threshold, profile.margin) or _needs_review(divisions, threshold, profile.margin)
         source = d.source
-        # The content hash (NFKC and sha256 of the text) only when there are decisions to match.
-        human = decisions.get(s.content_hash) if decisions else None
+        # A store's rows from before offices were recorded carry office ''.
+        human = (decisions.get(identity) or decisions.get(identity._replace(office=""))) if decisions else None
         if human is not None:
             topic, division, co = human.topic, human.division, list(human.co_divisions)
             review, source = False, "human"
@@ -123,7 +131,7 @@ def route_batch(model, profile: Profile, suggestions: list[Suggestion], *, thres
             seq=seq, suggestion=s, topic=topic, topic_confidence=d.topic_proba[topic], topics=topics,
             division=division, division_confidence=d.division_proba[division], divisions=divisions,
             co_divisions=co, needs_review=review, reasons=d.reasons, source=source,
-            leader=profile.division(division).leader, deadline=deadline, features=row,
+            leader=profile.division(division).leader, deadline=deadline, features=row, identity=identity,
         ))
     return routes
 
@@ -135,7 +143,7 @@ def _route_chunk(args):
     suggestions, start = args
     w = _WORKER
     routes = route_batch(w["model"], w["profile"], suggestions, threshold=w["threshold"],
-                         assignment_date=w["day"], start=start, decisions=w["decisions"])
+                         assignment_date=w["day"], start=start, decisions=w["decisions"], year=w["year"])
     for r in routes:
         r.suggestion = None  # the parent still holds it: do not send every text back
         r.features = None
@@ -162,8 +170,8 @@ def _chunks(suggestions: Iterable[Suggestion], size: int) -> Iterator[tuple[list
 
 
 def route_stream(model, profile: Profile, suggestions: Iterable[Suggestion], *, threshold: float | None = None,
-                 assignment_date: dt.date | None = None, decisions: dict[str, HumanDecision] | None = None,
-                 jobs: int = 1, chunk_size: int = 2000) -> Iterator[Route]:
+                 assignment_date: dt.date | None = None, decisions: dict[Identity, HumanDecision] | None = None,
+                 jobs: int = 1, chunk_size: int = 2000, year: int | None = None) -> Iterator[Route]:
     """Route an iterable of any length in chunks; with ``jobs`` > 1, chunks go to forked workers.
 
     Memory stays bounded either way: one process holds one chunk; with workers at most
@@ -173,12 +181,13 @@ def route_stream(model, profile: Profile, suggestions: Iterable[Suggestion], *, 
     if jobs <= 1:
         for batch, start in _chunks(suggestions, chunk_size):
             yield from route_batch(model, profile, batch, threshold=threshold, assignment_date=assignment_date,
-                                   start=start, decisions=decisions)
+                                   start=start, decisions=decisions, year=year)
         return
     # Smaller chunks for workers, so that the last ones of an input spread over all of them
     # instead of leaving one worker busy with a big final chunk while the others wait.
     size = max(100, chunk_size // 8)
-    _WORKER.update(model=model, profile=profile, threshold=threshold, day=assignment_date, decisions=decisions)
+    _WORKER.update(model=model, profile=profile, threshold=threshold, day=assignment_date, decisions=decisions,
+                   year=year)
     context = multiprocessing.get_context("fork")
     try:
         with context.Pool(jobs) as pool:

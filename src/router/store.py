@@ -88,6 +88,43 @@ MIGRATIONS = [
         expires TEXT NOT NULL
     );
     """,
+    # 3 (integrity, #13): a suggestion is who it is, not what it says. Identity is (office, year,
+    # number, occurrence: the nth row with that number in its file); the text is a property.
+    # Two suggestions with the same text are two rows; one filed again in a later year is a new
+    # row linked to the earlier one by repeat_of, never merged with it. Existing rows keep their
+    # ids, so routes and decisions stay attached; their office is unknown ('') and is claimed by
+    # the first office that finds the row by its identity.
+    """
+    CREATE TABLE suggestions_v2 (
+        id INTEGER PRIMARY KEY,
+        office TEXT NOT NULL DEFAULT '',
+        year INTEGER,
+        number TEXT NOT NULL DEFAULT '',
+        occurrence INTEGER NOT NULL DEFAULT 1,
+        content_hash TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        deputy TEXT,
+        source_file TEXT,
+        created TEXT NOT NULL,
+        repeat_of INTEGER REFERENCES suggestions(id)
+    );
+    INSERT INTO suggestions_v2 (id, office, year, number, occurrence, content_hash, title, body, deputy,
+                                source_file, created)
+        SELECT id, '', year, IFNULL(number, ''),
+               ROW_NUMBER() OVER (PARTITION BY year, IFNULL(number, '') ORDER BY id),
+               content_hash, title, body, deputy, source_file, created
+        FROM suggestions;
+    UPDATE suggestions_v2 SET repeat_of = (
+        SELECT e.id FROM suggestions_v2 e
+        WHERE e.content_hash = suggestions_v2.content_hash AND e.year < suggestions_v2.year
+        ORDER BY e.year DESC, e.id DESC LIMIT 1);
+    DROP TABLE suggestions;
+    ALTER TABLE suggestions_v2 RENAME TO suggestions;
+    CREATE UNIQUE INDEX suggestions_identity ON suggestions(office, year, number, occurrence);
+    CREATE INDEX suggestions_year ON suggestions(year);
+    CREATE INDEX suggestions_content ON suggestions(content_hash);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -253,43 +290,87 @@ class Store:
             raise
 
     def _migrate(self) -> None:
-        """Apply each missing migration in its own transaction; safe when two processes race."""
-        for attempt in range(100):
-            version = self.db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise StoreError(f"{self.path}: made by a newer router (schema {version} > {SCHEMA_VERSION}); upgrade router")
-            if version == SCHEMA_VERSION:
-                return
-            try:
-                self.db.executescript(
-                    f"BEGIN IMMEDIATE; {MIGRATIONS[version]}; PRAGMA user_version = {version + 1}; COMMIT;"
-                )
-            except sqlite3.OperationalError as exc:
-                if self.db.in_transaction:
-                    self.db.execute("ROLLBACK")
-                if "already exists" not in str(exc) and "locked" not in str(exc) and "busy" not in str(exc):
-                    raise
-                time.sleep(0.02 * (attempt + 1))
-        raise StoreError(f"{self.path}: could not bring the store to schema {SCHEMA_VERSION}; try again")
+        """Apply each missing migration in its own transaction; safe when two processes race.
+
+        The version is read again inside the write transaction, so a migration another process
+        applied meanwhile is never applied twice. Foreign keys are off while tables are rebuilt
+        (SQLite's own procedure) and checked before each commit.
+        """
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: made by a newer router (schema {version} > {SCHEMA_VERSION}); upgrade router")
+        if version == SCHEMA_VERSION:
+            return
+        self.db.execute("PRAGMA foreign_keys = OFF")
+        try:
+            while version < SCHEMA_VERSION:
+                with self.transaction() as db:
+                    version = db.execute("PRAGMA user_version").fetchone()[0]
+                    if version > SCHEMA_VERSION:
+                        raise StoreError(f"{self.path}: made by a newer router (schema {version} > {SCHEMA_VERSION}); "
+                                         "upgrade router")
+                    if version == SCHEMA_VERSION:
+                        break
+                    for statement in _statements(MIGRATIONS[version]):
+                        db.execute(statement)
+                    broken = db.execute("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise StoreError(f"{self.path}: migration {version + 1} would leave {len(broken)} rows "
+                                         "pointing nowhere; nothing was changed; report this")
+                    version += 1
+                    db.execute(f"PRAGMA user_version = {version}")
+        finally:
+            self.db.execute("PRAGMA foreign_keys = ON")
 
     # --- suggestions and routes -------------------------------------------------------------
 
-    def upsert_suggestion(self, db, suggestion, *, year: int | None, source: str) -> int:
-        row = db.execute("SELECT id FROM suggestions WHERE content_hash = ?", (suggestion.content_hash,)).fetchone()
-        if row:
-            return row[0]
+    def find(self, db, identity) -> int | None:
+        """The row of a suggestion by its identity; a row from before offices were kept matches any office."""
+        row = db.execute(
+            "SELECT id FROM suggestions WHERE office IN (?, '') AND year IS ? AND number = ? AND occurrence = ? "
+            "ORDER BY office DESC LIMIT 1",
+            (identity.office, identity.year, identity.number, identity.occurrence),
+        ).fetchone()
+        return row[0] if row else None
+
+    def upsert_suggestion(self, db, suggestion, *, year: int | None, source: str, office: str = "",
+                          identity=None) -> int:
+        """The row of this suggestion (by identity: office, year, number, occurrence), made if new.
+
+        The text is a property: a corrected export of the same suggestion updates it. A new row
+        whose text was filed in an earlier year is linked to that year's row (repeat_of).
+        """
+        identity = identity or suggestion.identity(office, year)
+        found = db.execute(
+            "SELECT id, office, content_hash FROM suggestions WHERE office IN (?, '') AND year IS ? AND number = ? "
+            "AND occurrence = ? ORDER BY office DESC LIMIT 1",
+            (identity.office, identity.year, identity.number, identity.occurrence),
+        ).fetchone()
+        if found:
+            sid, stored_office, stored_hash = found
+            if not stored_office and identity.office:
+                db.execute("UPDATE suggestions SET office = ? WHERE id = ?", (identity.office, sid))
+            if stored_hash != suggestion.content_hash:
+                db.execute("UPDATE suggestions SET content_hash = ?, title = ?, body = ?, deputy = ? WHERE id = ?",
+                           (suggestion.content_hash, suggestion.title, suggestion.body, suggestion.deputy, sid))
+            return sid
+        earlier = db.execute(
+            "SELECT id FROM suggestions WHERE content_hash = ? AND year < ? ORDER BY year DESC, id DESC LIMIT 1",
+            (suggestion.content_hash, identity.year),
+        ).fetchone() if identity.year is not None else None
         cursor = db.execute(
-            "INSERT INTO suggestions (content_hash, year, number, title, body, deputy, source_file, created) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (suggestion.content_hash, year, suggestion.id, suggestion.title, suggestion.body, suggestion.deputy,
-             source, _now()),
+            "INSERT INTO suggestions (office, year, number, occurrence, content_hash, title, body, deputy, "
+            "source_file, created, repeat_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (identity.office, identity.year, identity.number, identity.occurrence, suggestion.content_hash,
+             suggestion.title, suggestion.body, suggestion.deputy, source, _now(), earlier[0] if earlier else None),
         )
         return cursor.lastrowid
 
-    def record_routes(self, routes, *, year: int | None, source: str, model: str) -> None:
+    def record_routes(self, routes, *, year: int | None, source: str, model: str, office: str = "") -> None:
         with self.transaction() as db:
             for r in routes:
-                sid = self.upsert_suggestion(db, r.suggestion, year=year, source=source)
+                sid = self.upsert_suggestion(db, r.suggestion, year=year, source=source, office=office,
+                                             identity=getattr(r, "identity", None))
                 detail = json.dumps({"topics": r.topics, "divisions": r.divisions, "reasons": r.reasons,
                                      "source": r.source, "needs_review": r.needs_review, "leader": r.leader,
                                      "deadline": r.deadline, "similar": r.similar,
@@ -307,14 +388,30 @@ class Store:
         from .intake import Suggestion
 
         rows = self.db.execute(
-            "SELECT id, number, title, body, deputy FROM suggestions WHERE year = ? ORDER BY id", (year,)
+            "SELECT id, number, occurrence, title, body, deputy FROM suggestions WHERE year = ? ORDER BY id", (year,)
         ).fetchall()
-        return [Suggestion(row=i, id=number or str(sid), title=title, body=body, deputy=deputy or "")
-                for i, (sid, number, title, body, deputy) in enumerate(rows, start=1)]
+        return [Suggestion(row=i, id=number or str(sid), title=title, body=body, deputy=deputy or "",
+                           occurrence=occurrence if number else 1)
+                for i, (sid, number, occurrence, title, body, deputy) in enumerate(rows, start=1)]
 
-    def suggestion_id(self, content_hash: str) -> int | None:
-        row = self.db.execute("SELECT id FROM suggestions WHERE content_hash = ?", (content_hash,)).fetchone()
-        return row[0] if row else None
+    @_reported
+    def repeats(self, suggestion_id: int) -> list[dict]:
+        """Earlier years' rows with the same text, latest first (linked, never merged)."""
+        out = []
+        current = self.db.execute("SELECT repeat_of FROM suggestions WHERE id = ?", (suggestion_id,)).fetchone()
+        while current and current[0] is not None and len(out) < 50:
+            row = self.db.execute("SELECT id, year, number, repeat_of FROM suggestions WHERE id = ?",
+                                  (current[0],)).fetchone()
+            if not row:
+                break
+            out.append({"id": row[0], "year": row[1], "number": row[2]})
+            current = (row[3],)
+        return out
+
+    def suggestion_ids_with_text(self, content_hash: str) -> list[int]:
+        """Rows holding this text (a legacy table's key); several when the text was filed more than once."""
+        return [row[0] for row in self.db.execute("SELECT id FROM suggestions WHERE content_hash = ? ORDER BY id",
+                                                  (content_hash,))]
 
     # --- decisions --------------------------------------------------------------------------
 
@@ -348,10 +445,10 @@ class Store:
 
     @_reported
     def confirmed(self, years: set[int] | None = None) -> list[dict]:
-        """Suggestions whose latest decision is 同意 or 修改, with that decision's route."""
+        """Suggestions whose latest decision is 同意 or 修改, with that decision's route and identity."""
         rows = self.db.execute(
             """
-            SELECT s.id, s.year, s.number, s.title, s.body, s.content_hash, d.after, d.action
+            SELECT s.id, s.office, s.year, s.number, s.occurrence, s.title, s.body, s.content_hash, d.after, d.action
             FROM suggestions s
             JOIN decisions d ON d.id = (SELECT MAX(id) FROM decisions WHERE suggestion_id = s.id)
             WHERE d.action IN ('同意', '修改') AND d.after IS NOT NULL
@@ -359,16 +456,20 @@ class Store:
             """
         ).fetchall()
         out = []
-        for sid, year, number, title, body, content_hash, after, action in rows:
+        for sid, office, year, number, occurrence, title, body, content_hash, after, action in rows:
             if years and year not in years:
                 continue
-            out.append({"id": sid, "year": year, "number": number, "title": title, "body": body,
-                        "content_hash": content_hash, "action": action, **json.loads(after)})
+            out.append({"id": sid, "office": office, "year": year, "number": number, "occurrence": occurrence,
+                        "title": title, "body": body, "content_hash": content_hash, "action": action,
+                        **json.loads(after)})
         return out
 
     @_reported
-    def decisions_by_hash(self) -> dict[str, dict]:
-        return {r["content_hash"]: r for r in self.confirmed()}
+    def decisions_by_identity(self) -> dict:
+        """The confirmed decisions keyed by :class:`router.intake.Identity` (office '' for rows that predate offices)."""
+        from .intake import Identity
+
+        return {Identity(r["office"], r["year"], r["number"], r["occurrence"]): r for r in self.confirmed()}
 
     @_reported
     def counts(self) -> dict[str, int]:
@@ -396,6 +497,20 @@ class Store:
             raise _store_error(target, exc) from None
         except OutputError as exc:
             raise StoreError(str(exc)) from None
+
+
+def _statements(script: str) -> list[str]:
+    """A migration script as single statements (a trigger's body holds semicolons)."""
+    out, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            if pending.strip().rstrip(";").strip():
+                out.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        out.append(pending.strip())
+    return out
 
 
 def check_store(path: Path) -> list[str]:

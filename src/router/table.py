@@ -212,7 +212,7 @@ def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str
     highlight = PatternFill("solid", fgColor="FFF2CC")
     for route in routes:
         sheet.append([_xlsx_cell(v) for v in row_values(route, profile)] + [None] * len(REVIEW_HEADERS)
-                     + [route.suggestion.content_hash])
+                     + [route.identity.as_text() if route.identity else route.suggestion.content_hash])
         if route.needs_review:
             for cell in sheet[sheet.max_row]:
                 cell.fill = highlight

@@ -58,7 +58,7 @@ def report(state, files, year, from_store, store_path, model_dir, models_root, o
         if model is None:
             model = _resolve_model(state, model_dir, models_root)
             decisions = _human_decisions(Path(store_path) if store_path else default_store_path())
-        for r in route_batch(model, profile, list(reader), decisions=decisions):
+        for r in route_batch(model, profile, list(reader), decisions=decisions, year=file_year):
             if r.topic is None:
                 continue
             items.append(ReportItem(file_year, r.suggestion.id, r.suggestion.title, r.suggestion.text, r.topic,

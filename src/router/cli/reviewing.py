@@ -30,7 +30,8 @@ def history_import(state, file, year, importer, store_path):
 
     items = read_history(Path(file), state.profile, year=year)
     with Store.open(store_path) as store:
-        added, decided = import_history(store, items, importer=_reviewer(importer), origin=Path(file).name)
+        added, decided = import_history(store, items, importer=_reviewer(importer), origin=Path(file).name,
+                                        office=state.profile.office_name)
         click.echo(f"{file}：{len(items)} 条，新增建议 {added} 条，新增决定 {decided} 条（存储：{store.path}）")
 
 
@@ -134,10 +135,11 @@ def review(state, input_path, model_dir, models_root, sheet, year, reviewer, sto
     reviewer = _reviewer(reviewer)
     with Store.open(store_path) as store:
         decided = human_decisions(store)
-        routes = route_batch(model, profile, suggestions)
+        routes = route_batch(model, profile, suggestions, year=year or dt.date.today().year)
         annotate(model, routes)
         store.record_routes(routes, year=year or dt.date.today().year, source=source, model=str(model.folder))
-        pending = sorted((r for r in routes if r.suggestion.content_hash not in decided and r.topic),
+        pending = sorted((r for r in routes if r.topic and r.identity not in decided
+                          and r.identity._replace(office="") not in decided),
                          key=lambda r: min(r.topic_confidence, r.division_confidence))
         click.echo(f"待复核 {len(pending)} 条（已有人工决定的 {len(routes) - len(pending)} 条不再询问）。"
                    "回车=同意，数字=选备选，e=修改，s=跳过，q=退出")
@@ -177,7 +179,8 @@ def review(state, input_path, model_dir, models_root, sheet, year, reviewer, sto
                 click.echo("未识别的输入，本条跳过")
                 continue
             with store.transaction() as db:
-                sid = store.upsert_suggestion(db, r.suggestion, year=year or dt.date.today().year, source=source)
+                sid = store.upsert_suggestion(db, r.suggestion, year=year or dt.date.today().year, source=source,
+                                              identity=r.identity)
                 store.add_decision(db, sid, action=action, reviewer=reviewer, after=after, before=suggested,
                                    comment=comment, origin="review")
             done += 1

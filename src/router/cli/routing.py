@@ -55,7 +55,7 @@ def route(state, input_path, output, model_dir, models_root, fmt, threshold, she
 
     def routes():
         stream = route_stream(model, profile, reader, threshold=threshold, assignment_date=day, jobs=jobs,
-                              decisions=decisions)
+                              decisions=decisions, year=year or day.year)
         if progress_enabled():
             stream = _counting(stream, "路由")
         for r in stream:
