@@ -347,3 +347,52 @@ def test_table_from_before_identities_is_accepted_unless_ambiguous(profile, tmp_
             db.execute("UPDATE suggestions SET content_hash = 'h1' WHERE id = 3")
         with pytest.raises(InputError, match="存储里有 2 条建议文字相同"):
             accept_rows(store, [ReviewRow(5, "h1", "同意", after, after, "", "")], reviewer="x", origin="old.xlsx")
+
+
+# --- misleading failures -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["../outside", "a/b", "/tmp/abs", "..", ".hidden", "CURRENT"])
+def test_model_names_are_plain_names(runner, bundled_model_dir, tmp_path, name):
+    models = bundled_model_dir.parent
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    line = _error_line(invoke(runner, ["train", "--cold", "--models", models, "--name", name]))
+    assert line.startswith(f"Error: 模型名“{name}”不是一个普通的名字（--name）：模型只能放在模型文件夹里")
+    line = _error_line(invoke(runner, ["models", "promote", name, "--models", models]))
+    assert line.startswith(f"Error: 模型名“{name}”不是一个普通的名字")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+    (models / "CURRENT").write_text("../../elsewhere\n", encoding="utf-8")
+    line = _error_line(invoke(runner, ["models", "show", "--models", models]))
+    assert line.startswith(f"Error: 模型名“../../elsewhere”不是一个普通的名字（{models / 'CURRENT'}）")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["-o", "{tmp}/out.txt"], "{tmp}/out.txt：扩展名“.txt”不是交办任务表的格式；请把输出文件命名为 .xlsx、.csv 或 .jsonl"),
+    (["-o", "{tmp}/x.xlsx", "--format", "csv"],
+     "{tmp}/x.xlsx：--format csv 与扩展名 .xlsx 不一致，写出的文件会打不开；请把输出文件改名为 .csv，或去掉 --format"),
+])
+def test_output_extension_and_format_must_agree(runner, bundled_model_dir, tmp_path, args, message):
+    args = [a.format(tmp=tmp_path) for a in args]
+    line = _error_line(invoke(runner, ["route", write_csv(tmp_path / "in.csv", SAMPLE), "--model", bundled_model_dir,
+                                       *args, "--store", tmp_path / "s.sqlite"]))
+    assert line == "Error: " + message.format(tmp=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "models"]
+
+
+def test_route_records_in_the_store_before_replacing_the_table(runner, bundled_model_dir, tmp_path, monkeypatch):
+    import router.store
+    from router.errors import StoreError
+
+    out = tmp_path / "table.xlsx"
+    out.write_bytes(b"old reviewed table")
+
+    def refuse(self, *args, **kwargs):
+        raise StoreError(f"{self.path}: cannot write the store (attempt to write a readonly database); "
+                         "check the folder's permissions or choose another --store")
+
+    monkeypatch.setattr(router.store.Store, "record_routes", refuse)
+    line = _error_line(invoke(runner, ["route", write_csv(tmp_path / "in.csv", SAMPLE), "--model", bundled_model_dir,
+                                       "-o", out, "--store", tmp_path / "s.sqlite"]))
+    assert "cannot write the store" in line
+    assert out.read_bytes() == b"old reviewed table"  # before: replaced, then the store failed
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]

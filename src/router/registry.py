@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -254,6 +255,23 @@ def _write_text_atomic(path: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+_PLAIN_NAME = re.compile(r"[^\\/\x00-\x1f:*?\"<>|]+")
+
+
+def check_model_name(name: str, *, where: str = "--name") -> str:
+    """A model's name is a plain folder name inside the models folder: no /, no .., not absolute."""
+    if not name or name in (".", "..") or name.startswith(".") or not _PLAIN_NAME.fullmatch(name) \
+            or name.upper() in ("CURRENT", "HISTORY") or name != name.strip():
+        raise ModelError(f"模型名“{name}”不是一个普通的名字（{where}）：模型只能放在模型文件夹里，"
+                         "名字里不能有 /、\\、..、开头的点或控制字符，也不能是绝对路径；请换一个名字，如 model-2021")
+    return name
+
+
+def model_folder(root: Path, name: str) -> Path:
+    """``root / name`` for a plain ``name``; refuses a name that would lead outside ``root``."""
+    return Path(root) / check_model_name(name)
+
+
 def current_model_dir(root: Path) -> Path:
     root = Path(root)
     pointer = root / "CURRENT"
@@ -263,6 +281,8 @@ def current_model_dir(root: Path) -> Path:
             "`router train --cold` for an office without history) or `router models promote NAME`"
         )
     name = pointer.read_text(encoding="utf-8").strip()
+    if name:
+        check_model_name(name, where=str(pointer))
     if not name or not (root / name).is_dir():
         raise ModelError(f"{pointer} names '{name}', which is not a model folder; `router models promote NAME`")
     return root / name
@@ -270,6 +290,7 @@ def current_model_dir(root: Path) -> Path:
 
 def promote(root: Path, name: str) -> None:
     root = Path(root)
+    check_model_name(name, where="models promote")
     if not (root / name).is_dir():
         raise ModelError(f"{root / name}: no such model folder; see `router models list`")
     history = root / "HISTORY"

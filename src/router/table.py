@@ -31,6 +31,7 @@ __all__ = [
     "file_mode",
     "write_routes",
     "default_output_path",
+    "output_format",
 ]
 
 HEADERS = [
@@ -87,13 +88,32 @@ def file_mode(path: Path, *, folder: bool = False) -> int:
         return (0o777 if folder else 0o666) & ~umask
 
 
+FORMATS = ("xlsx", "csv", "jsonl")
+
+
+def output_format(output: Path | None, fmt: str | None) -> str:
+    """The table's format from --format and -o's extension; refuses a mismatch or an unknown extension."""
+    suffix = Path(output).suffix.lower().lstrip(".") if output else ""
+    if output is not None and suffix not in FORMATS:
+        raise OutputError(f"{output}：扩展名“.{suffix}”不是交办任务表的格式；请把输出文件命名为 .xlsx、.csv 或 .jsonl"
+                          if suffix else f"{output}：没有扩展名；请把输出文件命名为 .xlsx、.csv 或 .jsonl")
+    if fmt is not None and output is not None and suffix != fmt:
+        raise OutputError(f"{output}：--format {fmt} 与扩展名 .{suffix} 不一致，写出的文件会打不开；"
+                          f"请把输出文件改名为 .{fmt}，或去掉 --format")
+    return fmt or suffix or "xlsx"
+
+
 def default_output_path(input_path: Path, fmt: str) -> Path:
     return Path(input_path).with_name(f"{Path(input_path).stem}_交办任务表.{fmt}")
 
 
 @contextlib.contextmanager
-def atomic_path(path: Path, *, advice: str = "choose another -o") -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it over ``path`` only on success."""
+def atomic_path(path: Path, *, advice: str = "choose another -o", before_replace=None) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it over ``path`` only on success.
+
+    ``before_replace`` runs once the new file is whole on disk and before it replaces the old
+    one: when it fails, the old file stays and the new one is removed.
+    """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
@@ -111,6 +131,8 @@ def atomic_path(path: Path, *, advice: str = "choose another -o") -> Iterator[Pa
         os.chmod(tmp, file_mode(path))
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
+        if before_replace is not None:
+            before_replace()
         os.replace(tmp, path)
     except OSError as exc:
         with contextlib.suppress(OSError):
@@ -263,10 +285,15 @@ def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str
     return len(routes)
 
 
-def write_routes(routes: Iterable[Route], profile: Profile, path: Path, fmt: str, *, title: str = "建议交办任务表") -> int:
-    """Write routes atomically in ``fmt`` (xlsx, csv, jsonl); return the number of rows written."""
+def write_routes(routes: Iterable[Route], profile: Profile, path: Path, fmt: str, *, title: str = "建议交办任务表",
+                 before_replace=None) -> int:
+    """Write routes atomically in ``fmt`` (xlsx, csv, jsonl); return the number of rows written.
+
+    ``before_replace`` (e.g. recording the routes in the store) runs after the table is whole
+    and before it replaces the old one, so a failure there leaves the old table in place.
+    """
     writers = {"csv": _write_csv, "jsonl": _write_jsonl}
-    with atomic_path(path) as tmp:
+    with atomic_path(path, before_replace=before_replace) as tmp:
         if fmt == "xlsx":
             return _write_xlsx(routes, profile, tmp, title)
         return writers[fmt](routes, profile, tmp)

@@ -66,10 +66,12 @@ def train(state, files, from_store, store_path, years, cold, name, models_root):
     from ..evaluate import backtest
     from ..history import data_sha256
     from ..model import RouterModel
-    from ..registry import models_dir, promote, save_model
+    from ..registry import model_folder, models_dir, promote, save_model
     from ..similar import attach_memory
     from ..tokenizer import Tokenizer
 
+    if name:
+        model_folder(models_dir(models_root), name)  # a bad name is refused before the training, not after
     if cold:
         if files or from_store:
             raise click.UsageError("--cold builds a model without history; give no files and no --from-store")
@@ -95,7 +97,7 @@ def train(state, files, from_store, store_path, years, cold, name, models_root):
             bar.update(1)
     root = models_dir(models_root)
     name = name or dt.datetime.now().strftime("model-%Y%m%d-%H%M%S")
-    folder = save_model(model, root / name, profile=profile, data_sha256=data_sha256(examples), years=all_years,
+    folder = save_model(model, model_folder(root, name), profile=profile, data_sha256=data_sha256(examples), years=all_years,
                         scores=scores, sources=sources)
     click.echo(f"已保存模型：{folder}（{len(examples)} 条，年度 {', '.join(map(str, all_years)) or '无（仅依据职责与规则）'}）")
     if scores:
@@ -176,10 +178,10 @@ def models_list(models_root):
 @models_option
 def models_show(name, models_root):
     """Print a model's manifest (default: the current model)."""
-    from ..registry import current_model_dir, models_dir, read_manifest
+    from ..registry import current_model_dir, model_folder, models_dir, read_manifest
 
     root = models_dir(models_root)
-    folder = root / name if name else current_model_dir(root)
+    folder = model_folder(root, name) if name else current_model_dir(root)
     click.echo(json.dumps(read_manifest(folder), ensure_ascii=False, indent=2))
 
 
@@ -219,11 +221,11 @@ def models_promote(state, name, force, models_root, store_path):
     """
     from ..evaluate import predict_examples, score
     from ..domain import Example
-    from ..registry import current_model_dir, load_model, models_dir, promote, read_manifest, verify_model
+    from ..registry import current_model_dir, load_model, model_folder, models_dir, promote, read_manifest, verify_model
     from ..store import Store, default_store_path
 
     root = models_dir(models_root)
-    candidate = verify_model(root / name, state.profile)
+    candidate = verify_model(model_folder(root, name), state.profile)
     try:
         current_dir = current_model_dir(root)
         current = read_manifest(current_dir)

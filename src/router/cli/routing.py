@@ -37,12 +37,10 @@ def route(state, input_path, output, model_dir, models_root, fmt, threshold, she
     from ..routing import route_stream
     from ..similar import annotate
     from ..store import Store, default_store_path
-    from ..table import default_output_path, write_routes
+    from ..table import default_output_path, output_format, write_routes
 
     profile = state.profile
-    if fmt is None:
-        suffix = Path(output).suffix.lower().lstrip(".") if output else ""
-        fmt = suffix if suffix in ("xlsx", "csv", "jsonl") else "xlsx"
+    fmt = output_format(Path(output) if output else None, fmt)
     output = Path(output) if output else default_output_path(Path(input_path), fmt)
     if output.resolve() == Path(input_path).resolve():
         raise click.UsageError("the output would overwrite the input; choose another -o")
@@ -72,10 +70,13 @@ def route(state, input_path, output, model_dir, models_root, fmt, threshold, she
         # in the store so that `router accept` can match the reviewed rows.
         routed = list(routes())
         annotate(model, routed)
-        write_routes(routed, profile, output, fmt)
-        with Store.open(store_file) as store:
-            store.record_routes(routed, year=year or day.year, source=Path(input_path).name,
-                                model=str(model.folder))
+
+        def record():  # before the new table replaces the old: a table is never left unrecorded
+            with Store.open(store_file) as store:
+                store.record_routes(routed, year=year or day.year, source=Path(input_path).name,
+                                    model=str(model.folder))
+
+        write_routes(routed, profile, output, fmt, before_replace=record)
     else:
         write_routes(routes(), profile, output, fmt)
     click.echo(f"已写出交办任务表：{output}")
