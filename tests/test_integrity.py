@@ -396,3 +396,107 @@ def test_route_records_in_the_store_before_replacing_the_table(runner, bundled_m
     assert "cannot write the store" in line
     assert out.read_bytes() == b"old reviewed table"  # before: replaced, then the store failed
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+
+def test_a_held_write_lock_is_said_and_given_up(tmp_path, monkeypatch, caplog):
+    import logging
+
+    from router.errors import StoreError
+    from router.store import Store
+
+    path = tmp_path / "s.sqlite"
+    Store.open(path).close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process writing, and not letting go
+    monkeypatch.setattr(Store, "lock_notice", 0.2)
+    monkeypatch.setattr(Store, "lock_timeout", 1.0)
+    with Store.open(path) as store, caplog.at_level(logging.WARNING, logger="router.store"):
+        with pytest.raises(StoreError) as refused:
+            with store.transaction():
+                pass
+    holder.rollback()
+    assert [r.getMessage() for r in caplog.records][0].startswith(
+        f"{path}：另一个进程（如另一位复核人的 router accept）正在写入存储，正在等待它写完（最多再等")
+    assert str(refused.value).startswith(f"{path}：另一个进程一直占着存储的写锁，已等待 ")
+    assert str(refused.value).endswith("秒仍未释放，本次没有写入任何内容；请等其他 router 命令（如另一位复核人的 router accept 或 "
+                                       "router route）结束后重试，或检查是否有卡住未退出的 router 进程")
+
+
+def test_store_check_in_a_read_only_folder_is_not_called_damage(runner, tmp_path, monkeypatch):
+    from router.store import Store
+
+    path = tmp_path / "s.sqlite"
+    with Store.open(path) as store:
+        with store.transaction() as db:
+            db.execute("INSERT INTO suggestions (year, number, content_hash, title, body, created) "
+                       "VALUES (2021, '1', 'h', 't', '', 'now')")
+    real = sqlite3.connect
+
+    def read_only_folder(target, *args, **kwargs):  # what SQLite says when it may not create s.sqlite-shm
+        if str(target).startswith("file:") and "immutable" not in str(target):
+            raise sqlite3.OperationalError("unable to open database file")
+        return real(target, *args, **kwargs)
+
+    monkeypatch.setattr(sqlite3, "connect", read_only_folder)
+    result = invoke(runner, ["store", "check", "--store", path])
+    assert result.exit_code == 0 and result.output.strip() == f"{path}：完好"  # no WAL content: the file alone is checked
+    Path(f"{path}-wal").write_bytes(b"\0" * 100)  # recent changes still in the write-ahead log
+    line = _error_line(invoke(runner, ["store", "check", "--store", path]))
+    assert line.startswith(f"Error: {path}：无法打开存储来检查（unable to open database file）：它所在的文件夹不可写")
+    assert "这不说明存储已损坏，不要用备份覆盖它" in line and "damaged" not in line
+
+
+def test_json_array_file_is_read(runner, tmp_path):
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps([{"编号": "1", "标题": "关于修路的建议"}, {"编号": "2", "标题": "关于学校的建议", "内容": "校舍"}],
+                               ensure_ascii=False, indent=2), encoding="utf-8")
+    result = invoke(runner, ["read", path, "--format", "jsonl"])
+    assert [(r["id"], r["title"], r["body"]) for r in _records(result)] == [("1", "关于修路的建议", ""),
+                                                                          ("2", "关于学校的建议", "校舍")]
+    path.write_text('[{"标题": "a"}, 3]', encoding="utf-8")
+    assert _error_line(invoke(runner, ["read", path])) == (
+        f"Error: {path}：数组的第2个元素不是 JSON 对象；每个元素应是一条建议，如 {{\"标题\": \"……\"}}")
+
+
+def test_division_key_renamed_after_decisions(runner, bundled_model_dir, tmp_path):
+    import types
+
+    from router.errors import ProfileError
+    from router.intake import read_intake
+    from router.profile import default_profile_path, load_profile
+    from router.review import human_decisions
+    from router.routing import route_batch
+    from router.store import Store
+
+    store = tmp_path / "s.sqlite"
+    source = write_csv(tmp_path / "in.csv", SAMPLE)
+    assert invoke(runner, ["route", source, "--model", bundled_model_dir, "-o", tmp_path / "t.xlsx", "--store", store,
+                           "--year", "2021"]).exit_code == 0
+    with Store.open(store) as opened:
+        with opened.transaction() as db:
+            opened.add_decision(db, 2, action="修改", reviewer="x",
+                                after={"topic": "funding", "division": "planning_finance", "co_divisions": []})
+        decisions = human_decisions(opened)
+    text = default_profile_path().read_text(encoding="utf-8").replace('"planning_finance"', '"finance"')
+    renamed = tmp_path / "renamed.toml"
+    renamed.write_text(text, encoding="utf-8")
+
+    def model_for(profile):  # a model of this profile's keys (the bundled one refuses another profile)
+        return types.SimpleNamespace(decide=lambda texts: [types.SimpleNamespace(
+            topic_proba={k: 1.0 / len(profile.topic_keys) for k in profile.topic_keys},
+            division_proba={k: 1.0 / len(profile.division_keys) for k in profile.division_keys},
+            reasons=[], source="model") for _ in texts])
+
+    profile = load_profile(renamed)
+    _, suggestions = read_intake(source, profile)
+    with pytest.raises(ProfileError) as refused:  # before: KeyError / StopIteration, "unexpected failure"
+        route_batch(model_for(profile), profile, suggestions, decisions=decisions, year=2021)
+    assert str(refused.value) == (
+        f"{renamed}：存储里已记录的复核决定使用了本配置中没有的键：“planning_finance”1 条（如 2021年第102号）；"
+        "如果这些主题或处室已改名，请在配置文件顶部加上 renamed = {planning_finance = \"新的键\"}，"
+        "把旧键对应到现在的键，然后重试")
+    mapped = tmp_path / "mapped.toml"
+    mapped.write_text('renamed = {planning_finance = "finance"}\n' + text, encoding="utf-8")
+    profile = load_profile(mapped)
+    routes = route_batch(model_for(profile), profile, suggestions, decisions=decisions, year=2021)
+    assert [(r.source, r.division) for r in routes][1] == ("human", "finance")

@@ -818,6 +818,12 @@ def _open_jsonl(path: Path, profile: Profile, reader: IntakeReader) -> None:
     codec, label = _sniff(path, reader, "write one JSON object per line")
     keys: list[str] = []
 
+    with open(path, encoding=codec, errors="replace") as handle:
+        first = handle.read(4096).lstrip("\ufeff \t\r\n")[:1]
+    if first == "[":
+        _open_json_array(path, profile, reader, codec)
+        return
+
     def objects() -> Iterator[tuple[int, dict]]:
         with open(path, encoding=codec, errors="strict") as handle:
             number = 0
@@ -875,6 +881,44 @@ def _open_jsonl(path: Path, profile: Profile, reader: IntakeReader) -> None:
             if any(_LONE_SURROGATE.search(cell) for cell in cells):
                 cells = [_LONE_SURROGATE.sub("\ufffd", cell) for cell in cells]
                 reader.problems.append((number, "含无法表示的字符（孤立的 UTF-16 代理项），已替换为 \ufffd"))
+            yield number, cells
+
+    reader._rows = rows
+
+
+def _open_json_array(path: Path, profile: Profile, reader: IntakeReader, codec: str) -> None:
+    """A .json file holding one array of objects (as many systems export): each element is a row."""
+    try:
+        with open(path, encoding=codec, errors="strict") as handle:
+            items = json.load(handle)
+    except UnicodeDecodeError:
+        raise InputError(f"{path}：不是有效的 {reader.encoding} 文本（文件混用了编码）；请把整个文件存为 UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}：第{exc.lineno}行第{exc.colno}列不是有效的 JSON（{exc.msg}）；请修正该处后重试") from None
+    if not isinstance(items, list):
+        raise InputError(f"{path}：JSON 文件应是一个由对象组成的数组，或每行一个对象（JSONL）")
+    keys: list[str] = []
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            raise InputError(f"{path}：数组的第{number}个元素不是 JSON 对象；每个元素应是一条建议，如 {{\"标题\": \"……\"}}")
+        for key in item:
+            if key not in keys:
+                keys.append(key)
+    mapping = _match_columns(keys, profile)
+    if "title" not in mapping:
+        accepted = "、".join(profile.columns["title"])
+        raise InputError(f"{path}: no title field found; fields found: {'、'.join(keys) or '(none)'}; "
+                         f"name it 'title' or one of: {accepted}")
+    reader.format = "json"
+    reader.columns, reader.mapping = keys, mapping
+    reader.generated_ids = "id" not in mapping
+    position = {key: i for i, key in enumerate(keys)}
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        for number, item in enumerate(items, start=1):
+            cells = [""] * len(keys)
+            for key, value in item.items():
+                cells[position[key]] = _LONE_SURROGATE.sub("\ufffd", _cell_text(value))
             yield number, cells
 
     reader._rows = rows

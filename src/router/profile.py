@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -85,6 +85,8 @@ class Profile:
     correction_weight: float = 5.0
     source: str = ""
     sha256: str = ""
+    # Keys renamed since decisions were recorded: {old: new}, from ``renamed = {old = "new"}``.
+    renamed: dict = field(default_factory=dict)
 
     @property
     def topic_keys(self) -> list[str]:
@@ -99,6 +101,10 @@ class Profile:
 
     def division(self, key: str) -> Division:
         return next(d for d in self.divisions if d.key == key)
+
+    def current_key(self, key: str | None) -> str | None:
+        """A stored topic or division key as this profile names it (following ``renamed``)."""
+        return self.renamed.get(key, key) if key is not None else None
 
     def topic_key(self, label: str) -> str | None:
         """The key of a topic given by key or by Chinese name; None when unknown."""
@@ -358,6 +364,15 @@ def _build(path: Path, text: str, data: dict, digest: str) -> Profile:
     if not columns["title"]:
         raise ProfileError(f"{path}: [intake.columns] needs at least one alias for 'title'")
 
+    renamed = data.get("renamed", {})
+    if not isinstance(renamed, dict):
+        raise ProfileError(f"{_where(path, text, 'renamed')}: renamed must map old keys to new ones, "
+                           'like renamed = {old_key = "new_key"}')
+    for old, new in renamed.items():
+        if new not in topic_keys and new not in division_keys:
+            raise ProfileError(f"{_where(path, text, old)}: renamed maps '{old}' to '{new}', which is neither a topic "
+                               "nor a division key of this profile")
+
     review = data.get("review", {})
     training = data.get("training", {})
     deadline = data.get("deadline", {})
@@ -380,6 +395,7 @@ def _build(path: Path, text: str, data: dict, digest: str) -> Profile:
         correction_weight=_number(path, text, training, "correction_weight", 5.0, 1.0, 1000.0),
         source=str(path),
         sha256=digest,
+        renamed={str(k): str(v) for k, v in renamed.items()},
     )
 
 

@@ -88,6 +88,33 @@ def _needs_review(top: list[tuple[str, float]], threshold: float, margin: float)
     return len(top) > 1 and top[0][1] - top[1][1] < margin
 
 
+def _in_profile(human: HumanDecision, identity: Identity, profile: Profile, decisions: dict) -> HumanDecision:
+    """A stored decision in this profile's keys (after ``renamed``); refuses keys the profile lost."""
+    from .errors import ProfileError
+
+    current = HumanDecision(profile.current_key(human.topic), profile.current_key(human.division),
+                            tuple(profile.current_key(k) for k in human.co_divisions))
+    topics, divisions = set(profile.topic_keys), set(profile.division_keys)
+    if current.topic in topics and current.division in divisions and set(current.co_divisions) <= divisions:
+        return current
+    lost: dict[str, list[Identity]] = {}
+    for key, h in decisions.items():
+        for k in (h.topic,):
+            if profile.current_key(k) not in topics:
+                lost.setdefault(k, []).append(key)
+        for k in (h.division, *h.co_divisions):
+            if profile.current_key(k) not in divisions:
+                lost.setdefault(k, []).append(key)
+    described = "；".join(
+        f"“{k}”{len(ids)} 条（如 {ids[0].year}年第{ids[0].number}号）" for k, ids in sorted(lost.items()))
+    example = next(iter(lost))
+    raise ProfileError(
+        f"{profile.source or 'the profile'}：存储里已记录的复核决定使用了本配置中没有的键：{described}；"
+        f"如果这些主题或处室已改名，请在配置文件顶部加上 renamed = {{{example} = \"新的键\"}}，"
+        "把旧键对应到现在的键，然后重试"
+    )
+
+
 def route_batch(model, profile: Profile, suggestions: list[Suggestion], *, threshold: float | None = None,
                 assignment_date: dt.date | None = None, start: int = 1,
                 decisions: dict[Identity, HumanDecision] | None = None, year: int | None = None) -> list[Route]:
@@ -125,6 +152,7 @@ def route_batch(model, profile: Profile, suggestions: list[Suggestion], *, thres
         # A store's rows from before offices were recorded carry office ''.
         human = (decisions.get(identity) or decisions.get(identity._replace(office=""))) if decisions else None
         if human is not None:
+            human = _in_profile(human, identity, profile, decisions)
             topic, division, co = human.topic, human.division, list(human.co_divisions)
             review, source = False, "human"
         routes.append(Route(

@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import functools
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -24,6 +25,7 @@ from .errors import OutputError, StoreError
 __all__ = ["Store", "StoredDecision", "STORE_ENV", "default_store_path", "ACTIONS", "SCHEMA_VERSION"]
 
 STORE_ENV = "ROUTER_STORE"
+_LOG = logging.getLogger("router.store")
 ACTIONS = ("同意", "修改", "待定")
 
 MIGRATIONS = [
@@ -264,19 +266,43 @@ class Store:
                     del _OPEN[self._key]
             self._key = None
 
+    # How long a writer waits for another process's write lock, and when it says that it waits.
+    lock_timeout: float = 120.0
+    lock_notice: float = 3.0
+
     @contextlib.contextmanager
     def transaction(self):
-        """BEGIN IMMEDIATE with retries: one writer at a time, nobody's decisions lost."""
-        for attempt in range(50):
-            try:
-                self.db.execute("BEGIN IMMEDIATE")
-                break
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise _store_error(self.path, exc) from None
-                time.sleep(0.05 * (attempt + 1))
-        else:
-            raise StoreError(f"{self.path}: the store stayed locked by another process; try again")
+        """BEGIN IMMEDIATE with retries: one writer at a time, nobody's decisions lost.
+
+        Waiting for another writer is said (on the ``router.store`` logger) after
+        ``lock_notice`` seconds and given up after ``lock_timeout`` with a clear error.
+        """
+        started = time.monotonic()
+        noticed = False
+        self.db.execute(f"PRAGMA busy_timeout = {int(min(1.0, self.lock_notice) * 1000)}")
+        try:
+            while True:
+                try:
+                    self.db.execute("BEGIN IMMEDIATE")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) and "busy" not in str(exc):
+                        raise _store_error(self.path, exc) from None
+                waited = time.monotonic() - started
+                if waited >= self.lock_timeout:
+                    raise StoreError(
+                        f"{self.path}：另一个进程一直占着存储的写锁，已等待 {waited:.0f} 秒仍未释放，本次没有写入任何内容；"
+                        "请等其他 router 命令（如另一位复核人的 router accept 或 router route）结束后重试，"
+                        "或检查是否有卡住未退出的 router 进程"
+                    )
+                if not noticed and waited >= self.lock_notice:
+                    noticed = True
+                    _LOG.warning("%s：另一个进程（如另一位复核人的 router accept）正在写入存储，正在等待它写完"
+                                 "（最多再等 %.0f 秒）……", self.path, self.lock_timeout - waited)
+                time.sleep(0.05)
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("PRAGMA busy_timeout = 60000")
         try:
             yield self.db
             self.db.execute("COMMIT")
@@ -514,7 +540,11 @@ def _statements(script: str) -> list[str]:
 
 
 def check_store(path: Path) -> list[str]:
-    """Problems found in a store file, without writing to it; empty when it is sound."""
+    """Problems found in a store file, without writing to it; empty when it is sound.
+
+    A sound store in a folder this user may not write cannot be opened the usual way (SQLite
+    needs to create its -shm file beside it): that is said as such, never called damage.
+    """
     path = Path(path)
     if not path.exists():
         raise StoreError(f"{path}: no store here")
@@ -526,5 +556,26 @@ def check_store(path: Path) -> list[str]:
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
             result = [row[0] for row in db.execute("PRAGMA integrity_check").fetchall()]
     except sqlite3.DatabaseError as exc:
-        return [str(exc)]
+        name = getattr(exc, "sqlite_errorname", "")
+        if name in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or "malformed" in str(exc) or "not a database" in str(exc):
+            return [str(exc)]
+        return _check_unwritable(path, exc)
     return [] if result == ["ok"] else [" ".join(line.replace("*** in database main ***", "").split()) for line in result]
+
+
+def _check_unwritable(path: Path, exc: Exception) -> list[str]:
+    """Check a store SQLite could not open read-only (a read-only folder); refuse to guess."""
+    wal = Path(f"{path}-wal")
+    if not wal.exists() or wal.stat().st_size == 0:
+        # Nothing waits in a write-ahead log: the file alone is the store, and can be read as is.
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)) as db:
+                result = [row[0] for row in db.execute("PRAGMA integrity_check").fetchall()]
+        except sqlite3.DatabaseError as again:
+            return [str(again)]
+        return [] if result == ["ok"] else [" ".join(r.replace("*** in database main ***", "").split()) for r in result]
+    raise StoreError(
+        f"{path}：无法打开存储来检查（{exc}）：它所在的文件夹不可写，而 SQLite 需要在旁边建 -shm 文件；"
+        f"这不说明存储已损坏，不要用备份覆盖它。请以可写该文件夹的用户运行，或把 {path.name} 连同 {wal.name} "
+        "一起复制到可写的文件夹里再运行 `router store check --store 复制后的文件`"
+    )

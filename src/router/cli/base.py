@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 from pathlib import Path
@@ -69,6 +70,22 @@ def cli(ctx, profile_path):
     assignment table (建议交办任务表), and learn from reviewers' decisions.
     """
     ctx.obj = State(profile_path)
+    _say_library_notices()
+
+
+class _EchoHandler(logging.Handler):
+    """The library's notices (e.g. waiting for another writer's lock) as lines on stderr."""
+
+    def emit(self, record):
+        click.echo(self.format(record), err=True)
+
+
+def _say_library_notices() -> None:
+    logger = logging.getLogger("router")
+    if not any(isinstance(h, _EchoHandler) for h in logger.handlers):
+        logger.addHandler(_EchoHandler())
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
 
 
