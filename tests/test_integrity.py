@@ -500,3 +500,99 @@ def test_division_key_renamed_after_decisions(runner, bundled_model_dir, tmp_pat
     profile = load_profile(mapped)
     routes = route_batch(model_for(profile), profile, suggestions, decisions=decisions, year=2021)
     assert [(r.source, r.division) for r in routes][1] == ("human", "finance")
+
+
+# --- scale -------------------------------------------------------------------------------------------
+
+
+def test_blocked_duplicate_search_finds_what_all_pairs_finds():
+    import numpy as np
+    import scipy.sparse as sp
+    from sklearn.preprocessing import normalize
+
+    from router.similar import nearest_earlier
+
+    rng = np.random.default_rng(7)
+    base = sp.random(400, 5000, density=0.01, random_state=7, format="csr", dtype=np.float32)
+    rows = [base]
+    for _ in range(3):  # near copies of earlier rows, and exact ones
+        noisy = base[rng.integers(0, 400, 150)].copy()
+        noisy.data *= rng.uniform(0.9, 1.1, noisy.data.size).astype(np.float32)
+        rows.append(noisy)
+    rows.append(base[rng.integers(0, 400, 50)])
+    vectors = normalize(sp.vstack(rows, format="csr"))
+    exact = nearest_earlier(vectors, 0.75, exact_below=10 ** 6)
+    blocked = nearest_earlier(vectors, 0.75, exact_below=0)
+    assert sum(found is not None for found in exact) >= 500
+    assert [f and f[0] for f in blocked] == [f and f[0] for f in exact]
+    assert all(b is None or abs(b[1] - e[1]) < 1e-5 for b, e in zip(blocked, exact))
+
+
+def test_xlsx_past_excels_row_limit_is_refused_naming_csv(profile, tmp_path, monkeypatch):
+    import router.table
+    from router.errors import OutputError
+    from router.routing import route_batch
+
+    routes = route_batch(_Model(profile), profile, _suggestions(*[(str(i), f"关于第{i}村的建议", "") for i in range(5)]))
+    monkeypatch.setattr(router.table, "XLSX_MAX_ROWS", 5)  # 5 rows of data and a header would be 6
+    out = tmp_path / "t.xlsx"
+    with pytest.raises(OutputError) as refused:
+        router.table.write_routes(routes, profile, out, "xlsx")
+    assert str(refused.value) == ("交办任务表有 5 行，超过 Excel/WPS 一个工作表最多 4 行数据的上限，写成 .xlsx 会被截断；"
+                                  "请改用 CSV 或 JSONL：-o 文件名.csv（或 .jsonl）")
+    assert list(tmp_path.iterdir()) == []
+    assert router.table.write_routes(routes, profile, tmp_path / "t.csv", "csv") == 5
+
+
+# --- every non-empty row accounted for (hypothesis) ---------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_IDS = st.one_of(st.integers(1, 9999).map(str), st.sampled_from(
+    ["007", "0012", "2021-01-01", "2021/1/1", "1-1", "12345678901234567890", "1.5", "1e5", "第1178号", ""]))
+_TITLES = st.sampled_from(["关于修路的建议", "关于学校的建议", "关于饮水安全的建议", "关于村卫生室的建议", ""])
+_LINE = st.one_of(
+    st.tuples(st.just("row"), _IDS, _TITLES, st.sampled_from(["", "村道泥泞", "校舍老旧 请求改造"])),
+    st.tuples(st.just("header"), st.sampled_from(["编号,标题,内容", "编号,标题,领衔代表,内容"])),
+    st.tuples(st.just("section"), st.sampled_from(["二、会办件（3件）", "一、主办件"])),
+    st.tuples(st.just("blank"),),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(_LINE, min_size=1, max_size=25), damage=st.lists(st.tuples(st.integers(0, 99), st.integers(0, 3)),
+                                                                       max_size=3))
+def test_every_non_empty_row_is_accounted_for(profile, tmp_path_factory, lines, damage):
+    """Routed once, or listed as a header/title line, or the whole file refused naming a damaged row."""
+    from router.errors import InputError
+    from router.intake import read_intake
+
+    text = ["2021年建议交办表", "编号,标题,内容"]
+    kinds = ["title", "header"]
+    for item in lines:
+        kinds.append(item[0])
+        text.append({"row": lambda: ",".join(item[1:]), "header": lambda: item[1], "section": lambda: item[1],
+                     "blank": lambda: ""}[item[0]]())
+    rows = [i for i, kind in enumerate(kinds) if kind == "row"]
+    damaged = set()
+    for which, cell in damage:  # a quote put at the start of a cell: unbalanced quoting
+        if rows:
+            i = rows[which % len(rows)]
+            cells = text[i].split(",")
+            cells[cell % len(cells)] = '"' + cells[cell % len(cells)]
+            text[i] = ",".join(cells)
+            damaged.add(i + 1)
+    path = tmp_path_factory.mktemp("prop") / "in.csv"
+    path.write_text("\n".join(text) + "\n", encoding="utf-8")
+    try:
+        reader, suggestions = read_intake(path, profile)
+    except InputError as exc:
+        assert damaged and any(f"：第{row}行（文件第{row}行）" in str(exc) for row in damaged), (str(exc), damaged)
+        return
+    non_empty = [i + 1 for i, line in enumerate(text) if line.replace(",", "").strip()]
+    accounted = [s.row for s in suggestions] + [row for row, _, _ in reader.skipped] + [reader.header_row]
+    assert sorted(accounted) == non_empty
+    assert len(set(accounted)) == len(accounted)
+    for s in suggestions:  # ids as written: never a number's or a date's repr
+        if not damaged:
+            assert s.id == text[s.row - 1].split(",")[0] or (s.id.startswith("R") and not s.id[1:].isalpha())

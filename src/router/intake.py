@@ -390,22 +390,20 @@ def _quote_runs_to_end(path: Path, codec: str, start_line: int, delimiter: str) 
     return False
 
 
-def _swallowed_lines(cells: list[str], delimiter: str, width: int) -> tuple[int, int]:
-    """(column, count) of the cell whose later lines look like whole data rows, else (0, 0).
+def _swallowed_lines(cells: list[str], spanned: list[str], delimiter: str, width: int) -> tuple[int, int]:
+    """(column, count) when the later physical lines of one record look like whole data rows, else (0, 0).
 
-    A cell spanning lines is legal CSV; lines inside it that hold a delimiter for every
-    column of the header are rows that a stray or missing quote folded into one cell.
+    A cell spanning lines is legal CSV; physical lines inside one record that hold a
+    delimiter for every column of the header are rows that a stray or missing quote folded
+    into one cell. The column is the first cell holding a line break.
     """
     if width < 2:
         return 0, 0
-    for column, cell in enumerate(cells, start=1):
-        if "\n" not in cell and "\r" not in cell:
-            continue
-        lines = cell.splitlines()[1:]
-        rowlike = sum(1 for line in lines if line.count(delimiter) >= width - 1)
-        if rowlike:
-            return column, rowlike
-    return 0, 0
+    rowlike = sum(1 for text in spanned[1:] if text.count(delimiter) >= width - 1)
+    if not rowlike:
+        return 0, 0
+    column = next((i for i, cell in enumerate(cells, start=1) if "\n" in cell or "\r" in cell), len(cells))
+    return column, rowlike
 
 
 def _refuse_open_quote(path: Path, codec: str, delimiter: str, number: int, start: int, line: int,
@@ -429,17 +427,25 @@ def _open_csv(path: Path, profile: Profile, reader: IntakeReader) -> None:
     def rows_split_by(delimiter: str):
         def rows() -> Iterator[tuple[int, list[str]]]:
             with open(path, encoding=codec, errors="strict", newline="") as handle:
-                records = csv.reader(handle, delimiter=delimiter)
+                raw: list[str] = []  # the physical lines of the record being read
+
+                def lines():
+                    for text in handle:
+                        raw.append(text)
+                        yield text
+
+                records = csv.reader(lines(), delimiter=delimiter)
                 number = line = start = 0
                 width = len(reader.columns)
                 try:
                     for number, cells in enumerate(records, start=1):
                         start, line = line + 1, records.line_num
+                        spanned, raw[:] = raw[:], []
                         if line > start:
-                            column, count = _swallowed_lines(cells, delimiter, width)
+                            column, count = _swallowed_lines(cells, spanned, delimiter, width)
                             if count:
                                 _refuse_open_quote(path, codec, delimiter, number, start, line, column, count)
-                        width = width or len(cells)
+                        width = len(reader.columns) or max(width, len(cells))
                         yield number, cells
                     if line > start:  # the last record spans lines: did its quote run to the end?
                         _refuse_open_quote(path, codec, delimiter, number, start, line, 0, 0)

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 from .profile import Profile
 
-__all__ = ["Memory", "attach_memory", "annotate"]
+__all__ = ["Memory", "attach_memory", "annotate", "nearest_earlier"]
 
 SIMILAR_MIN = 0.2
 DUPLICATE_MIN = 0.75
@@ -80,10 +80,107 @@ def annotate(model, routes, *, k: int = 3, threshold: float = DUPLICATE_MIN) -> 
             r.similar = [{**memory.items[j], "score": round(float(row[j]), 3)} for j in order if row[j] >= SIMILAR_MIN]
     if len(routable) < 2:
         return
-    scores = (vectors @ vectors.T).tocsr()
-    for i, r in enumerate(routable):
-        row = scores.getrow(i).toarray().ravel()[:i]
-        if row.size and row.max() >= threshold:
-            j = int(row.argmax())
+    for i, found in enumerate(nearest_earlier(vectors, threshold)):
+        if found is not None:
+            j, score = found
             other = routable[j]
-            r.duplicate_of = f"与序号{other.seq}（{other.suggestion.id}）相似度{row[j]:.0%}，建议合并办理"
+            routable[i].duplicate_of = f"与序号{other.seq}（{other.suggestion.id}）相似度{score:.0%}，建议合并办理"
+
+
+# Up to this many rows, every pair is compared; beyond, a blocked search finds the candidates.
+EXACT_BELOW = 3000
+TOP_FEATURES = 8      # a row's heaviest features, which a near-duplicate shares
+POSTING_MAX = 200     # a feature that heavy in more rows than this does not make candidates
+CHUNK = 1000
+
+
+def nearest_earlier(vectors, threshold: float = DUPLICATE_MIN, *, exact_below: int = EXACT_BELOW) -> list:
+    """For each row, (j, score) of the most similar earlier row with score >= ``threshold``, else None.
+
+    Rows are unit vectors, so the score is their cosine. Ties go to the earliest row. Up to
+    ``exact_below`` rows all pairs are compared; beyond, time and memory grow about linearly:
+    identical rows are found by hashing, and other candidates are the earlier rows sharing one
+    of a row's ``TOP_FEATURES`` heaviest features (features that heavy in more than
+    ``POSTING_MAX`` rows are left out of the blocking), scored exactly. A pair that shares none
+    of its heaviest features is not a near-duplicate in practice.
+    """
+    n = vectors.shape[0]
+    best: list = [None] * n
+    if n < 2:
+        return best
+    if not sp.issparse(vectors):
+        return _nearest_dense(np.asarray(vectors), threshold)
+    vectors = sp.csr_matrix(vectors)
+    if n <= exact_below:
+        for start in range(0, n, CHUNK):
+            block = (vectors[start:start + CHUNK] @ vectors[: start + CHUNK].T).toarray()
+            for offset, row in enumerate(block):
+                i = start + offset
+                _keep_best(best, i, row[:i], threshold)
+        return best
+    first_with: dict[bytes, int] = {}
+    for i in range(n):
+        lo, hi = vectors.indptr[i], vectors.indptr[i + 1]
+        if lo == hi:
+            continue
+        key = vectors.indices[lo:hi].tobytes() + vectors.data[lo:hi].tobytes()
+        if key in first_with:
+            best[i] = (first_with[key], 1.0)
+        else:
+            first_with[key] = i
+    blocking = _heaviest(vectors)
+    for start in range(0, n, CHUNK):
+        stop = min(n, start + CHUNK)
+        shared = (blocking[start:stop] @ blocking[:stop].T).tocoo()
+        rows, cols = shared.row + start, shared.col
+        earlier = cols < rows
+        rows, cols = rows[earlier], cols[earlier]
+        if not rows.size:
+            continue
+        scores = np.asarray(vectors[rows].multiply(vectors[cols]).sum(axis=1)).ravel()
+        order = np.lexsort((cols, -scores, rows))  # by row, best score first, earliest first
+        seen = set()
+        for k in order:
+            i = int(rows[k])
+            if i in seen:
+                continue
+            seen.add(i)
+            score = float(scores[k])
+            if score >= threshold and (best[i] is None or score > best[i][1] + 1e-9):
+                best[i] = (int(cols[k]), score)
+    return best
+
+
+def _keep_best(best: list, i: int, row, threshold: float) -> None:
+    if row.size and row.max() >= threshold:
+        j = int(row.argmax())
+        best[i] = (j, float(row[j]))
+
+
+def _heaviest(vectors: sp.csr_matrix) -> sp.csr_matrix:
+    """A 0/1 matrix of each row's heaviest features, without the features too common to block on."""
+    rows, cols = [], []
+    for i in range(vectors.shape[0]):
+        lo, hi = vectors.indptr[i], vectors.indptr[i + 1]
+        if hi - lo > TOP_FEATURES:
+            top = np.argpartition(-vectors.data[lo:hi], TOP_FEATURES)[:TOP_FEATURES] + lo
+        else:
+            top = np.arange(lo, hi)
+        rows.extend([i] * len(top))
+        cols.extend(vectors.indices[top].tolist())
+    marks = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=vectors.shape)
+    counts = np.bincount(marks.indices, minlength=vectors.shape[1])
+    keep = sp.diags((counts <= POSTING_MAX).astype(np.float32))
+    return (marks @ keep).tocsr()
+
+
+def _nearest_dense(vectors: np.ndarray, threshold: float) -> list:
+    """Dense rows (an encoder's): all pairs, in blocks, so memory stays bounded."""
+    n = vectors.shape[0]
+    best: list = [None] * n
+    for start in range(0, n, CHUNK):
+        block = vectors[start:start + CHUNK] @ vectors[: start + CHUNK].T
+        for offset, row in enumerate(block):
+            i = start + offset
+            _keep_best(best, i, row[:i], threshold)
+    return best

@@ -215,39 +215,36 @@ def _write_jsonl(routes: Iterable[Route], profile: Profile, tmp: Path) -> int:
     return count
 
 
+XLSX_MAX_ROWS = 1_048_576  # Excel's and WPS's limit, the header row included
+
+
 def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str) -> int:
+    """The review workbook, written in openpyxl's write-only (streaming) mode: rows go to disk as they come."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    routes = list(routes)
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "交办任务表"
+    routes = routes if isinstance(routes, list) else list(routes)
+    if len(routes) + 1 > XLSX_MAX_ROWS:
+        raise OutputError(
+            f"交办任务表有 {len(routes)} 行，超过 Excel/WPS 一个工作表最多 {XLSX_MAX_ROWS - 1:,} 行数据的上限，"
+            "写成 .xlsx 会被截断；请改用 CSV 或 JSONL：-o 文件名.csv（或 .jsonl）"
+        )
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("交办任务表")
     headers = HEADERS + REVIEW_HEADERS + [KEY_HEADER]
-    sheet.append(headers)
     bold = Font(bold=True)
-    for cell in sheet[1]:
-        cell.font = bold
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    highlight = PatternFill("solid", fgColor="FFF2CC")
-    for route in routes:
-        sheet.append([_xlsx_cell(v) for v in row_values(route, profile)] + [None] * len(REVIEW_HEADERS)
-                     + [route.identity.as_text() if route.identity else route.suggestion.content_hash])
-        if route.needs_review:
-            for cell in sheet[sheet.max_row]:
-                cell.fill = highlight
-    sheet.freeze_panes = "D2"
     widths = {"标题": 42, "判断依据": 28, "备选": 40, "相似往年建议": 48, "建议会办处室": 18, "复核意见": 24,
               "建议主题": 16, "确认主题": 16, "建议主办处室": 14, "确认主办处室": 14, "确认会办处室": 18}
     for i, name in enumerate(headers, start=1):
         sheet.column_dimensions[get_column_letter(i)].width = widths.get(name, max(10, 2 * len(name) + 4))
     sheet.column_dimensions[get_column_letter(len(headers))].hidden = True
+    sheet.freeze_panes = "D2"
     last = max(2, len(routes) + 1)
 
     # Dropdowns read their lists from a hidden sheet, which has no length limit.
-    lists = book.create_sheet("选项")
     options = {
         "复核": REVIEW_ACTIONS,
         "确认主题": [t.name for t in profile.topics],
@@ -256,30 +253,46 @@ def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str
     }
     for col, (name, values) in enumerate(options.items(), start=1):
         letter = get_column_letter(col)
-        lists.cell(row=1, column=col, value=name)
-        for r, value in enumerate(values, start=2):
-            lists.cell(row=r, column=col, value=_xlsx_cell(value))
         target = get_column_letter(headers.index(name) + 1)
         # 会办 may hold several names; the dropdown offers one, and free text is checked on accept.
         strict = name != "确认会办处室"
         validation = DataValidation(type="list", formula1=f"'选项'!${letter}$2:${letter}${len(values) + 1}",
                                     allow_blank=True, showErrorMessage=strict)
         validation.error = f"请从下拉列表中选择{name}"
-        sheet.add_data_validation(validation)
         validation.add(f"{target}2:{target}{last}")
+        sheet.data_validations.append(validation)
+
+    def styled(value, **style):
+        cell = WriteOnlyCell(sheet, value=value)
+        for key, item in style.items():
+            setattr(cell, key, item)
+        return cell
+
+    centered = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    sheet.append([styled(name, font=bold, alignment=centered) for name in headers])
+    highlight = PatternFill("solid", fgColor="FFF2CC")
+    for route in routes:
+        values = [_xlsx_cell(v) for v in row_values(route, profile)] + [None] * len(REVIEW_HEADERS) \
+            + [route.identity.as_text() if route.identity else route.suggestion.content_hash]
+        sheet.append([styled(v, fill=highlight) for v in values] if route.needs_review else values)
+
+    lists = book.create_sheet("选项")
+    columns = list(options.items())
+    for r in range(max(len(v) for _, v in columns) + 1):
+        lists.append([(name if r == 0 else (_xlsx_cell(values[r - 1]) if r - 1 < len(values) else None))
+                      for name, values in columns])
     lists.sheet_state = "hidden"
 
     queue = book.create_sheet("待复核")
-    queue.append(["序号", "建议号", "标题", "建议主题", "主题置信度", "建议主办处室", "处室置信度", "判断依据"])
-    for cell in queue[1]:
-        cell.font = bold
+    for letter, width in zip("ABCDEFGH", (8, 10, 42, 16, 10, 14, 10, 28)):
+        queue.column_dimensions[letter].width = width
+    queue.freeze_panes = "A2"
+    queue.append([styled(name, font=bold) for name in
+                  ("序号", "建议号", "标题", "建议主题", "主题置信度", "建议主办处室", "处室置信度", "判断依据")])
     pending = sorted((r for r in routes if r.needs_review), key=lambda r: min(r.topic_confidence, r.division_confidence))
     for route in pending:
         values = row_values(route, profile)
         queue.append([_xlsx_cell(v) for v in (values[0], values[1], values[2], values[4], values[5], values[6], values[8], values[12])])
-    queue.freeze_panes = "A2"
-    for letter, width in zip("ABCDEFGH", (8, 10, 42, 16, 10, 14, 10, 28)):
-        queue.column_dimensions[letter].width = width
     book.properties.title = title
     book.save(tmp)
     return len(routes)
