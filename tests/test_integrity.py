@@ -216,7 +216,12 @@ class _Model:
         self.profile = profile
         self.tokenizer = types.SimpleNamespace(warm=lambda: None)
 
-    def decide(self, texts):
+    def features(self, texts):
+        import scipy.sparse as sp
+
+        return sp.csr_matrix((len(texts), 1))
+
+    def decide(self, texts, X=None, **kwargs):
         import types
 
         t, d = self.profile.topic_keys, self.profile.division_keys
@@ -482,7 +487,10 @@ def test_division_key_renamed_after_decisions(runner, bundled_model_dir, tmp_pat
     renamed.write_text(text, encoding="utf-8")
 
     def model_for(profile):  # a model of this profile's keys (the bundled one refuses another profile)
-        return types.SimpleNamespace(decide=lambda texts: [types.SimpleNamespace(
+        import scipy.sparse as sp
+
+        return types.SimpleNamespace(features=lambda texts: sp.csr_matrix((len(texts), 1)),
+                                     decide=lambda texts, X=None, **kw: [types.SimpleNamespace(
             topic_proba={k: 1.0 / len(profile.topic_keys) for k in profile.topic_keys},
             division_proba={k: 1.0 / len(profile.division_keys) for k in profile.division_keys},
             reasons=[], source="model") for _ in texts])
