@@ -84,4 +84,4 @@ class NBSVM:
         return np.asarray(X @ self.coef_.T) + self.intercept_
 
     def predict_proba(self, X) -> np.ndarray:
-        return _softmax(self.decision_function(X), self.temperature_)
+        return softmax(self.decision_function(X), self.temperature_)
