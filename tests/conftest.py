@@ -39,7 +39,7 @@ def profile():
 def tokenizer():
     from router.tokenizer import Tokenizer
 
-    return Tokenizer().warm()
+    return Tokenizer(cache=os.environ["ROUTER_CACHE_DIR"]).warm()
 
 
 @pytest.fixture

@@ -268,7 +268,7 @@ def model(office):
     """The bundled model, loaded once and only read."""
     from router.registry import load_model
 
-    loaded = load_model(ROOT / "models" / "default", office)
+    loaded = load_model(ROOT / "models" / "default", office, cache=os.environ["ROUTER_CACHE_DIR"])
     loaded.tokenizer.warm()
     return loaded
 
@@ -923,10 +923,9 @@ def test_unusable_cache_leaves_no_temporary_dictionary(tmp_path, monkeypatch):
 
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    monkeypatch.setenv("ROUTER_CACHE_DIR", str(blocker / "sub"))
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "scratch"))
     (tmp_path / "scratch").mkdir()
-    assert Tokenizer().cut("精准扶贫") == ["精准扶贫"]
+    assert Tokenizer(cache=blocker / "sub").cut("精准扶贫") == ["精准扶贫"]
     assert list((tmp_path / "scratch").iterdir()) == []
 
 

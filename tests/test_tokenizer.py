@@ -39,32 +39,30 @@ def test_stopwords_and_punctuation_dropped(tokenizer):
     assert "的" not in tokens and "。" not in tokens and "村卫生室" in tokens
 
 
-def test_cache_lives_in_router_folder(tmp_path, monkeypatch):
+def test_cache_lives_in_router_folder(tmp_path):
     from router.tokenizer import Tokenizer
 
-    monkeypatch.setenv("ROUTER_CACHE_DIR", str(tmp_path / "cache"))
-    Tokenizer().warm()
+    Tokenizer(cache=tmp_path / "cache").warm()
     assert (tmp_path / "cache" / "jieba-default.cache").is_file()
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
-def test_read_only_cache_folder_still_works(tmp_path, monkeypatch):
+def test_read_only_cache_folder_still_works(tmp_path):
     from router.tokenizer import Tokenizer
 
     folder = tmp_path / "ro"
     folder.mkdir()
     folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
-    monkeypatch.setenv("ROUTER_CACHE_DIR", str(folder))
-    assert Tokenizer().cut("精准扶贫") == ["精准扶贫"]
+    assert Tokenizer(cache=folder).cut("精准扶贫") == ["精准扶贫"]
 
 
-def test_unwritable_cache_path_still_works(tmp_path, monkeypatch):
+def test_unwritable_cache_path_still_works(tmp_path):
     from router.tokenizer import Tokenizer
 
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    monkeypatch.setenv("ROUTER_CACHE_DIR", str(blocker / "sub"))  # a file in the way: cannot be created
-    assert Tokenizer().cut("精准扶贫") == ["精准扶贫"]
+    # a file in the way: the folder cannot be created
+    assert Tokenizer(cache=blocker / "sub").cut("精准扶贫") == ["精准扶贫"]
 
 
 def test_import_has_no_side_effects():

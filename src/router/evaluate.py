@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
-from .model import Example, RouterModel
+from .domain import Example
+from .model import RouterModel
 from .profile import Profile
 
 __all__ = ["Prediction", "predict_examples", "score", "backtest", "write_reports", "THRESHOLDS"]

@@ -8,9 +8,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .domain import Example
 from .errors import InputError
 from .intake import Suggestion, open_intake
-from .domain import Example
 from .profile import Profile
 
 __all__ = ["Labelled", "read_history", "year_of", "data_sha256", "to_examples", "split_divisions"]

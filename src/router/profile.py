@@ -200,10 +200,8 @@ def _where(path: Path, text: str, needle: str) -> str:
 
 
 def load_profile(path: str | os.PathLike | None = None) -> Profile:
-    """Read and check a profile; ``None`` means $ROUTER_PROFILE or the bundled default."""
-    if path is None:
-        path = os.environ.get(PROFILE_ENV) or default_profile_path()
-    path = Path(path)
+    """Read and check a profile; ``None`` means the bundled default (the CLI passes $ROUTER_PROFILE)."""
+    path = Path(path) if path else default_profile_path()
     try:
         raw = path.read_bytes()
     except FileNotFoundError:

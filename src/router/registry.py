@@ -52,7 +52,8 @@ STOP_FILE = "stopwords.txt"
 
 
 def models_dir(path: str | os.PathLike | None = None) -> Path:
-    return Path(path or os.environ.get(MODELS_ENV) or "models")
+    """``path``, else ./models (the CLI passes $ROUTER_MODELS)."""
+    return Path(path or "models")
 
 
 def sha256_file(path: Path) -> str:
@@ -218,8 +219,11 @@ def verify_model(folder: Path, profile: Profile | None = None) -> dict:
     return manifest
 
 
-def load_model(folder: Path, profile: Profile | None = None):
-    """Verify, then unpickle, then attach a tokenizer built from the folder's own dictionary."""
+def load_model(folder: Path, profile: Profile | None = None, *, cache: str | os.PathLike | None = None):
+    """Verify, then unpickle, then attach a tokenizer built from the folder's own dictionary.
+
+    ``cache`` is the folder for jieba's prefix-dictionary cache (see :func:`router.tokenizer.cache_dir`).
+    """
     import joblib
 
     folder = Path(folder)
@@ -228,7 +232,7 @@ def load_model(folder: Path, profile: Profile | None = None):
         model = joblib.load(folder / MODEL_FILE)
     except Exception as exc:
         raise ModelError(f"{folder}: the model file cannot be loaded ({exc}); retrain with `router train`") from None
-    model.tokenizer = Tokenizer(dictionary=folder / DICT_FILE, stopwords=folder / STOP_FILE)
+    model.tokenizer = Tokenizer(dictionary=folder / DICT_FILE, stopwords=folder / STOP_FILE, cache=cache)
     model.manifest = manifest
     model.folder = folder
     return model

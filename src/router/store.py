@@ -132,8 +132,8 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def default_store_path() -> Path:
-    """$ROUTER_STORE, else router.sqlite in the working folder."""
-    return Path(os.environ.get(STORE_ENV) or "router.sqlite")
+    """router.sqlite in the working folder (the CLI passes $ROUTER_STORE instead when it is set)."""
+    return Path("router.sqlite")
 
 
 def _now() -> str:

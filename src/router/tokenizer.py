@@ -39,13 +39,15 @@ def default_stopwords_path() -> Path:
     return Path(str(resources.files("router") / "resources" / "stopwords.txt"))
 
 
-def cache_dir() -> Path:
-    """Where jieba's prefix-dictionary cache lives: $ROUTER_CACHE_DIR or ~/.cache/router."""
-    configured = os.environ.get(CACHE_ENV)
+def cache_dir(configured: str | os.PathLike | None = None) -> Path:
+    """Where jieba's prefix-dictionary cache lives: ``configured``, else ~/.cache/router.
+
+    The CLI passes $ROUTER_CACHE_DIR (or $XDG_CACHE_HOME/router); the library reads no
+    environment variable.
+    """
     if configured:
         return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "router"
+    return Path(os.path.expanduser("~")) / ".cache" / "router"
 
 
 def normalize(text: str) -> str:
@@ -100,9 +102,11 @@ class Tokenizer:
     and builds its tokenizer from them, so the same model always cuts text the same way.
     """
 
-    def __init__(self, *, dictionary: str | os.PathLike | None = None, stopwords: str | os.PathLike | None = None):
+    def __init__(self, *, dictionary: str | os.PathLike | None = None, stopwords: str | os.PathLike | None = None,
+                 cache: str | os.PathLike | None = None):
         self.dictionary = Path(dictionary or default_dictionary_path()).resolve()
         self.stopwords_path = Path(stopwords or default_stopwords_path()).resolve()
+        self.cache = cache_dir(cache)
         self._jieba = None
         self._stopwords: frozenset[str] | None = None
 
@@ -120,7 +124,7 @@ class Tokenizer:
 
         logging.getLogger("jieba").setLevel(logging.ERROR)
         tokenizer = jieba.Tokenizer()
-        folder = cache_dir()
+        folder = getattr(self, "cache", None) or cache_dir()
         try:
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             usable = os.access(folder, os.W_OK)

@@ -11,13 +11,26 @@ from pathlib import Path
 import click
 
 from .. import __version__
-from ..errors import RouterError
+from ..errors import RequestError, RouterError
 
 PROFILE_OPTION_HELP = "Office profile (TOML). Default: $ROUTER_PROFILE or the bundled seed office."
 
 
+class RouterCommand(click.Command):
+    """A request the services refuse as asked is a usage error (exit 2), shown with the command's usage."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except RequestError as exc:
+            raise click.UsageError(str(exc), ctx=ctx) from None
+
+
 class RouterGroup(click.Group):
     """Turns library errors into one `Error: ...` line and exit status 1."""
+
+    command_class = RouterCommand
+    group_class = type  # subgroups are RouterGroups too
 
     def invoke(self, ctx):
         try:
@@ -36,11 +49,21 @@ class RouterGroup(click.Group):
             ) from None
 
 
+def jieba_cache_dir() -> Path | None:
+    """$ROUTER_CACHE_DIR, else $XDG_CACHE_HOME/router; None leaves the library's ~/.cache/router."""
+    if os.environ.get("ROUTER_CACHE_DIR"):
+        return Path(os.environ["ROUTER_CACHE_DIR"])
+    if os.environ.get("XDG_CACHE_HOME"):
+        return Path(os.environ["XDG_CACHE_HOME"]) / "router"
+    return None
+
+
 class State:
-    """What the group passes down: the profile path, loaded on first use."""
+    """What the group passes down: the profile path (loaded on first use) and the jieba cache folder."""
 
     def __init__(self, profile_path):
         self.profile_path = profile_path
+        self.cache = jieba_cache_dir()
         self._profile = None
 
     @property
@@ -61,7 +84,8 @@ def progress_enabled() -> bool:
 
 @click.group(cls=RouterGroup)
 @click.version_option(__version__, prog_name="router")
-@click.option("--profile", "profile_path", type=click.Path(dir_okay=False), default=None, help=PROFILE_OPTION_HELP)
+@click.option("--profile", "profile_path", type=click.Path(dir_okay=False), default=None, envvar="ROUTER_PROFILE",
+              help=PROFILE_OPTION_HELP)
 @click.pass_context
 def cli(ctx, profile_path):
     """Route deputies' suggestions (代表建议) to topics and divisions.
@@ -91,12 +115,12 @@ def _say_library_notices() -> None:
 
 def models_option(f):
     return click.option("--models", "models_root", type=click.Path(file_okay=False), default=None,
-                        help="Models folder (default: $ROUTER_MODELS or ./models).")(f)
+                        envvar="ROUTER_MODELS", help="Models folder (default: $ROUTER_MODELS or ./models).")(f)
 
 
 def store_option(f):
     return click.option("--store", "store_path", type=click.Path(dir_okay=False), default=None,
-                        help="History store (SQLite). Default: $ROUTER_STORE or ./router.sqlite.")(f)
+                        envvar="ROUTER_STORE", help="History store (SQLite). Default: $ROUTER_STORE or ./router.sqlite.")(f)
 
 
 def _progress(length: int, label: str):
@@ -105,17 +129,6 @@ def _progress(length: int, label: str):
         return click.progressbar(length=length, label=label, file=sys.stderr)
     return contextlib.nullcontext(None)
 
-
-
-def _counting(items, label: str, every: int = 1000):
-    """A running count on stderr for streams of unknown length (terminal only)."""
-    n = 0
-    for n, item in enumerate(items, start=1):
-        if n % every == 0:
-            click.echo(f"\r{label}：{n} 条", nl=False, err=True)
-        yield item
-    if n >= every:
-        click.echo(f"\r{label}：{n} 条", err=True)
 
 
 def parse_years(ctx, param, value):
@@ -142,22 +155,17 @@ from_store_option = click.option("--from-store", is_flag=True,
                                  help="Learn from the latest decisions in the store instead of files.")
 
 
-def _human_decisions(store_file: Path) -> dict:
-    """Reviewers' decisions by content hash, from the store if there is one."""
-    from ..review import human_decisions
-    from ..store import Store
+@contextlib.contextmanager
+def open_store(path, *, create: bool = True, only_if_exists: bool = False):
+    """The command's one store connection; None when ``only_if_exists`` and there is no store yet."""
+    from ..store import Store, default_store_path
 
-    if not store_file.exists():
-        return {}
-    with Store.open(store_file) as store:
-        return human_decisions(store)
-
-
-def _resolve_model(state, model_dir, models_root):
-    from ..registry import current_model_dir, load_model, models_dir
-
-    folder = Path(model_dir) if model_dir else current_model_dir(models_dir(models_root))
-    return load_model(folder, state.profile)
+    path = Path(path) if path else default_store_path()
+    if only_if_exists and not path.exists():
+        yield None
+        return
+    with Store.open(path, create=create) as store:
+        yield store
 
 
 def _reviewer(name: str | None) -> str:

@@ -2,48 +2,26 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
 import click
 
 from ..errors import RouterError
-from .base import (_progress, cli, from_store_option,
-                   models_option, pass_state, store_option, years_option)
+from .base import (_progress, cli, from_store_option, models_option, open_store, pass_state, store_option,
+                   years_option)
 
 
-def _examples(state, files, years, from_store, store_path):
-    """Labelled examples and where they came from: history files, or the store's latest decisions."""
-    from ..errors import InputError
-    from ..history import read_history, to_examples
-    from ..domain import Example
-    from ..store import Store
+def _training_data(state, files, years, from_store, store_path):
+    """Labelled examples from FILES or from the store (opened for this alone)."""
+    from ..services.training import labelled_examples
 
-    if from_store == bool(files):
+    if from_store and files:
         raise click.UsageError("give labelled history files (e.g. data/history_*.xlsx) or --from-store, not both")
-    if from_store:
-        with Store.open(store_path, create=False) as store:
-            rows = store.confirmed(years)
-            sources = [str(store.path)]
-        examples = [Example(text=f"{r['title']}\n{r['body']}".strip(), topic=r["topic"], division=r["division"],
-                            co_divisions=tuple(r.get("co_divisions", ())), year=r["year"], id=r["number"] or "",
-                            weight=state.profile.correction_weight if r["action"] == "修改" else 1.0)
-                    for r in rows]
-    else:
-        items = []
-        for path in files:
-            items.extend(read_history(Path(path), state.profile))
-        items = [i for i in items if not years or i.year in years]
-        examples = to_examples(items)
-        sources = sorted({i.source for i in items})
-    if not examples:
-        raise InputError("no labelled suggestions to learn from; check the files, the store and --years")
-    unknown = {e.topic for e in examples} - set(state.profile.topic_keys)
-    unknown |= {e.division for e in examples} - set(state.profile.division_keys)
-    if unknown:
-        raise InputError(f"labels not in the profile: {', '.join(sorted(unknown))}; use the profile they were made with")
-    return examples, sources
+    if not from_store:
+        return labelled_examples(state.profile, files=[Path(f) for f in files], years=years)
+    with open_store(store_path, create=False) as store:
+        return labelled_examples(state.profile, store=store, years=years)
 
 
 @cli.command()
@@ -62,50 +40,25 @@ def train(state, files, from_store, store_path, years, cold, name, models_root):
     A new office with no history uses --cold: its model routes from the profile's remits and
     topic rules, and says so in 路由来源 (route_source remit or rule).
     """
+    from ..registry import models_dir
+    from ..services.training import train_model
 
-    from ..evaluate import backtest
-    from ..history import data_sha256
-    from ..model import RouterModel
-    from ..registry import model_folder, models_dir, promote, save_model
-    from ..similar import attach_memory
-    from ..tokenizer import Tokenizer
-
-    if name:
-        model_folder(models_dir(models_root), name)  # a bad name is refused before the training, not after
-    if cold:
-        if files or from_store:
-            raise click.UsageError("--cold builds a model without history; give no files and no --from-store")
-        examples, sources = [], []
-    else:
-        examples, sources = _examples(state, files, years, from_store, store_path)
-    profile = state.profile
-    tokenizer = Tokenizer().warm()
-    scores = {}
-    all_years = sorted({e.year for e in examples})
-    if len(all_years) > 1:
-        latest = all_years[-1]
-        click.echo(f"回测：用 {all_years[0]}–{all_years[-2]} 年训练，测试 {latest} 年 …", err=True)
-        result = backtest(examples, profile, tokenizer, test_years={latest}, leave_one_out=False)
-        year_result = result["temporal"][str(latest)]
-        scores = {"latest_year": latest,
-                  "topic": {k: year_result["topic"][k] for k in ("accuracy", "macro_f1", "top2_accuracy")},
-                  "division": {k: year_result["division"][k] for k in ("accuracy", "macro_f1", "top2_accuracy")}}
+    if cold and (files or from_store):
+        raise click.UsageError("--cold builds a model without history; give no files and no --from-store")
+    data = None if cold else _training_data(state, files, years, from_store, store_path)
+    if data is not None and len(data.years) > 1:
+        click.echo(f"回测：用 {data.years[0]}–{data.years[-2]} 年训练，测试 {data.years[-1]} 年 …", err=True)
     with _progress(1, "训练") as bar:
-        model = RouterModel.from_profile(profile).fit(examples, profile, tokenizer)
-        attach_memory(model, examples, profile)
-        if bar is not None:
-            bar.update(1)
-    root = models_dir(models_root)
-    name = name or dt.datetime.now().strftime("model-%Y%m%d-%H%M%S")
-    folder = save_model(model, model_folder(root, name), profile=profile, data_sha256=data_sha256(examples), years=all_years,
-                        scores=scores, sources=sources)
-    click.echo(f"已保存模型：{folder}（{len(examples)} 条，年度 {', '.join(map(str, all_years)) or '无（仅依据职责与规则）'}）")
-    if scores:
+        trained = train_model(state.profile, data, models_root=models_dir(models_root), name=name, cache=state.cache,
+                              progress=bar.update if bar is not None else None)
+    click.echo(f"已保存模型：{trained.folder}（{trained.examples} 条，年度 "
+               f"{', '.join(map(str, trained.years)) or '无（仅依据职责与规则）'}）")
+    if trained.scores:
+        scores = trained.scores
         click.echo(f"{scores['latest_year']} 年回测：主题准确率 {scores['topic']['accuracy']:.2f}，"
                    f"主办处室准确率 {scores['division']['accuracy']:.2f}")
-    if not (root / "CURRENT").exists():
-        promote(root, name)
-        click.echo(f"已设为当前模型：{name}")
+    if trained.promoted:
+        click.echo(f"已设为当前模型：{trained.name}")
 
 
 @cli.command()
@@ -118,17 +71,12 @@ def train(state, files, from_store, store_path, years, cold, name, models_root):
 @pass_state
 def evaluate(state, files, from_store, store_path, years, out_dir):
     """Backtest by year: train on earlier years, test on each later one; and leave-one-year-out."""
-    from ..evaluate import backtest, write_reports
-    from ..tokenizer import Tokenizer
+    from ..services.training import backtest_steps, evaluate_history
 
-    examples, _ = _examples(state, files, years, from_store, store_path)
-    n_years = len({e.year for e in examples})
-    if n_years < 2:
-        raise click.UsageError("evaluation needs labelled suggestions from at least two years")
-    tokenizer = Tokenizer().warm()
-    with _progress(2 * n_years - 1, "回测") as bar:
-        results = backtest(examples, state.profile, tokenizer, progress=bar.update if bar is not None else None)
-    paths = write_reports(results, state.profile, Path(out_dir))
+    data = _training_data(state, files, years, from_store, store_path)
+    with _progress(backtest_steps(data), "回测") as bar:
+        results, paths = evaluate_history(state.profile, data, Path(out_dir), cache=state.cache,
+                                          progress=bar.update if bar is not None else None)
     pooled = results["temporal"]["pooled"]
     click.echo("时间回测（合计）：")
     click.echo(f"  主题：准确率 {pooled['topic']['accuracy']:.3f}，宏F1 {pooled['topic']['macro_f1']:.3f}，"
@@ -190,17 +138,13 @@ def models_show(name, models_root):
 @pass_state
 def models_verify(state, models_root):
     """Check every model folder's manifest and hashes; exit 1 if any fails."""
-    from ..registry import list_models, models_dir, verify_model
+    from ..registry import models_dir
+    from ..services.training import verify_models
 
-    root = models_dir(models_root)
-    failed = 0
-    for name, _ in list_models(root):
-        try:
-            verify_model(root / name, state.profile)
-            click.echo(f"正常  {name}")
-        except RouterError as exc:
-            failed += 1
-            click.echo(f"失败  {name}: {exc}")
+    results = verify_models(state.profile, models_dir(models_root))
+    for name, problem in results:
+        click.echo(f"正常  {name}" if problem is None else f"失败  {name}: {problem}")
+    failed = sum(problem is not None for _, problem in results)
     if failed:
         raise click.ClickException(f"{failed} model folder(s) failed verification")
 
@@ -219,46 +163,13 @@ def models_promote(state, name, force, models_root, store_path):
     manifest for the same year, or, if it never saw that year, by routing that year's decided
     suggestions from the store.
     """
-    from ..evaluate import predict_examples, score
-    from ..domain import Example
-    from ..registry import current_model_dir, load_model, model_folder, models_dir, promote, read_manifest, verify_model
-    from ..store import Store, default_store_path
+    from ..registry import models_dir
+    from ..services.training import promote_model
 
-    root = models_dir(models_root)
-    candidate = verify_model(model_folder(root, name), state.profile)
-    try:
-        current_dir = current_model_dir(root)
-        current = read_manifest(current_dir)
-    except RouterError:
-        current = None
-    new = candidate.get("scores") or {}
-    if current and current_dir.name != name and not force and new:
-        year = new["latest_year"]
-        old = current.get("scores") or {}
-        if old.get("latest_year") != year:
-            old = {}
-            store_file = Path(store_path) if store_path else default_store_path()
-            if year not in current.get("years", []) and store_file.exists():
-                with Store.open(store_file) as store:
-                    rows = store.confirmed({year})
-                examples = [Example(text=f"{r['title']}\n{r['body']}".strip(), topic=r["topic"], division=r["division"],
-                                    year=year) for r in rows]
-                if examples:
-                    result = score(predict_examples(load_model(current_dir, state.profile), examples), state.profile)
-                    old = {task: {"accuracy": result[task]["accuracy"]} for task in ("topic", "division")}
-            if not old:
-                raise click.ClickException(
-                    f"cannot compare {name} with the current model {current_dir.name} on {year} "
-                    "(no score for that year and no decided suggestions of it in the store); use --force to promote anyway"
-                )
-        worse = [task for task in ("topic", "division") if new[task]["accuracy"] < old[task]["accuracy"]]
-        if worse:
-            comparison = ", ".join(f"{t}: {new[t]['accuracy']:.3f} < {old[t]['accuracy']:.3f}" for t in worse)
-            raise click.ClickException(
-                f"{name} scores worse than the current model on {year} ({comparison}); use --force to promote anyway"
-            )
-    promote(root, name)
-    click.echo(f"当前模型：{name}")
+    with open_store(store_path, only_if_exists=True) as store:
+        promoted = promote_model(state.profile, models_dir(models_root), name, force=force, store=store,
+                                 cache=state.cache)
+    click.echo(f"当前模型：{promoted.name}")
 
 
 @models.command("rollback")

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from .base import (_human_decisions, _resolve_model, cli, from_store_option,
-                   models_option, pass_state, store_option)
+from .base import cli, from_store_option, models_option, open_store, pass_state, store_option
 
 
 @cli.command()
@@ -30,49 +29,19 @@ def report(state, files, year, from_store, store_path, model_dir, models_root, o
     confirmed decisions. The report covers --year (default: the latest); earlier years are
     the comparison.
     """
-    from ..history import read_history, year_of
-    from ..intake import open_intake
-    from ..report import ReportItem, build_report, write_report
-    from ..routing import route_batch
-    from ..store import Store, default_store_path
-    from ..tokenizer import Tokenizer
+    from ..registry import models_dir
+    from ..services.reporting import report_items, year_report
+    from ..services.routing import load_route_model
 
-    profile = state.profile
     if not files and not from_store:
         raise click.UsageError("give history workbooks and/or an intake file, or --from-store")
-    items: list[ReportItem] = []
-    if from_store:
-        with Store.open(store_path, create=False) as store:
-            for r in store.confirmed():
-                items.append(ReportItem(r["year"], r["number"] or "", r["title"], f"{r['title']}\n{r['body']}",
-                                        r["topic"], r["division"]))
-    model = None
-    for path in files:
-        reader = open_intake(path, profile)  # the header tells a labelled year from an intake
-        if "topic" in reader.mapping and "lead_division" in reader.mapping:
-            for i in read_history(Path(path), profile):
-                items.append(ReportItem(i.year, i.suggestion.id, i.suggestion.title, i.suggestion.text, i.topic,
-                                        i.division, i.suggestion.role))
-            continue
-        file_year = year if len(files) == 1 and year else year_of(Path(path))
-        if model is None:
-            model = _resolve_model(state, model_dir, models_root)
-            decisions = _human_decisions(Path(store_path) if store_path else default_store_path())
-        for r in route_batch(model, profile, list(reader), decisions=decisions, year=file_year):
-            if r.topic is None:
-                continue
-            items.append(ReportItem(file_year, r.suggestion.id, r.suggestion.title, r.suggestion.text, r.topic,
-                                    r.division, r.suggestion.role, r.needs_review,
-                                    min(r.topic_confidence, r.division_confidence)))
-    years = sorted({i.year for i in items if i.year})
-    if not years:
-        raise click.UsageError("no suggestions with a year to report on")
-    year = year or years[-1]
-    if year not in years:
-        raise click.UsageError(f"no suggestions of {year}; the inputs cover {', '.join(map(str, years))}")
-    earlier = {y: [i for i in items if i.year == y] for y in years if y < year}
-    result = build_report(year, [i for i in items if i.year == year], earlier, profile, Tokenizer())
-    paths = write_report(result, profile, Path(out_dir))
-    click.echo(result.sentence)
-    for kind, path in paths.items():
+    profile = state.profile
+    with open_store(store_path, create=False, only_if_exists=not from_store) as store:
+        items = report_items(profile, [Path(f) for f in files], store=store, from_store=from_store, year=year,
+                             load_model=lambda: load_route_model(profile, model_dir=model_dir,
+                                                                 models_root=models_dir(models_root),
+                                                                 cache=state.cache))
+    done = year_report(profile, items, Path(out_dir), year=year, cache=state.cache)
+    click.echo(done.sentence)
+    for kind, path in done.paths.items():
         click.echo(f"报告（{kind}）：{path}")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import click
 
-from .base import _resolve_model, _reviewer, cli, models_option, pass_state, store_option
+from ..errors import InputError
+from .base import _reviewer, cli, models_option, open_store, pass_state, store_option
 
 
 @cli.group()
@@ -24,15 +24,11 @@ def history():
 @pass_state
 def history_import(state, file, year, importer, store_path):
     """Import a past year's workbook with its final topic and divisions as decisions."""
-    from ..history import read_history
-    from ..review import import_history
-    from ..store import Store
+    from ..services.review import import_history_file
 
-    items = read_history(Path(file), state.profile, year=year)
-    with Store.open(store_path) as store:
-        added, decided = import_history(store, items, importer=_reviewer(importer), origin=Path(file).name,
-                                        office=state.profile.office_name)
-        click.echo(f"{file}：{len(items)} 条，新增建议 {added} 条，新增决定 {decided} 条（存储：{store.path}）")
+    with open_store(store_path) as store:
+        done = import_history_file(state.profile, store, Path(file), year=year, importer=_reviewer(importer))
+        click.echo(f"{file}：{done.items} 条，新增建议 {done.added} 条，新增决定 {done.decided} 条（存储：{store.path}）")
 
 
 @cli.command()
@@ -42,30 +38,17 @@ def history_import(state, file, year, importer, store_path):
 @pass_state
 def accept(state, table, reviewer, store_path):
     """Record the decisions of a reviewed assignment table (XLSX)."""
-    from ..review import accept_rows, read_reviewed_table
-    from ..store import Store
+    from ..services.review import accept_table
 
-    rows, untouched = read_reviewed_table(Path(table), state.profile)
-    with Store.open(store_path, create=False) as store:
-        recorded = accept_rows(store, rows, reviewer=_reviewer(reviewer), origin=Path(table).name)
-    seen = {a: sum(r.action == a for r in rows) for a in ("同意", "修改", "待定")}
-    click.echo(f"同意 {seen['同意']}，修改 {seen['修改']}，待定 {seen['待定']}，未复核 {untouched}")
-    new = sum(recorded.values())
-    click.echo(f"新记录决定 {new} 条" + ("" if new else "（与已有决定相同，未重复记录）"))
-
-
-def _alternatives(profile, r) -> list[tuple[str, str]]:
-    """[1] the same topic with the runner-up division; [2] the runner-up topic with its usual lead."""
-    out = []
-    if len(r.divisions) > 1:
-        out.append((r.topic, r.divisions[1][0]))
-    if len(r.topics) > 1:
-        topic = r.topics[1][0]
-        out.append((topic, (profile.rules.get(topic) or (r.division,))[0]))
-    return out
+    with open_store(store_path, create=False) as store:
+        done = accept_table(state.profile, store, Path(table), reviewer=_reviewer(reviewer))
+    click.echo(f"同意 {done.seen['同意']}，修改 {done.seen['修改']}，待定 {done.seen['待定']}，未复核 {done.untouched}")
+    click.echo(f"新记录决定 {done.new} 条" + ("" if done.new else "（与已有决定相同，未重复记录）"))
 
 
 def _describe_route(profile, r) -> str:
+    from ..services.review import alternatives
+
     s = r.suggestion
     lines = [
         "",
@@ -79,7 +62,7 @@ def _describe_route(profile, r) -> str:
         f"建议会办：{'、'.join(profile.division(k).name for k in r.co_divisions) or '无'}",
         f"判断依据：{'、'.join(r.reasons)}",
     ]
-    for number, (t, d) in enumerate(_alternatives(profile, r), start=1):
+    for number, (t, d) in enumerate(alternatives(profile, r), start=1):
         lines.append(f"  [{number}] {profile.topic(t).name} ／ {profile.division(d).name}")
     for item in r.similar:
         lines.append(f"  往年相似：{item['year']}年 {item['id']} {item['title']} → {item['topic_name']}／{item['division_name']}")
@@ -99,6 +82,34 @@ def _ask_choice(prompt: str, names: list[str], default: str | None) -> str:
         click.echo("请输入列表中的编号或名称")
 
 
+def _ask_decision(profile, r):
+    """The reviewer's answer as a decision; None to skip, "quit" to stop."""
+    from ..services import review as service
+
+    answer = click.prompt("决定", default="", show_default=False).strip().lower()
+    if answer == "q":
+        return "quit"
+    if answer == "s":
+        return None
+    if not answer:
+        return service.agree(r)
+    if answer.isdigit() and 1 <= int(answer) <= len(service.alternatives(profile, r)):
+        return service.pick_alternative(profile, r, int(answer))
+    if answer == "e":
+        topic = _ask_choice("主题", [t.name for t in profile.topics], profile.topic(r.topic).name)
+        division = _ask_choice("主办处室", [d.name for d in profile.divisions], profile.division(r.division).name)
+        co = click.prompt("会办处室（用、分隔，可空）", default="", show_default=False)
+        try:
+            service.edit(profile, r, topic=topic, division=division, co_divisions=co)
+        except InputError:
+            click.echo("会办处室名称有误，本条跳过")
+            return None
+        comment = click.prompt("复核意见（可空）", default="", show_default=False)
+        return service.edit(profile, r, topic=topic, division=division, co_divisions=co, comment=comment)
+    click.echo("未识别的输入，本条跳过")
+    return None
+
+
 @cli.command()
 @click.argument("input_path", metavar="[INPUT]", required=False, type=click.Path(dir_okay=False))
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None, help="Model folder.")
@@ -114,75 +125,32 @@ def review(state, input_path, model_dir, models_root, sheet, year, reviewer, sto
 
     Enter accepts, a number picks an alternative, e edits, s skips, q quits.
     """
-    from ..intake import read_intake
-    from ..review import human_decisions
-    from ..routing import route_batch
-    from ..similar import annotate
-    from ..store import Store
+    from ..registry import models_dir
+    from ..services import review as service
+    from ..services.routing import load_route_model
 
     profile = state.profile
-    if input_path:
-        _, suggestions = read_intake(input_path, profile, sheet=sheet)
-    elif year:
-        with Store.open(store_path, create=False) as store:
-            suggestions = store.suggestions_of_year(year)
-        if not suggestions:
-            raise click.UsageError(f"the store has no suggestions of {year}; route or import that year first")
-    else:
+    if not input_path and not year:
         raise click.UsageError("give an intake file, or --year to review a year already in the store")
-    source = Path(input_path).name if input_path else f"store:{year}"
-    model = _resolve_model(state, model_dir, models_root)
-    reviewer = _reviewer(reviewer)
-    with Store.open(store_path) as store:
-        decided = human_decisions(store)
-        routes = route_batch(model, profile, suggestions, year=year or dt.date.today().year)
-        annotate(model, routes)
-        store.record_routes(routes, year=year or dt.date.today().year, source=source, model=str(model.folder))
-        pending = sorted((r for r in routes if r.topic and r.identity not in decided
-                          and r.identity._replace(office="") not in decided),
-                         key=lambda r: min(r.topic_confidence, r.division_confidence))
-        click.echo(f"待复核 {len(pending)} 条（已有人工决定的 {len(routes) - len(pending)} 条不再询问）。"
+    with open_store(store_path, create=bool(input_path)) as store:
+        suggestions, source = service.review_suggestions(profile, input_path=input_path, sheet=sheet, year=year,
+                                                         store=store)
+        model = load_route_model(profile, model_dir=model_dir, models_root=models_dir(models_root),
+                                 cache=state.cache)
+        reviewer = _reviewer(reviewer)
+        session = service.start_review(profile, model, store, suggestions, year=year, source=source)
+        click.echo(f"待复核 {len(session.pending)} 条（已有人工决定的 {session.already_decided} 条不再询问）。"
                    "回车=同意，数字=选备选，e=修改，s=跳过，q=退出")
         done = 0
-        topic_names = [t.name for t in profile.topics]
-        division_names = [d.name for d in profile.divisions]
-        for r in pending:
+        for r in session.pending:
             click.echo(_describe_route(profile, r))
-            answer = click.prompt("决定", default="", show_default=False).strip().lower()
-            if answer == "q":
+            decision = _ask_decision(profile, r)
+            if decision == "quit":
                 break
-            if answer == "s":
+            if decision is None:
                 continue
-            suggested = {"topic": r.topic, "division": r.division, "co_divisions": list(r.co_divisions)}
-            action, after, comment = "同意", dict(suggested), ""
-            alternatives = _alternatives(profile, r)
-            if answer.isdigit() and 1 <= int(answer) <= len(alternatives):
-                topic, division = alternatives[int(answer) - 1]
-                after = {"topic": topic, "division": division,
-                         "co_divisions": [k for k in r.co_divisions if k != division]}
-                action = "修改"
-            elif answer == "e":
-                topic = _ask_choice("主题", topic_names, profile.topic(r.topic).name)
-                division = _ask_choice("主办处室", division_names, profile.division(r.division).name)
-                co = click.prompt("会办处室（用、分隔，可空）", default="", show_default=False)
-                from ..history import split_divisions
-
-                co_keys = [profile.division_key(n) for n in split_divisions(co)]
-                if None in co_keys:
-                    click.echo("会办处室名称有误，本条跳过")
-                    continue
-                comment = click.prompt("复核意见（可空）", default="", show_default=False)
-                after = {"topic": profile.topic_key(topic), "division": profile.division_key(division),
-                         "co_divisions": [k for k in co_keys if k != profile.division_key(division)]}
-                action = "同意" if after == suggested and not comment else "修改"
-            elif answer:
-                click.echo("未识别的输入，本条跳过")
-                continue
-            with store.transaction() as db:
-                sid = store.upsert_suggestion(db, r.suggestion, year=year or dt.date.today().year, source=source,
-                                              identity=r.identity)
-                store.add_decision(db, sid, action=action, reviewer=reviewer, after=after, before=suggested,
-                                   comment=comment, origin="review")
+            service.record_decision(store, r, decision, reviewer=reviewer, year=session.year, source=source)
             done += 1
-            click.echo(f"已保存：{action} → {profile.topic(after['topic']).name}／{profile.division(after['division']).name}")
+            click.echo(f"已保存：{decision.action} → {profile.topic(decision.after['topic']).name}／"
+                       f"{profile.division(decision.after['division']).name}")
         click.echo(f"本次记录 {done} 条决定（存储：{store.path}）")

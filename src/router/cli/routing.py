@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import click
 
-from .base import _counting, _human_decisions, _resolve_model, cli, models_option, pass_state, progress_enabled, store_option
+from .base import cli, models_option, open_store, pass_state, progress_enabled, store_option
+
+
+def _counter(every: int = 1000):
+    """A running count on stderr for streams of unknown length (terminal only)."""
+    def show(n: int) -> None:
+        if n % every == 0:
+            click.echo(f"\r路由：{n} 条", nl=False, err=True)
+    return show if progress_enabled() else None
 
 
 @cli.command()
@@ -32,55 +39,21 @@ from .base import _counting, _human_decisions, _resolve_model, cli, models_optio
 def route(state, input_path, output, model_dir, models_root, fmt, threshold, sheet, assignment_date, jobs, year,
           store_path):
     """Route an intake into the assignment table (建议交办任务表)."""
-    from ..errors import InputError
-    from ..intake import open_intake
-    from ..routing import route_stream
-    from ..similar import annotate
-    from ..store import Store, default_store_path
-    from ..table import default_output_path, output_format, write_routes
+    from ..registry import models_dir
+    from ..services.routing import output_format, output_path, route_file
 
-    profile = state.profile
     fmt = output_format(Path(output) if output else None, fmt)
-    output = Path(output) if output else default_output_path(Path(input_path), fmt)
-    if output.resolve() == Path(input_path).resolve():
-        raise click.UsageError("the output would overwrite the input; choose another -o")
-    reader = open_intake(input_path, profile, sheet=sheet)
-    model = _resolve_model(state, model_dir, models_root)
-    day = assignment_date.date() if assignment_date else dt.date.today()
-    store_file = Path(store_path) if store_path else default_store_path()
-    decisions = _human_decisions(store_file)
-    counts = {"routed": 0, "review": 0, "empty": 0, "human": 0}
-
-    def routes():
-        stream = route_stream(model, profile, reader, threshold=threshold, assignment_date=day, jobs=jobs,
-                              decisions=decisions, year=year or day.year)
-        if progress_enabled():
-            stream = _counting(stream, "路由")
-        for r in stream:
-            counts["routed"] += 1
-            counts["review"] += r.needs_review
-            counts["empty"] += r.source == "empty"
-            counts["human"] += r.source == "human"
-            yield r
-        if counts["routed"] == counts["empty"]:
-            raise InputError(f"{input_path}: no suggestion has a title or body; nothing to route")
-
-    if fmt == "xlsx":
-        # The review surface: kept whole, enriched with similar past suggestions, and recorded
-        # in the store so that `router accept` can match the reviewed rows.
-        routed = list(routes())
-        annotate(model, routed)
-
-        def record():  # before the new table replaces the old: a table is never left unrecorded
-            with Store.open(store_file) as store:
-                store.record_routes(routed, year=year or day.year, source=Path(input_path).name,
-                                    model=str(model.folder))
-
-        write_routes(routed, profile, output, fmt, before_replace=record)
-    else:
-        write_routes(routes(), profile, output, fmt)
-    click.echo(f"已写出交办任务表：{output}")
-    click.echo(f"共 {counts['routed']} 条，需人工复核 {counts['review']} 条"
-               + (f"，无法路由（空白）{counts['empty']} 条" if counts["empty"] else "")
-               + (f"，沿用人工确认 {counts['human']} 条" if counts["human"] else "")
-               + f"；模型：{model.folder}")
+    output = output_path(Path(input_path), Path(output) if output else None, fmt)
+    # The XLSX table is recorded in the store (created if need be); other formats only read its decisions.
+    with open_store(store_path, only_if_exists=fmt != "xlsx") as store:
+        done = route_file(state.profile, Path(input_path), output, fmt, model_dir=model_dir,
+                          models_root=models_dir(models_root), cache=state.cache, store=store, threshold=threshold, sheet=sheet,
+                          assignment_date=assignment_date.date() if assignment_date else None, jobs=jobs,
+                          year=year, progress=_counter())
+    if done.routed >= 1000 and progress_enabled():
+        click.echo(f"\r路由：{done.routed} 条", err=True)
+    click.echo(f"已写出交办任务表：{done.output}")
+    click.echo(f"共 {done.routed} 条，需人工复核 {done.review} 条"
+               + (f"，无法路由（空白）{done.empty} 条" if done.empty else "")
+               + (f"，沿用人工确认 {done.human} 条" if done.human else "")
+               + f"；模型：{done.model}")

@@ -1,0 +1,84 @@
+"""The year's report: items gathered from the store, labelled history workbooks and routed intakes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from ..errors import RequestError
+from ..profile import Profile
+from ..report import Report, ReportItem
+
+__all__ = ["YearReport", "report_items", "year_report"]
+
+
+@dataclass
+class YearReport:
+    report: Report
+    paths: dict[str, Path]
+
+    @property
+    def sentence(self) -> str:
+        return self.report.sentence
+
+
+def _store_items(store) -> list[ReportItem]:
+    return [ReportItem(r["year"], r["number"] or "", r["title"], f"{r['title']}\n{r['body']}", r["topic"],
+                       r["division"])
+            for r in store.confirmed()]
+
+
+def report_items(profile: Profile, files: Iterable[Path] = (), *, store=None, from_store: bool = False,
+                 year: int | None = None, load_model: Callable[[], object] | None = None) -> list[ReportItem]:
+    """Report items from the store's confirmed decisions (``from_store``) and from each file.
+
+    The header tells a labelled year from an intake; an intake is routed with the model that
+    ``load_model`` returns (called once, only when needed), with the store's decisions winning.
+    It belongs to ``year`` when it is the only file, else to the year in its name.
+    """
+    from ..history import read_history, year_of
+    from ..intake import open_intake
+    from ..review import human_decisions
+    from ..routing import route_batch
+
+    files = [Path(f) for f in files]
+    if not files and not from_store:
+        raise RequestError("give history workbooks and/or an intake file, or --from-store")
+    items: list[ReportItem] = _store_items(store) if from_store else []
+    model = decisions = None
+    for path in files:
+        reader = open_intake(path, profile)
+        if "topic" in reader.mapping and "lead_division" in reader.mapping:
+            items.extend(ReportItem(i.year, i.suggestion.id, i.suggestion.title, i.suggestion.text, i.topic,
+                                    i.division, i.suggestion.role)
+                         for i in read_history(path, profile))
+            continue
+        file_year = year if len(files) == 1 and year else year_of(path)
+        if model is None:
+            model = load_model()
+            decisions = human_decisions(store) if store is not None else {}
+        for r in route_batch(model, profile, list(reader), decisions=decisions, year=file_year):
+            if r.topic is None:
+                continue
+            items.append(ReportItem(file_year, r.suggestion.id, r.suggestion.title, r.suggestion.text, r.topic,
+                                    r.division, r.suggestion.role, r.needs_review,
+                                    min(r.topic_confidence, r.division_confidence)))
+    return items
+
+
+def year_report(profile: Profile, items: list[ReportItem], out_dir: Path, *, year: int | None = None,
+                cache: Path | None = None) -> YearReport:
+    """Report on ``year`` (default: the latest among the items), earlier years as the comparison."""
+    from ..report import build_report, write_report
+    from ..tokenizer import Tokenizer
+
+    years = sorted({i.year for i in items if i.year})
+    if not years:
+        raise RequestError("no suggestions with a year to report on")
+    year = year or years[-1]
+    if year not in years:
+        raise RequestError(f"no suggestions of {year}; the inputs cover {', '.join(map(str, years))}")
+    earlier = {y: [i for i in items if i.year == y] for y in years if y < year}
+    report = build_report(year, [i for i in items if i.year == year], earlier, profile, Tokenizer(cache=cache))
+    return YearReport(report, write_report(report, profile, Path(out_dir)))

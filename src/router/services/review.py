@@ -1,0 +1,192 @@
+"""People's decisions: reviewing routes one by one, accepting a reviewed table, importing past years.
+
+The rules here are the application's, shared by the terminal review and the web page: which
+alternatives a reviewer is offered, how an answer becomes a decision, how it is recorded, and
+which suggestions still wait for a person.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError, RequestError
+from ..profile import Profile
+from ..review import human_decisions
+from ..routing import Route
+
+__all__ = [
+    "ReviewDecision",
+    "ReviewSession",
+    "Accepted",
+    "Imported",
+    "alternatives",
+    "agree",
+    "pick_alternative",
+    "edit",
+    "record_decision",
+    "review_suggestions",
+    "start_review",
+    "accept_table",
+    "import_history_file",
+    "human_decisions",
+]
+
+
+@dataclass
+class ReviewDecision:
+    """What a reviewer decided about one route: the action, the route after and before, a comment."""
+
+    action: str
+    after: dict
+    before: dict
+    comment: str = ""
+
+
+@dataclass
+class ReviewSession:
+    """An intake routed for review: every route, and those still waiting for a person, least sure first."""
+
+    routes: list[Route]
+    pending: list[Route]
+    year: int
+    source: str
+
+    @property
+    def already_decided(self) -> int:
+        return len(self.routes) - len(self.pending)
+
+
+@dataclass
+class Accepted:
+    seen: dict[str, int]
+    untouched: int
+    recorded: Counter = field(default_factory=Counter)
+
+    @property
+    def new(self) -> int:
+        return sum(self.recorded.values())
+
+
+@dataclass
+class Imported:
+    items: int
+    added: int
+    decided: int
+
+
+def _suggested(route: Route) -> dict:
+    return {"topic": route.topic, "division": route.division, "co_divisions": list(route.co_divisions)}
+
+
+def alternatives(profile: Profile, route: Route) -> list[tuple[str, str]]:
+    """[1] the same topic with the runner-up division; [2] the runner-up topic with its usual lead."""
+    out = []
+    if len(route.divisions) > 1:
+        out.append((route.topic, route.divisions[1][0]))
+    if len(route.topics) > 1:
+        topic = route.topics[1][0]
+        out.append((topic, (profile.rules.get(topic) or (route.division,))[0]))
+    return out
+
+
+def agree(route: Route) -> ReviewDecision:
+    suggested = _suggested(route)
+    return ReviewDecision("同意", dict(suggested), suggested)
+
+
+def pick_alternative(profile: Profile, route: Route, number: int) -> ReviewDecision:
+    """Alternative ``number`` (from 1) of :func:`alternatives`, as a 修改."""
+    options = alternatives(profile, route)
+    if not 1 <= number <= len(options):
+        raise InputError(f"no alternative {number}; choose from 1 to {len(options)}")
+    topic, division = options[number - 1]
+    after = {"topic": topic, "division": division, "co_divisions": [k for k in route.co_divisions if k != division]}
+    return ReviewDecision("修改", after, _suggested(route))
+
+
+def edit(profile: Profile, route: Route, *, topic: str, division: str, co_divisions: str = "",
+         comment: str = "") -> ReviewDecision:
+    """A reviewer's own route, given by names or keys; co-divisions as one text split at 、，, and spaces.
+
+    A route that equals the suggestion and carries no comment is recorded as 同意.
+    """
+    from ..history import split_divisions
+
+    topic_key, division_key = profile.topic_key(topic), profile.division_key(division)
+    if topic_key is None:
+        raise InputError(f"unknown topic '{topic}'; use one of: {'、'.join(t.name for t in profile.topics)}")
+    if division_key is None:
+        raise InputError(f"unknown division '{division}'; use one of: {'、'.join(d.name for d in profile.divisions)}")
+    co_keys = [profile.division_key(n) for n in split_divisions(co_divisions)]
+    if None in co_keys:
+        raise InputError(f"unknown co-division in '{co_divisions}'; use names of: "
+                         f"{'、'.join(d.name for d in profile.divisions)}")
+    suggested = _suggested(route)
+    after = {"topic": topic_key, "division": division_key, "co_divisions": [k for k in co_keys if k != division_key]}
+    action = "同意" if after == suggested and not comment else "修改"
+    return ReviewDecision(action, after, suggested, comment)
+
+
+def record_decision(store, route: Route, decision: ReviewDecision, *, reviewer: str, year: int,
+                    source: str, origin: str = "review") -> bool:
+    """Append the decision at once, in its own transaction; True when something new was recorded."""
+    with store.transaction() as db:
+        sid = store.upsert_suggestion(db, route.suggestion, year=year, source=source, identity=route.identity)
+        return store.add_decision(db, sid, action=decision.action, reviewer=reviewer, after=decision.after,
+                                  before=decision.before, comment=decision.comment, origin=origin)
+
+
+def review_suggestions(profile: Profile, *, input_path: Path | None = None, sheet: str | None = None,
+                       year: int | None = None, store=None) -> tuple[list, str]:
+    """The suggestions to review and the source name: an intake file, or a year already in the store."""
+    from ..intake import read_intake
+
+    if input_path:
+        _, suggestions = read_intake(input_path, profile, sheet=sheet)
+        return suggestions, Path(input_path).name
+    if not year:
+        raise RequestError("give an intake file, or --year to review a year already in the store")
+    suggestions = store.suggestions_of_year(year)
+    if not suggestions:
+        raise RequestError(f"the store has no suggestions of {year}; route or import that year first")
+    return suggestions, f"store:{year}"
+
+
+def start_review(profile: Profile, model, store, suggestions: list, *, year: int | None, source: str) -> ReviewSession:
+    """Route and annotate the suggestions, record the routes, and queue those without a human decision."""
+    from ..routing import route_batch
+    from ..similar import annotate
+
+    year = year or dt.date.today().year
+    decided = human_decisions(store)
+    routes = route_batch(model, profile, suggestions, year=year)
+    annotate(model, routes)
+    store.record_routes(routes, year=year, source=source, model=str(model.folder))
+    pending = sorted((r for r in routes if r.topic and r.identity not in decided
+                      and r.identity._replace(office="") not in decided),
+                     key=lambda r: min(r.topic_confidence, r.division_confidence))
+    return ReviewSession(routes, pending, year, source)
+
+
+def accept_table(profile: Profile, store, table: Path, *, reviewer: str) -> Accepted:
+    """Record the decisions of a reviewed assignment table (all rows or none)."""
+    from ..review import accept_rows, read_reviewed_table
+
+    rows, untouched = read_reviewed_table(Path(table), profile)
+    recorded = accept_rows(store, rows, reviewer=reviewer, origin=Path(table).name)
+    seen = {a: sum(r.action == a for r in rows) for a in ("同意", "修改", "待定")}
+    return Accepted(seen, untouched, recorded)
+
+
+def import_history_file(profile: Profile, store, path: Path, *, year: int | None = None, importer: str) -> Imported:
+    """A past year's workbook with its final routes, recorded as decisions."""
+    from ..history import read_history
+    from ..review import import_history
+
+    items = read_history(Path(path), profile, year=year)
+    added, decided = import_history(store, items, importer=importer, origin=Path(path).name,
+                                    office=profile.office_name)
+    return Imported(len(items), added, decided)

@@ -1,0 +1,223 @@
+"""Learning from past years: labelled examples, training, evaluation and the promotion policy.
+
+The CLI and the web page both call these; they take a profile, an open store (or None),
+paths and values, and return plain results. Errors are the library's (``router.errors``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from ..domain import Example
+from ..errors import InputError, ModelError, RequestError, RouterError
+from ..profile import Profile
+
+__all__ = [
+    "TrainingData",
+    "TrainedModel",
+    "Promotion",
+    "labelled_examples",
+    "store_examples",
+    "train_model",
+    "evaluate_history",
+    "verify_models",
+    "promote_model",
+    "backtest_steps",
+]
+
+
+@dataclass
+class TrainingData:
+    """Labelled examples and where they came from (file names or the store's path)."""
+
+    examples: list[Example]
+    sources: list[str] = field(default_factory=list)
+
+    @property
+    def years(self) -> list[int]:
+        return sorted({e.year for e in self.examples if e.year is not None})
+
+
+@dataclass
+class TrainedModel:
+    folder: Path
+    name: str
+    examples: int
+    years: list[int]
+    scores: dict
+    promoted: bool
+
+
+@dataclass
+class Promotion:
+    name: str
+    compared_on: int | None
+
+
+def store_examples(store, profile: Profile, years: Iterable[int] | None = None) -> list[Example]:
+    """The store's confirmed decisions as examples; a reviewer's correction (修改) weighs more."""
+    return [
+        Example(text=f"{r['title']}\n{r['body']}".strip(), topic=r["topic"], division=r["division"],
+                co_divisions=tuple(r.get("co_divisions", ())), year=r["year"], id=r["number"] or "",
+                weight=profile.correction_weight if r["action"] == "修改" else 1.0)
+        for r in store.confirmed(set(years) if years else None)
+    ]
+
+
+def labelled_examples(profile: Profile, *, files: Iterable[Path] = (), store=None,
+                      years: Iterable[int] | None = None) -> TrainingData:
+    """Examples from labelled history workbooks, or from the store's latest decisions (not both)."""
+    from ..history import read_history, to_examples
+
+    files = [Path(f) for f in files]
+    if (store is None) == (not files):
+        raise RequestError("give labelled history files (e.g. data/history_*.xlsx) or --from-store, not both")
+    years = set(years) if years else None
+    if store is not None:
+        data = TrainingData(store_examples(store, profile, years), [str(store.path)])
+    else:
+        items = [item for path in files for item in read_history(path, profile)]
+        items = [i for i in items if not years or i.year in years]
+        data = TrainingData(to_examples(items), sorted({i.source for i in items}))
+    if not data.examples:
+        raise InputError("no labelled suggestions to learn from; check the files, the store and --years")
+    unknown = {e.topic for e in data.examples} - set(profile.topic_keys)
+    unknown |= {e.division for e in data.examples} - set(profile.division_keys)
+    if unknown:
+        raise InputError(f"labels not in the profile: {', '.join(sorted(unknown))}; use the profile they were made with")
+    return data
+
+
+def _latest_year_scores(data: TrainingData, profile: Profile, tokenizer) -> dict:
+    """Train on every year but the latest, test on the latest: the score promotion compares."""
+    from ..evaluate import backtest
+
+    years = data.years
+    if len(years) < 2:
+        return {}
+    latest = years[-1]
+    result = backtest(data.examples, profile, tokenizer, test_years={latest}, leave_one_out=False)
+    year_result = result["temporal"][str(latest)]
+    keys = ("accuracy", "macro_f1", "top2_accuracy")
+    return {"latest_year": latest,
+            "topic": {k: year_result["topic"][k] for k in keys},
+            "division": {k: year_result["division"][k] for k in keys}}
+
+
+def train_model(profile: Profile, data: TrainingData | None, *, models_root: Path, name: str | None = None,
+                cache: Path | None = None, progress: Callable[[int], None] | None = None) -> TrainedModel:
+    """Backtest on the latest year, fit on all, save a model folder; the first model becomes current.
+
+    ``data`` None trains a cold model from the profile alone (remits, topic terms and rules).
+    ``cache`` is jieba's cache folder (None: the library's default).
+    """
+    from ..history import data_sha256
+    from ..model import RouterModel
+    from ..registry import model_folder, promote, save_model
+    from ..similar import attach_memory
+    from ..tokenizer import Tokenizer
+
+    root = Path(models_root)
+    if name:
+        model_folder(root, name)  # a bad name is refused before the training, not after
+    data = data or TrainingData([])
+    tokenizer = Tokenizer(cache=cache).warm()
+    scores = _latest_year_scores(data, profile, tokenizer)
+    model = RouterModel.from_profile(profile).fit(data.examples, profile, tokenizer)
+    attach_memory(model, data.examples, profile)
+    if progress:
+        progress(1)
+    name = name or dt.datetime.now().strftime("model-%Y%m%d-%H%M%S")
+    folder = save_model(model, model_folder(root, name), profile=profile, data_sha256=data_sha256(data.examples),
+                        years=data.years, scores=scores, sources=data.sources)
+    first = not (root / "CURRENT").exists()
+    if first:
+        promote(root, name)
+    return TrainedModel(folder, name, len(data.examples), data.years, scores, first)
+
+
+def evaluate_history(profile: Profile, data: TrainingData, out_dir: Path, *, cache: Path | None = None,
+                     progress: Callable[[int], None] | None = None) -> tuple[dict, dict[str, Path]]:
+    """Temporal and leave-one-year-out backtests, written as reports; (results, report paths)."""
+    from ..evaluate import backtest, write_reports
+    from ..tokenizer import Tokenizer
+
+    if len(data.years) < 2:
+        raise RequestError("evaluation needs labelled suggestions from at least two years")
+    results = backtest(data.examples, profile, Tokenizer(cache=cache).warm(), progress=progress)
+    return results, write_reports(results, profile, Path(out_dir))
+
+
+def backtest_steps(data: TrainingData) -> int:
+    """How many models :func:`evaluate_history` trains (for a progress bar)."""
+    return 2 * len(data.years) - 1
+
+
+def verify_models(profile: Profile, models_root: Path) -> list[tuple[str, str | None]]:
+    """Each model folder's name with the reason it failed verification, or None when sound."""
+    from ..registry import list_models, verify_model
+
+    out = []
+    for name, _ in list_models(Path(models_root)):
+        try:
+            verify_model(Path(models_root) / name, profile)
+            out.append((name, None))
+        except RouterError as exc:
+            out.append((name, str(exc)))
+    return out
+
+
+def _current_score_on(year: int, current: dict, current_dir: Path, profile: Profile, store, cache) -> dict:
+    """The current model's accuracy on ``year``: from its manifest, else by routing the store's decisions."""
+    from ..evaluate import predict_examples, score
+    from ..registry import load_model
+
+    old = current.get("scores") or {}
+    if old.get("latest_year") == year:
+        return old
+    if year in current.get("years", []) or store is None:
+        return {}
+    examples = store_examples(store, profile, {year})
+    if not examples:
+        return {}
+    result = score(predict_examples(load_model(current_dir, profile, cache=cache), examples), profile)
+    return {task: {"accuracy": result[task]["accuracy"]} for task in ("topic", "division")}
+
+
+def promote_model(profile: Profile, models_root: Path, name: str, *, force: bool = False, store=None,
+                  cache: Path | None = None) -> Promotion:
+    """Make ``name`` current unless it scores worse than the current model on its latest decided year.
+
+    ``name``'s score there comes from its manifest (trained on the years before); the current
+    model's from its manifest for the same year, or, if it never saw that year, by routing that
+    year's decided suggestions from ``store``. Without a comparison the promotion is refused.
+    """
+    from ..registry import current_model_dir, model_folder, promote, read_manifest, verify_model
+
+    root = Path(models_root)
+    candidate = verify_model(model_folder(root, name), profile)
+    try:
+        current_dir = current_model_dir(root)
+        current = read_manifest(current_dir)
+    except RouterError:
+        current_dir, current = None, None
+    new = candidate.get("scores") or {}
+    year = new.get("latest_year")
+    if current and current_dir.name != name and not force and new:
+        old = _current_score_on(year, current, current_dir, profile, store, cache)
+        if not old:
+            raise ModelError(
+                f"cannot compare {name} with the current model {current_dir.name} on {year} "
+                "(no score for that year and no decided suggestions of it in the store); use --force to promote anyway"
+            )
+        worse = [task for task in ("topic", "division") if new[task]["accuracy"] < old[task]["accuracy"]]
+        if worse:
+            comparison = ", ".join(f"{t}: {new[t]['accuracy']:.3f} < {old[t]['accuracy']:.3f}" for t in worse)
+            raise ModelError(
+                f"{name} scores worse than the current model on {year} ({comparison}); use --force to promote anyway"
+            )
+    promote(root, name)
+    return Promotion(name, year)
