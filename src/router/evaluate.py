@@ -120,28 +120,11 @@ def backtest(examples: list[Example], profile: Profile, tokenizer, *, progress=N
     return results
 
 
-def cjk_font() -> str | None:
-    """A font that can draw Chinese, if the machine has one; charts fall back to keys without."""
-    from matplotlib import font_manager
-
-    keys = ("CJK", "WenQuanYi", "Hei", "YaHei", "SimSun", "Song", "Kai", "Ming", "PingFang", "Source Han",
-            "Droid Sans Fallback")
-    for font in font_manager.fontManager.ttflist:
-        if any(key in font.name for key in keys):
-            return font.name
-    return None
-
-
 def plot_confusion(result: dict, profile: Profile, path: Path) -> None:
     """Confusion matrices of the pooled temporal backtest; Chinese names where a CJK font exists."""
-    import matplotlib
+    from .charts import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    font = cjk_font()
-    if font:
-        plt.rcParams["font.family"] = font
+    plt, font = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
     for ax, task in zip(axes, ("topic", "division")):
         data = result[task]["confusion"]
@@ -202,7 +185,7 @@ def markdown_report(results: dict, profile: Profile) -> str:
 
 
 def write_reports(results: dict, profile: Profile, folder: Path) -> dict[str, Path]:
-    from .table import atomic_path
+    from .fileio import atomic_path
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"json": folder / "evaluation.json", "markdown": folder / "evaluation.md", "png": folder / "confusion.png"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 
@@ -121,6 +121,11 @@ class Profile:
             if label in (d.key, d.name):
                 return d.key
         return None
+
+
+# The one place the settings' defaults are written: the Profile's fields. A profile's TOML
+# overrides them; the model takes what the profile gives it (RouterModel.from_profile).
+_DEFAULTS = {f.name: f.default for f in fields(Profile)}
 
 
 def default_profile_path() -> Path:
@@ -380,17 +385,17 @@ def _build(path: Path, text: str, data: dict, digest: str) -> Profile:
         divisions=divisions,
         rules=rules,
         columns=columns,
-        deadline_months=_number(path, text, deadline, "months", 3, 1, 24, int),
-        threshold=_number(path, text, review, "threshold", 0.5, 0.0, 1.0),
-        margin=_number(path, text, review, "margin", 0.08, 0.0, 1.0),
-        co_threshold=_number(path, text, review, "co_threshold", 0.2, 0.0, 1.0),
-        max_co=_number(path, text, review, "max_co", 2, 0, 10, int),
-        prior_strength=_number(path, text, training, "prior_strength", 40, 0, 1e9),
-        C=_number(path, text, training, "C", 30.0, 1e-6, 1e6),
-        max_features=_number(path, text, training, "max_features", 200000, 100, 1e8, int),
-        min_df=_number(path, text, training, "min_df", 1, 1, 1e6, int),
-        memory_max=_number(path, text, training, "memory_max", 20000, 0, 1e7, int),
-        correction_weight=_number(path, text, training, "correction_weight", 5.0, 1.0, 1000.0),
+        deadline_months=_number(path, text, deadline, "months", _DEFAULTS["deadline_months"], 1, 24, int),
+        threshold=_number(path, text, review, "threshold", _DEFAULTS["threshold"], 0.0, 1.0),
+        margin=_number(path, text, review, "margin", _DEFAULTS["margin"], 0.0, 1.0),
+        co_threshold=_number(path, text, review, "co_threshold", _DEFAULTS["co_threshold"], 0.0, 1.0),
+        max_co=_number(path, text, review, "max_co", _DEFAULTS["max_co"], 0, 10, int),
+        prior_strength=_number(path, text, training, "prior_strength", _DEFAULTS["prior_strength"], 0, 1e9),
+        C=_number(path, text, training, "C", _DEFAULTS["C"], 1e-6, 1e6),
+        max_features=_number(path, text, training, "max_features", _DEFAULTS["max_features"], 100, 1e8, int),
+        min_df=_number(path, text, training, "min_df", _DEFAULTS["min_df"], 1, 1e6, int),
+        memory_max=_number(path, text, training, "memory_max", _DEFAULTS["memory_max"], 0, 1e7, int),
+        correction_weight=_number(path, text, training, "correction_weight", _DEFAULTS["correction_weight"], 1.0, 1000.0),
         source=str(path),
         sha256=digest,
         renamed={str(k): str(v) for k, v in renamed.items()},

@@ -94,7 +94,7 @@ def save_model(model, folder: Path, *, profile: Profile, data_sha256: str, years
     """Write a model folder atomically: build it beside the target, then rename."""
     import joblib
 
-    from .table import file_mode
+    from .fileio import file_mode
 
     folder = Path(folder)
     if folder.exists():
@@ -253,7 +253,7 @@ def list_models(root: Path) -> list[tuple[str, dict | None]]:
 
 
 def _write_text_atomic(path: Path, text: str) -> None:
-    from .table import atomic_path
+    from .fileio import atomic_path
 
     with atomic_path(path, advice="check the models folder or choose another with --models") as tmp:
         tmp.write_text(text, encoding="utf-8")

@@ -125,17 +125,11 @@ def markdown(report: Report, profile: Profile) -> str:
 
 
 def plot_trend(report: Report, profile: Profile, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
 
-    from .evaluate import cjk_font
+    from .charts import pyplot
 
-    font = cjk_font()
-    if font:
-        plt.rcParams["font.family"] = font
+    plt, font = pyplot()
     years = {**report.earlier, report.year: report.items}
     fig, ax = plt.subplots(figsize=(10, 4.8))
     width = 0.8 / max(len(profile.topics), 1)
@@ -157,7 +151,8 @@ def write_report(report: Report, profile: Profile, folder: Path) -> dict[str, Pa
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    from .table import atomic_path, safe_cell
+    from .fileio import atomic_path
+    from .table import safe_cell
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"markdown": folder / "report.md", "xlsx": folder / "report.xlsx"}

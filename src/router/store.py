@@ -231,12 +231,8 @@ class Store:
         except (OSError, sqlite3.Error) as exc:
             raise _store_error(path, exc) from None
         try:
-            if existing and not open_here:
-                # A damaged store is refused before anything is written to it, which could spread the damage.
-                problems = [row[0] for row in connection.execute("PRAGMA quick_check(3)").fetchall()]
-                if problems != ["ok"]:
-                    connection.close()
-                    raise _damaged(path, "; ".join(problems))
+            # No integrity check here: it reads the whole file on every open. `router store check`
+            # runs it; a damaged page met while working fails that command's transaction whole.
             connection.execute("PRAGMA busy_timeout = 60000")
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA foreign_keys = ON")
@@ -471,20 +467,21 @@ class Store:
 
     @_reported
     def confirmed(self, years: set[int] | None = None) -> list[dict]:
-        """Suggestions whose latest decision is 同意 or 修改, with that decision's route and identity."""
+        """Suggestions whose latest decision is 同意 or 修改, with that decision's route and identity; ``years`` filters."""
+        years = sorted(set(years)) if years else []
+        in_years = f"AND s.year IN ({', '.join('?' * len(years))})" if years else ""
         rows = self.db.execute(
-            """
+            f"""
             SELECT s.id, s.office, s.year, s.number, s.occurrence, s.title, s.body, s.content_hash, d.after, d.action
             FROM suggestions s
             JOIN decisions d ON d.id = (SELECT MAX(id) FROM decisions WHERE suggestion_id = s.id)
-            WHERE d.action IN ('同意', '修改') AND d.after IS NOT NULL
+            WHERE d.action IN ('同意', '修改') AND d.after IS NOT NULL {in_years}
             ORDER BY s.year, s.id
-            """
+            """,
+            years,
         ).fetchall()
         out = []
         for sid, office, year, number, occurrence, title, body, content_hash, after, action in rows:
-            if years and year not in years:
-                continue
             out.append({"id": sid, "office": office, "year": year, "number": number, "occurrence": occurrence,
                         "title": title, "body": body, "content_hash": content_hash, "action": action,
                         **json.loads(after)})
@@ -510,7 +507,7 @@ class Store:
 
     def backup(self, target: Path) -> None:
         """SQLite's online backup: consistent even while others write; the target appears only when whole."""
-        from .table import atomic_path
+        from .fileio import atomic_path
 
         target = Path(target)
         if target.exists():

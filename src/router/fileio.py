@@ -1,0 +1,66 @@
+"""Writing files so that a crash, a full disk or a kill never leaves half a file.
+
+Every file router writes goes to a temporary file in the target folder and is renamed over
+the target only when complete; the new file gets the mode the old one had (or the umask's).
+The table writers, the store's backup, the model registry and the reports all use this.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from .errors import OutputError
+
+__all__ = ["atomic_path", "file_mode"]
+
+
+def file_mode(path: Path, *, folder: bool = False) -> int:
+    """The mode a new file (or folder) gets from the umask, or the mode of the file it replaces."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return (0o777 if folder else 0o666) & ~umask
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path, *, advice: str = "choose another -o", before_replace=None) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it over ``path`` only on success.
+
+    ``before_replace`` runs once the new file is whole on disk and before it replaces the old
+    one: when it fails, the old file stays and the new one is removed.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputError(f"{path}: the folder {folder} does not exist; create it or {advice}")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+        os.close(fd)
+    except PermissionError:
+        raise OutputError(f"{path}: cannot write in {folder} (permission denied); {advice}") from None
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write in {folder} ({exc.strerror}); {advice}") from None
+    try:
+        yield Path(tmp)
+        # mkstemp makes the file private (0600): give it the mode the user would expect.
+        os.chmod(tmp, file_mode(path))
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        if before_replace is not None:
+            before_replace()
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise OutputError(f"{path}: writing failed ({exc.strerror or exc}); the old file, if any, is unchanged") from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
