@@ -42,6 +42,18 @@ def tokenizer():
     return Tokenizer(cache=os.environ["ROUTER_CACHE_DIR"]).warm()
 
 
+@pytest.fixture(scope="session")
+def trained_models(tmp_path_factory):
+    """Trained once per session on 2017-2019 through the CLI: (models folder with m1 current, its output).
+
+    Shared: never write into it; copy the model folder to change or promote it.
+    """
+    models = tmp_path_factory.mktemp("trained") / "models"
+    result = invoke(CliRunner(), ["train", *HISTORY[:3], "--models", models, "--name", "m1"])
+    assert result.exit_code == 0, result.output
+    return models, result
+
+
 @pytest.fixture
 def bundled_model_dir(tmp_path):
     """A copy of the bundled default model, safe to tamper with."""

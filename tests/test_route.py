@@ -17,15 +17,13 @@ JSONL_KEYS = ["id", "title", "topic", "topic_name", "topic_confidence", "topics"
 
 
 @pytest.fixture(scope="module")
-def e2e(tmp_path_factory):
-    """A seeded run: train on 2017-2019, evaluate on all four years, route the 2021 intake."""
+def e2e(tmp_path_factory, trained_models):
+    """A seeded run: train on 2017-2019 (the session's model), evaluate on all four years, route the 2021 intake."""
     from click.testing import CliRunner
 
     runner = CliRunner()
     work = tmp_path_factory.mktemp("e2e")
-    models = work / "models"
-    trained = invoke(runner, ["train", *HISTORY[:3], "--models", models, "--name", "m1"])
-    assert trained.exit_code == 0, trained.output
+    models, trained = trained_models
     evaluated = invoke(runner, ["evaluate", *HISTORY, "--out", work / "reports"])
     assert evaluated.exit_code == 0, evaluated.output
     routed = invoke(runner, ["route", INTAKE, "--models", models, "-o", work / "out.jsonl", "--date", "2021-02-20",
@@ -79,9 +77,9 @@ def test_jsonl_keys_and_row_order(e2e):
         assert len(r["co_divisions"]) <= 2 and r["division"] not in r["co_divisions"]
 
 
-def test_manifest_contents_and_reproducible_hashes(e2e, runner, tmp_path):
-    work, *_ = e2e
-    manifest = json.loads((work / "models" / "m1" / "manifest.json").read_text(encoding="utf-8"))
+def test_manifest_contents_and_reproducible_hashes(trained_models, runner, tmp_path):
+    models, _ = trained_models
+    manifest = json.loads((models / "m1" / "manifest.json").read_text(encoding="utf-8"))
     for key in ("router", "python", "scikit-learn", "jieba", "numpy"):
         assert manifest["versions"][key]
     assert manifest["years"] == [2017, 2018, 2019]
@@ -233,8 +231,9 @@ def test_models_list_promote_rollback_verify(runner, tmp_path):
     assert shown["years"] == [] and shown["examples"] == 0
 
 
-def test_promote_refuses_a_worse_model_unless_forced(runner, tmp_path):
+def test_promote_refuses_a_worse_model_unless_forced(runner, tmp_path, trained_models):
     import random
+    import shutil
 
     noisy_dir = tmp_path / "noisy"
     noisy_dir.mkdir()
@@ -248,7 +247,9 @@ def test_promote_refuses_a_worse_model_unless_forced(runner, tmp_path):
         sheet.cell(row=r, column=column).value = label
     book.save(noisy_dir / "history_2018.xlsx")
     models = tmp_path / "models"
-    assert invoke(runner, ["train", HISTORY[1], HISTORY[2], "--models", models, "--name", "good"]).exit_code == 0
+    # "good": the session's model trained on clean 2017-2019 (scored on 2019 after training on 2017-2018).
+    shutil.copytree(trained_models[0] / "m1", models / "good")
+    assert invoke(runner, ["models", "promote", "good", "--models", models]).exit_code == 0
     assert invoke(runner, ["train", noisy_dir / "history_2018.xlsx", HISTORY[2], "--models", models,
                            "--name", "noisy"]).exit_code == 0
     refused = invoke(runner, ["models", "promote", "noisy", "--models", models])
