@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from router.domain import Example
-from router.model import Featurizer, RouterModel, _Vocabulary
+from router.model import RouterModel
+from router.textmodels.features import Featurizer, _tokens_as_is, _Vocabulary
 
 N_EXAMPLES = 300
 
@@ -32,20 +33,20 @@ def large_model(tokenizer):
 
     profile = load_profile()
     examples = _synthetic(profile, N_EXAMPLES)
-    model = RouterModel(large_history=100, prior_strength=profile.prior_strength, C=profile.C,
-                        max_features=profile.max_features, min_df=profile.min_df)
+    model = RouterModel.from_profile(profile, large_history=100)
     return model.fit(examples, profile, tokenizer), examples, profile
 
 
 def test_large_form_is_taken_and_fits(large_model):
     model, examples, profile = large_model
     assert model.n_examples_ == N_EXAMPLES
-    assert model.hmm_ is False
-    featurizer = model.featurizer_
+    assert model.large_ is True and model.hmm_ is False
+    assert model.features_.encoder_ is None  # the large form has no sentence encoder
+    featurizer = model.features_.sparse_
     assert featurizer.compact and featurizer.title_chars and not featurizer.text_chars
     assert isinstance(featurizer.words_, _Vocabulary) and isinstance(featurizer.title_chars_, _Vocabulary)
     assert featurizer.chars_ is None
-    assert type(model.topic_model_.classifier_).__name__ == "_NBSVM"
+    assert type(model.topic_model_.classifier_).__name__ == "NBSVM"
 
 
 def test_large_form_routes_its_own_kind_of_text(large_model):
@@ -64,8 +65,6 @@ def test_large_form_routes_its_own_kind_of_text(large_model):
 @pytest.mark.parametrize("analyzer", ["char", "tokens"])
 def test_compact_transform_matches_scikit_learn(tokenizer, analyzer):
     from sklearn.feature_extraction.text import TfidfVectorizer
-
-    from router.model import _tokens_as_is
 
     texts = ["关于加快通村公路  硬化的建议\n岩门镇６.８公里砂石路", "扶贫小额信贷 ABC 覆盖面", "村卫生室", "",
              "Ｆｕｌｌ　ｗｉｄｔｈ and   spaces\t\tand tabs"]
