@@ -30,7 +30,7 @@ def test_command_documented_and_has_help(runner, path):
     group_form = f"router {' '.join(path[:-1])} " if len(path) > 1 else None
     assert f"router {head}" in readme or (group_form and group_form in readme and path[-1] in readme), head
     result = invoke(runner, [*path, "--help"])
-    assert result.exit_code == 0 and "Usage:" in result.output
+    assert result.exit_code == 0 and result.output.startswith(f"用法: router {' '.join(path)} ")
 
 
 def test_version_in_a_real_process():
@@ -49,4 +49,4 @@ def test_unexpected_failure_is_one_line(runner, monkeypatch):
     result = invoke(runner, ["profile", "show"])
     assert result.exit_code == 1
     assert result.output.strip() == (
-        "Error: unexpected failure (RuntimeError: disk on fire); set ROUTER_DEBUG=1 for details and report it")
+        "Error: 意外故障（RuntimeError: disk on fire）；设置 ROUTER_DEBUG=1 查看详情并报告此问题")

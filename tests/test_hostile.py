@@ -987,7 +987,7 @@ def test_damaged_store_refused_before_any_write(runner, bundled_model_dir, tmp_p
     assert untouched.exit_code == 0 and "新记录决定 0 条" in untouched.output
     assert _sha(store) == digest
     line = _error_line(invoke(runner, ["store", "check", "--store", store]))
-    assert line.startswith(f"Error: {store}: the store is damaged (")
+    assert line.startswith(f"Error: {store}：存储已损坏（")
 
 
 @backs("`router store backup`")

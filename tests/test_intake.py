@@ -160,3 +160,5 @@ def test_bad_jsonl_line_named(runner, tmp_path):
 def test_usage_error_exit_2(runner):
     result = invoke(runner, ["read"])
     assert result.exit_code == 2
+    assert result.output == ("用法: router read [OPTIONS] FILE\n运行 'router read --help' 查看帮助。\n\n"
+                             "Error: 缺少参数 'FILE'.\n")

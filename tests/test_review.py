@@ -188,7 +188,9 @@ def test_store_check_and_backup(runner, routed, tmp_path):
     data[200:4000] = b"\xff" * 3800
     broken.write_bytes(bytes(data))
     result = invoke(runner, ["store", "check", "--store", broken])
-    assert result.exit_code == 1 and "the store is damaged" in result.output
+    line = result.output.strip()
+    assert result.exit_code == 1 and line.startswith(f"Error: {broken}：存储已损坏（")
+    assert line.endswith("）；请用 `router store backup` 做的备份恢复") and "\n" not in line
 
 
 def test_review_a_year_from_the_store(runner, routed, bundled_model_dir):
@@ -199,4 +201,5 @@ def test_review_a_year_from_the_store(runner, routed, bundled_model_dir):
     assert "待复核 98 条" in result.output and "本次记录 1 条决定" in result.output
     assert [(d[1], d[3]) for d in _decisions(store)] == [("同意", "赵六")]
     missing = invoke(runner, ["review", "--year", "2015", "--model", bundled_model_dir, "--store", store])
-    assert missing.exit_code == 2 and "no suggestions of 2015" in missing.output
+    assert missing.exit_code == 2
+    assert missing.output.strip().splitlines()[-1] == "Error: 存储中没有 2015 年的建议；请先分办或导入该年度"

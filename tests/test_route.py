@@ -152,17 +152,20 @@ def test_cold_start_routes_by_remits_and_says_so(runner, tmp_path):
 # --- refusals ----------------------------------------------------------------------------------
 
 
-def _error(result):
-    assert result.exit_code in (1, 2), result.output
+def _error(result, exit_code=1):
+    """The one `Error: ...` line of a refused command, which exited with ``exit_code``."""
+    assert result.exit_code == exit_code, result.output
     assert "Traceback" not in result.output
-    return result.output.strip().splitlines()[-1]
+    line = result.output.strip().splitlines()[-1]
+    assert line.startswith("Error: "), result.output
+    return line
 
 
 def test_all_empty_intake_refused_without_output(runner, bundled_model_dir, tmp_path):
     source = write_csv(tmp_path / "in.csv", [["编号", "标题", "内容"], ["1", "", ""], ["2", " ", ""]])
     out = tmp_path / "out.xlsx"
     line = _error(invoke(runner, ["route", source, "--model", bundled_model_dir, "-o", out]))
-    assert line.startswith("Error: ") and "nothing to route" in line
+    assert line == f"Error: {source}: no suggestion has a title or body; nothing to route"
     assert not out.exists() and not list(tmp_path.glob(".out.xlsx*"))
 
 
@@ -170,15 +173,16 @@ def test_tampered_model_refused(runner, bundled_model_dir, tmp_path):
     with open(bundled_model_dir / "model.joblib", "ab") as handle:
         handle.write(b"\0")
     line = _error(invoke(runner, ["route", INTAKE, "--model", bundled_model_dir, "-o", tmp_path / "o.xlsx"]))
-    assert "changed since training" in line and "model.joblib" in line
+    assert line == (f"Error: {bundled_model_dir / 'model.joblib'}: changed since training (sha256 does not match "
+                    "the manifest); do not load it; restore the folder or retrain with `router train`")
     assert not (tmp_path / "o.xlsx").exists()
 
 
 def test_changed_dictionary_refused(runner, bundled_model_dir, tmp_path):
     with open(bundled_model_dir / "domain_dict.txt", "a", encoding="utf-8") as handle:
         handle.write("新词 100 n\n")
-    assert "domain_dict.txt: changed since training" in _error(
-        invoke(runner, ["route", INTAKE, "--model", bundled_model_dir, "-o", tmp_path / "o.xlsx"]))
+    line = _error(invoke(runner, ["route", INTAKE, "--model", bundled_model_dir, "-o", tmp_path / "o.xlsx"]))
+    assert line.startswith(f"Error: {bundled_model_dir / 'domain_dict.txt'}: changed since training (")
 
 
 def test_model_from_newer_router_refused(runner, bundled_model_dir, tmp_path):
@@ -187,7 +191,8 @@ def test_model_from_newer_router_refused(runner, bundled_model_dir, tmp_path):
     manifest["versions"]["router"] = "99.0.0"
     path.write_text(json.dumps(manifest), encoding="utf-8")
     line = _error(invoke(runner, ["route", INTAKE, "--model", bundled_model_dir, "-o", tmp_path / "o.xlsx"]))
-    assert "made by router 99.0.0" in line and "upgrade router" in line
+    assert line == (f"Error: {bundled_model_dir}: made by router 99.0.0 (model format {manifest['format_version']}), "
+                    "this is router 0.1.0; upgrade router or retrain the model with this version")
 
 
 def test_profile_with_other_topics_refused(runner, bundled_model_dir, tmp_path):
@@ -199,19 +204,22 @@ def test_profile_with_other_topics_refused(runner, bundled_model_dir, tmp_path):
     profile.write_text(text, encoding="utf-8")
     line = _error(invoke(runner, ["--profile", profile, "route", INTAKE, "--model", bundled_model_dir,
                                   "-o", tmp_path / "o.xlsx"]))
-    assert "differ from the profile" in line and "router train" in line
+    assert line == (f"Error: {bundled_model_dir}: the model's topics/divisions differ from the profile's ({profile}); "
+                    "retrain with `router train` under this profile or use the matching profile")
 
 
 def test_threshold_out_of_range_is_usage_error(runner, bundled_model_dir):
     result = invoke(runner, ["route", INTAKE, "--model", bundled_model_dir, "--threshold", "2"])
-    assert result.exit_code == 2 and "Invalid value for '--threshold'" in result.output
+    assert _error(result, 2) == "Error: '--threshold' 的取值无效：2.0 不在范围 0.0<=x<=1.0 内。"
+    assert result.output.startswith("用法: router route [OPTIONS] INPUT\n运行 'router route --help' 查看帮助。")
 
 
 def test_output_over_input_refused(runner, bundled_model_dir, tmp_path):
     source = write_csv(tmp_path / "in.csv", [["编号", "标题"], ["1", "关于修路的建议"]])
     before = source.read_bytes()
     result = invoke(runner, ["route", source, "--model", bundled_model_dir, "-o", source])
-    assert result.exit_code == 2 and source.read_bytes() == before
+    assert _error(result, 2) == "Error: 输出会覆盖输入文件；请用 -o 另选一个文件"
+    assert source.read_bytes() == before
 
 
 def test_models_list_promote_rollback_verify(runner, tmp_path):
@@ -252,8 +260,8 @@ def test_promote_refuses_a_worse_model_unless_forced(runner, tmp_path, trained_m
     assert invoke(runner, ["models", "promote", "good", "--models", models]).exit_code == 0
     assert invoke(runner, ["train", noisy_dir / "history_2018.xlsx", HISTORY[2], "--models", models,
                            "--name", "noisy"]).exit_code == 0
-    refused = invoke(runner, ["models", "promote", "noisy", "--models", models])
-    assert refused.exit_code == 1 and "scores worse than the current model on 2019" in refused.output
+    refused = _error(invoke(runner, ["models", "promote", "noisy", "--models", models]))
+    assert refused.startswith("Error: noisy 在 2019 年的得分低于当前模型（") and refused.endswith("）；确要启用请加 --force")
     assert (models / "CURRENT").read_text().strip() == "good"
     assert invoke(runner, ["models", "promote", "noisy", "--force", "--models", models]).exit_code == 0
     assert (models / "CURRENT").read_text().strip() == "noisy"

@@ -20,5 +20,5 @@ def main():
     try:
         cli(prog_name="router")
     except KeyboardInterrupt:
-        click.echo("Error: interrupted", err=True)
+        click.echo("Error: 已中断", err=True)
         sys.exit(130)

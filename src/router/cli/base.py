@@ -12,8 +12,11 @@ import click
 
 from .. import __version__
 from ..errors import RequestError, RouterError
+from . import zh
 
-PROFILE_OPTION_HELP = "Office profile (TOML). Default: $ROUTER_PROFILE or the bundled seed office."
+zh.install()  # before any option below is built: click names its types (file, path) at construction
+
+PROFILE_OPTION_HELP = "本单位配置文件（TOML）。默认：$ROUTER_PROFILE，否则用内置的示例单位配置。"
 
 
 class RouterCommand(click.Command):
@@ -45,7 +48,7 @@ class RouterGroup(click.Group):
             if os.environ.get("ROUTER_DEBUG"):
                 raise
             raise click.ClickException(
-                f"unexpected failure ({type(exc).__name__}: {exc}); set ROUTER_DEBUG=1 for details and report it"
+                f"意外故障（{type(exc).__name__}: {exc}）；设置 ROUTER_DEBUG=1 查看详情并报告此问题"
             ) from None
 
 
@@ -83,16 +86,14 @@ def progress_enabled() -> bool:
 
 
 @click.group(cls=RouterGroup)
-@click.version_option(__version__, prog_name="router")
+@click.version_option(__version__, prog_name="router", help="显示版本并退出。")
 @click.option("--profile", "profile_path", type=click.Path(dir_okay=False), default=None, envvar="ROUTER_PROFILE",
               help=PROFILE_OPTION_HELP)
 @click.pass_context
 def cli(ctx, profile_path):
-    """Route deputies' suggestions (代表建议) to topics and divisions.
+    """把代表建议分到主题和承办处室。
 
-    Train on past years, evaluate honestly, route a whole February intake into the
-    assignment table (建议交办任务表), and learn from reviewers' decisions.
-    """
+    用往年数据训练并如实回测，把二月收到的一批建议整理成建议交办任务表，再从复核人员的决定中学习。"""
     ctx.obj = State(profile_path)
     _say_library_notices()
 
@@ -115,12 +116,12 @@ def _say_library_notices() -> None:
 
 def models_option(f):
     return click.option("--models", "models_root", type=click.Path(file_okay=False), default=None,
-                        envvar="ROUTER_MODELS", help="Models folder (default: $ROUTER_MODELS or ./models).")(f)
+                        envvar="ROUTER_MODELS", help="模型文件夹（默认：$ROUTER_MODELS，否则 ./models）。")(f)
 
 
 def store_option(f):
     return click.option("--store", "store_path", type=click.Path(dir_okay=False), default=None,
-                        envvar="ROUTER_STORE", help="History store (SQLite). Default: $ROUTER_STORE or ./router.sqlite.")(f)
+                        envvar="ROUTER_STORE", help="历史存储（SQLite）。默认：$ROUTER_STORE，否则 ./router.sqlite。")(f)
 
 
 def _progress(length: int, label: str):
@@ -143,16 +144,16 @@ def parse_years(ctx, param, value):
             elif part.strip():
                 years.add(int(part))
     except ValueError:
-        raise click.BadParameter(f"'{value}' is not a list of years like 2017-2019,2021") from None
+        raise click.BadParameter(f"“{value}”不是年度列表，应写成 2017-2019,2021 这样") from None
     return years
 
 
 years_option = click.option("--years", callback=parse_years, default=None,
-                            help="Only these years, e.g. 2017-2019,2021.")
+                            help="只用这些年度，如 2017-2019,2021。")
 
 
 from_store_option = click.option("--from-store", is_flag=True,
-                                 help="Learn from the latest decisions in the store instead of files.")
+                                 help="从存储中的最新决定学习，而不是从文件。")
 
 
 @contextlib.contextmanager

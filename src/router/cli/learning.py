@@ -17,7 +17,7 @@ def _training_data(state, files, years, from_store, store_path):
     from ..services.training import labelled_examples
 
     if from_store and files:
-        raise click.UsageError("give labelled history files (e.g. data/history_*.xlsx) or --from-store, not both")
+        raise click.UsageError("请给出带标注的历史文件（如 data/history_*.xlsx）或 --from-store，二者只选其一")
     if not from_store:
         return labelled_examples(state.profile, files=[Path(f) for f in files], years=years)
     with open_store(store_path, create=False) as store:
@@ -30,21 +30,19 @@ def _training_data(state, files, years, from_store, store_path):
 @store_option
 @years_option
 @click.option("--cold", is_flag=True,
-              help="No history yet: build a model from the profile alone (remits, topic terms and rules).")
-@click.option("--name", default=None, help="Model folder name (default: model-YYYYMMDD-HHMMSS).")
+              help="还没有历史数据：只依据配置文件（处室职责、主题词和规则）建立模型。")
+@click.option("--name", default=None, help="模型文件夹名（默认：model-年月日-时分秒）。")
 @models_option
 @pass_state
 def train(state, files, from_store, store_path, years, cold, name, models_root):
-    """Train topic and division models on labelled years and save a model folder.
+    """用带标注的往年数据训练主题和处室模型，保存为模型文件夹。
 
-    A new office with no history uses --cold: its model routes from the profile's remits and
-    topic rules, and says so in 路由来源 (route_source remit or rule).
-    """
+    没有历史数据的新单位用 --cold：模型依据配置文件中的处室职责和主题规则分办，并在“路由来源”中注明（职责文本或主题规则）。"""
     from ..registry import models_dir
     from ..services.training import train_model
 
     if cold and (files or from_store):
-        raise click.UsageError("--cold builds a model without history; give no files and no --from-store")
+        raise click.UsageError("--cold 不用历史数据建立模型；请不要同时给出文件或 --from-store")
     data = None if cold else _training_data(state, files, years, from_store, store_path)
     if data is not None and len(data.years) > 1:
         click.echo(f"回测：用 {data.years[0]}–{data.years[-2]} 年训练，测试 {data.years[-1]} 年 …", err=True)
@@ -67,10 +65,10 @@ def train(state, files, from_store, store_path, years, cold, name, models_root):
 @store_option
 @years_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="reports", show_default=True,
-              help="Folder for evaluation.md, evaluation.json and confusion.png.")
+              help="evaluation.md、evaluation.json 和 confusion.png 的输出文件夹。")
 @pass_state
 def evaluate(state, files, from_store, store_path, years, out_dir):
-    """Backtest by year: train on earlier years, test on each later one; and leave-one-year-out."""
+    """按年度回测：用较早年度训练、逐年测试较晚年度；另做留一年交叉验证。"""
     from ..services.training import backtest_steps, evaluate_history
 
     data = _training_data(state, files, years, from_store, store_path)
@@ -92,13 +90,13 @@ def evaluate(state, files, from_store, store_path, years, out_dir):
 
 @cli.group()
 def models():
-    """List, inspect, verify, promote and roll back model folders."""
+    """列出、查看、校验、启用和回退模型文件夹。"""
 
 
 @models.command("list")
 @models_option
 def models_list(models_root):
-    """List model folders; * marks the current one."""
+    """列出模型文件夹；* 标出当前模型。"""
     from ..registry import current_model_dir, list_models, models_dir
 
     root = models_dir(models_root)
@@ -125,7 +123,7 @@ def models_list(models_root):
 @click.argument("name", required=False)
 @models_option
 def models_show(name, models_root):
-    """Print a model's manifest (default: the current model)."""
+    """显示模型的清单 manifest.json（默认：当前模型）。"""
     from ..registry import current_model_dir, model_folder, models_dir, read_manifest
 
     root = models_dir(models_root)
@@ -137,7 +135,7 @@ def models_show(name, models_root):
 @models_option
 @pass_state
 def models_verify(state, models_root):
-    """Check every model folder's manifest and hashes; exit 1 if any fails."""
+    """校验每个模型文件夹的清单和哈希值；有不通过的则以状态 1 退出。"""
     from ..registry import models_dir
     from ..services.training import verify_models
 
@@ -146,23 +144,19 @@ def models_verify(state, models_root):
         click.echo(f"正常  {name}" if problem is None else f"失败  {name}: {problem}")
     failed = sum(problem is not None for _, problem in results)
     if failed:
-        raise click.ClickException(f"{failed} model folder(s) failed verification")
+        raise click.ClickException(f"{failed} 个模型文件夹未通过校验")
 
 
 @models.command("promote")
 @click.argument("name")
-@click.option("--force", is_flag=True, help="Promote even if it scores worse than the current model.")
+@click.option("--force", is_flag=True, help="即使得分低于当前模型也启用。")
 @models_option
 @store_option
 @pass_state
 def models_promote(state, name, force, models_root, store_path):
-    """Make NAME the current model (refused if it scores worse, unless --force).
+    """把 NAME 设为当前模型（得分低于当前模型时拒绝，除非 --force）。
 
-    Both models are compared on the latest decided year of NAME's backtest: NAME's score
-    there comes from its manifest (trained on the years before); the current model's from its
-    manifest for the same year, or, if it never saw that year, by routing that year's decided
-    suggestions from the store.
-    """
+    两个模型在 NAME 回测的最近一个已决定年度上比较：NAME 的得分取自其清单（用之前年度训练）；当前模型的得分取自其清单中同一年度，若它从未见过该年度，则用存储中该年度已决定的建议重新分办来计算。"""
     from ..registry import models_dir
     from ..services.training import promote_model
 
@@ -175,7 +169,7 @@ def models_promote(state, name, force, models_root, store_path):
 @models.command("rollback")
 @models_option
 def models_rollback(models_root):
-    """Make the previously promoted model current again."""
+    """把上一个启用的模型重新设为当前模型。"""
     from ..registry import models_dir, rollback
 
     click.echo(f"当前模型：{rollback(models_dir(models_root))}")

@@ -12,13 +12,13 @@ from .base import cli, pass_state
 
 @cli.group()
 def profile():
-    """Show the office profile, or start one from a template."""
+    """查看本单位配置文件，或从模板新建一份。"""
 
 
 @profile.command("show")
 @pass_state
 def profile_show(state):
-    """Print the profile in use (the bundled default unless --profile or $ROUTER_PROFILE)."""
+    """显示正在使用的配置文件（未给 --profile 或 $ROUTER_PROFILE 时为内置默认配置）。"""
     from ..profile import profile_as_text
 
     click.echo(profile_as_text(state.profile))
@@ -26,11 +26,11 @@ def profile_show(state):
 
 @profile.command("init")
 @click.option("--template", type=click.Choice(list(available_templates())), required=True,
-              help="county, city or province: a government's departments; default: the seed office's divisions.")
+              help="county（县）、city（市）或 province（省）：政府部门作为办理单位；默认：示例单位的处室。")
 @click.argument("path", type=click.Path(dir_okay=False), default="profile.toml")
-@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+@click.option("--force", is_flag=True, help="PATH 已存在时覆盖。")
 def profile_init(template, path, force):
-    """Write a profile from a template to PATH (default: profile.toml here), to edit for your office."""
+    """按模板写出配置文件到 PATH（默认：当前文件夹的 profile.toml），再按本单位修改。"""
     from ..profile import init_profile
 
     written = init_profile(template, path, force=force)
@@ -45,12 +45,12 @@ def profile_init(template, path, force):
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=True))
-@click.option("--sheet", default=None, help="Worksheet of an .xlsx file (default: the first visible one).")
+@click.option("--sheet", default=None, help=".xlsx 文件的工作表（默认：第一个可见的工作表）。")
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True,
-              help="text: how the file was understood; jsonl: the normalized records.")
+              help="text：说明如何理解该文件；jsonl：输出规范化后的记录。")
 @pass_state
 def read(state, file, sheet, fmt):
-    """Read an intake file and say how it was understood."""
+    """读取建议文件，说明各列是如何理解的。"""
     from ..intake import open_intake
     from ..tokenizer import normalize
 

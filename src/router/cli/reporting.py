@@ -12,29 +12,25 @@ from .base import cli, from_store_option, models_option, open_store, pass_state,
 @cli.command()
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--year", type=click.IntRange(1949, 2200), default=None,
-              help="The year to report on (default: the latest year among the inputs).")
+              help="报告的年度（默认：输入中最近的年度）。")
 @from_store_option
 @store_option
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None,
-              help="Model for routing an unlabelled intake (default: the current model).")
+              help="为未标注的建议文件分办所用的模型（默认：当前模型）。")
 @models_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="reports/report", show_default=True,
-              help="Folder for report.md, report.xlsx and trend.png.")
+              help="report.md、report.xlsx 和 trend.png 的输出文件夹。")
 @pass_state
 def report(state, files, year, from_store, store_path, model_dir, models_root, out_dir):
-    """Report on an intake or a year: counts, comparison with earlier years, the report sentence.
+    """一批建议或一个年度的报告：分类件数、与往年比较、报告用语。
 
-    FILES are labelled workbooks of past years and/or an unlabelled intake (routed with the
-    current model, with decisions in the store winning); --from-store adds the store's
-    confirmed decisions. The report covers --year (default: the latest); earlier years are
-    the comparison.
-    """
+    FILES 是往年带标注的工作簿和/或未标注的建议文件（用当前模型分办，存储中的人工决定优先）；--from-store 加入存储中已确认的决定。报告 --year 年度（默认：最近年度），更早的年度作为比较。"""
     from ..registry import models_dir
     from ..services.reporting import report_items, year_report
     from ..services.routing import load_route_model
 
     if not files and not from_store:
-        raise click.UsageError("give history workbooks and/or an intake file, or --from-store")
+        raise click.UsageError("请给出历史工作簿和/或建议文件，或者 --from-store")
     profile = state.profile
     with open_store(store_path, create=False, only_if_exists=not from_store) as store:
         items = report_items(profile, [Path(f) for f in files], store=store, from_store=from_store, year=year,

@@ -12,18 +12,18 @@ from .base import _reviewer, cli, models_option, open_store, pass_state, store_o
 
 @cli.group()
 def history():
-    """Load past years' final routes into the store."""
+    """把往年最终的分办结果导入存储。"""
 
 
 @history.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--year", type=click.IntRange(1949, 2200), default=None,
-              help="The year of the file (default: the 4-digit year in its name).")
-@click.option("--importer", default=None, help="Name recorded as the decision maker (default: $USER).")
+              help="文件所属年度（默认：文件名中的四位年份）。")
+@click.option("--importer", default=None, help="记为决定人的姓名（默认：$USER）。")
 @store_option
 @pass_state
 def history_import(state, file, year, importer, store_path):
-    """Import a past year's workbook with its final topic and divisions as decisions."""
+    """导入往年工作簿，把其中最终的主题和处室记为决定。"""
     from ..services.review import import_history_file
 
     with open_store(store_path) as store:
@@ -33,11 +33,11 @@ def history_import(state, file, year, importer, store_path):
 
 @cli.command()
 @click.argument("table", type=click.Path(dir_okay=False))
-@click.option("--reviewer", default=None, help="Reviewer for rows whose 复核人 is empty (default: $USER).")
+@click.option("--reviewer", default=None, help="“复核人”为空的行记为此复核人（默认：$USER）。")
 @store_option
 @pass_state
 def accept(state, table, reviewer, store_path):
-    """Record the decisions of a reviewed assignment table (XLSX)."""
+    """记录已复核的交办任务表（XLSX）中的决定。"""
     from ..services.review import accept_table
 
     with open_store(store_path, create=False) as store:
@@ -112,26 +112,25 @@ def _ask_decision(profile, r):
 
 @cli.command()
 @click.argument("input_path", metavar="[INPUT]", required=False, type=click.Path(dir_okay=False))
-@click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None, help="Model folder.")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None, help="模型文件夹。")
 @models_option
-@click.option("--sheet", default=None, help="Worksheet of an .xlsx input.")
+@click.option("--sheet", default=None, help=".xlsx 输入文件的工作表。")
 @click.option("--year", type=click.IntRange(1949, 2200), default=None,
-              help="Year of the intake (default: this year); without INPUT, review that year's suggestions in the store.")
-@click.option("--reviewer", default=None, help="Reviewer name (default: $USER).")
+              help="建议所属年度（默认：今年）；不给 INPUT 时，复核存储中该年度的建议。")
+@click.option("--reviewer", default=None, help="复核人姓名（默认：$USER）。")
 @store_option
 @pass_state
 def review(state, input_path, model_dir, models_root, sheet, year, reviewer, store_path):
-    """Review an intake at the terminal, least confident first; each decision is saved at once.
+    """在终端逐条复核建议，把握最小的在前；每个决定立即保存。
 
-    Enter accepts, a number picks an alternative, e edits, s skips, q quits.
-    """
+    回车=同意，数字=选备选，e=修改，s=跳过，q=退出。"""
     from ..registry import models_dir
     from ..services import review as service
     from ..services.routing import load_route_model
 
     profile = state.profile
     if not input_path and not year:
-        raise click.UsageError("give an intake file, or --year to review a year already in the store")
+        raise click.UsageError("请给出建议文件，或用 --year 复核存储中已有的年度")
     with open_store(store_path, create=bool(input_path)) as store:
         suggestions, source = service.review_suggestions(profile, input_path=input_path, sheet=sheet, year=year,
                                                          store=store)

@@ -20,25 +20,25 @@ def _counter(every: int = 1000):
 @cli.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="Output file (default: INPUT's name with _交办任务表 and the format's extension).")
+              help="输出文件（默认：INPUT 的文件名加 _交办任务表 和格式的扩展名）。")
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None,
-              help="Model folder (default: the current model of the models folder).")
+              help="模型文件夹（默认：模型文件夹中的当前模型）。")
 @models_option
 @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "jsonl"]), default=None,
-              help="Output format (default: from -o's extension, else xlsx).")
+              help="输出格式（默认：按 -o 的扩展名，否则 xlsx）。")
 @click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=None,
-              help="Review threshold from 0 to 1 (default: the profile's).")
-@click.option("--sheet", default=None, help="Worksheet of an .xlsx input.")
+              help="需人工复核的置信度阈值，0 到 1（默认：配置文件中的值）。")
+@click.option("--sheet", default=None, help=".xlsx 输入文件的工作表。")
 @click.option("--date", "assignment_date", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Assignment date (交办日期) for the deadline; default today.")
-@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
+              help="交办日期，用于计算答复时限；默认今天。")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="并行进程数。")
 @click.option("--year", type=click.IntRange(1949, 2200), default=None,
-              help="Year of the intake, as recorded in the store (default: the assignment date's year).")
+              help="建议所属年度，记入存储（默认：交办日期的年份）。")
 @store_option
 @pass_state
 def route(state, input_path, output, model_dir, models_root, fmt, threshold, sheet, assignment_date, jobs, year,
           store_path):
-    """Route an intake into the assignment table (建议交办任务表)."""
+    """把一批建议分办，写成建议交办任务表。"""
     from ..registry import models_dir
     from ..services.routing import output_format, output_path, route_file
 

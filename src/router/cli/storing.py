@@ -11,20 +11,20 @@ from .base import cli, store_option
 
 @cli.group("store")
 def store_group():
-    """Check and back up the history store."""
+    """检查和备份历史存储。"""
 
 
 @store_group.command("check")
 @store_option
 def store_check(store_path):
-    """Run SQLite's integrity check without writing to the store."""
+    """运行 SQLite 完整性检查，不写入存储。"""
     from ..store import check_store, default_store_path
 
     path = Path(store_path) if store_path else default_store_path()
     problems = check_store(path)
     if problems:
-        raise click.ClickException(f"{path}: the store is damaged ({'; '.join(problems[:3])}); "
-                                   "restore it from a backup made with `router store backup`")
+        raise click.ClickException(f"{path}：存储已损坏（{'; '.join(problems[:3])}）；"
+                                   "请用 `router store backup` 做的备份恢复")
     click.echo(f"{path}：完好")
 
 
@@ -32,7 +32,7 @@ def store_check(store_path):
 @click.argument("target", type=click.Path(dir_okay=False))
 @store_option
 def store_backup(target, store_path):
-    """Copy the store with SQLite's online backup (safe while others write)."""
+    """用 SQLite 在线备份复制存储（他人写入时也安全）。"""
     from ..store import Store
 
     with Store.open(store_path, create=False) as store:

@@ -44,7 +44,7 @@ def report_items(profile: Profile, files: Iterable[Path] = (), *, store=None, fr
 
     files = [Path(f) for f in files]
     if not files and not from_store:
-        raise RequestError("give history workbooks and/or an intake file, or --from-store")
+        raise RequestError("请给出历史工作簿和/或建议文件，或者 --from-store")
     items: list[ReportItem] = _store_items(store) if from_store else []
     model = decisions = None
     for path in files:
@@ -75,10 +75,10 @@ def year_report(profile: Profile, items: list[ReportItem], out_dir: Path, *, yea
 
     years = sorted({i.year for i in items if i.year})
     if not years:
-        raise RequestError("no suggestions with a year to report on")
+        raise RequestError("没有带年度的建议可供报告")
     year = year or years[-1]
     if year not in years:
-        raise RequestError(f"no suggestions of {year}; the inputs cover {', '.join(map(str, years))}")
+        raise RequestError(f"没有 {year} 年的建议；输入涵盖的年度为 {'、'.join(map(str, years))}")
     earlier = {y: [i for i in items if i.year == y] for y in years if y < year}
     report = build_report(year, [i for i in items if i.year == year], earlier, profile, Tokenizer(cache=cache))
     return YearReport(report, write_report(report, profile, Path(out_dir)))

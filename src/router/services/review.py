@@ -148,10 +148,10 @@ def review_suggestions(profile: Profile, *, input_path: Path | None = None, shee
         _, suggestions = read_intake(input_path, profile, sheet=sheet)
         return suggestions, Path(input_path).name
     if not year:
-        raise RequestError("give an intake file, or --year to review a year already in the store")
+        raise RequestError("请给出建议文件，或用 --year 复核存储中已有的年度")
     suggestions = store.suggestions_of_year(year)
     if not suggestions:
-        raise RequestError(f"the store has no suggestions of {year}; route or import that year first")
+        raise RequestError(f"存储中没有 {year} 年的建议；请先分办或导入该年度")
     return suggestions, f"store:{year}"
 
 

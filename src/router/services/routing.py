@@ -41,7 +41,7 @@ def output_path(input_path: Path, output: Path | None, fmt: str) -> Path:
 
     output = Path(output) if output else default_output_path(Path(input_path), fmt)
     if output.resolve() == Path(input_path).resolve():
-        raise RequestError("the output would overwrite the input; choose another -o")
+        raise RequestError("输出会覆盖输入文件；请用 -o 另选一个文件")
     return output
 
 
@@ -63,7 +63,7 @@ def route_file(profile: Profile, input_path: Path, output: Path, fmt: str, *, mo
     from ..table import write_routes
 
     if fmt == "xlsx" and store is None:
-        raise RequestError("an XLSX assignment table needs a store to record its routes in")
+        raise RequestError("XLSX 交办任务表需要一个存储来记录分办结果")
     reader = open_intake(input_path, profile, sheet=sheet)
     if model is None:
         model = load_route_model(profile, model_dir=model_dir, models_root=models_root, cache=cache)

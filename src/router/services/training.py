@@ -74,7 +74,7 @@ def labelled_examples(profile: Profile, *, files: Iterable[Path] = (), store=Non
 
     files = [Path(f) for f in files]
     if (store is None) == (not files):
-        raise RequestError("give labelled history files (e.g. data/history_*.xlsx) or --from-store, not both")
+        raise RequestError("请给出带标注的历史文件（如 data/history_*.xlsx）或 --from-store，二者只选其一")
     years = set(years) if years else None
     if store is not None:
         data = TrainingData(store_examples(store, profile, years), [str(store.path)])
@@ -146,7 +146,7 @@ def evaluate_history(profile: Profile, data: TrainingData, out_dir: Path, *, cac
     from ..tokenizer import Tokenizer
 
     if len(data.years) < 2:
-        raise RequestError("evaluation needs labelled suggestions from at least two years")
+        raise RequestError("评估需要至少两个年度的带标注建议")
     results = backtest(data.examples, profile, Tokenizer(cache=cache).warm(), progress=progress)
     return results, write_reports(results, profile, Path(out_dir))
 
@@ -210,14 +210,13 @@ def promote_model(profile: Profile, models_root: Path, name: str, *, force: bool
         old = _current_score_on(year, current, current_dir, profile, store, cache)
         if not old:
             raise ModelError(
-                f"cannot compare {name} with the current model {current_dir.name} on {year} "
-                "(no score for that year and no decided suggestions of it in the store); use --force to promote anyway"
+                f"无法在 {year} 年上比较 {name} 与当前模型 {current_dir.name}"
+                "（没有该年度的得分，存储中也没有该年度已决定的建议）；确要启用请加 --force"
             )
         worse = [task for task in ("topic", "division") if new[task]["accuracy"] < old[task]["accuracy"]]
         if worse:
-            comparison = ", ".join(f"{t}: {new[t]['accuracy']:.3f} < {old[t]['accuracy']:.3f}" for t in worse)
-            raise ModelError(
-                f"{name} scores worse than the current model on {year} ({comparison}); use --force to promote anyway"
-            )
+            names = {"topic": "主题", "division": "主办处室"}
+            comparison = "，".join(f"{names[t]} {new[t]['accuracy']:.3f} < {old[t]['accuracy']:.3f}" for t in worse)
+            raise ModelError(f"{name} 在 {year} 年的得分低于当前模型（{comparison}）；确要启用请加 --force")
     promote(root, name)
     return Promotion(name, year)
