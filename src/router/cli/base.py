@@ -85,7 +85,7 @@ def progress_enabled() -> bool:
     return sys.stderr.isatty()
 
 
-@click.group(cls=RouterGroup)
+@click.group(name="router", cls=RouterGroup)
 @click.version_option(__version__, prog_name="router", help="显示版本并退出。")
 @click.option("--profile", "profile_path", type=click.Path(dir_okay=False), default=None, envvar="ROUTER_PROFILE",
               help=PROFILE_OPTION_HELP)

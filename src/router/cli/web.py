@@ -11,17 +11,17 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on; anything but this machine needs at least one account.")
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port to listen on.")
+              help="监听地址；本机以外的地址需要至少一个账户。")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="监听端口。")
 @click.option("--year", type=click.IntRange(1949, 2200), default=None,
-              help="Year under review (default: the newest routed year in the store).")
-@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True, help="Worker threads.")
+              help="复核的年度（默认：存储中最近分办的年度）。")
+@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True, help="工作线程数。")
 @click.option("--behind-proxy", is_flag=True,
-              help="Trust X-Forwarded-For/-Proto from one reverse proxy (cookies become Secure over TLS).")
+              help="信任前面一个反向代理的 X-Forwarded-For/-Proto（经 TLS 时 Cookie 为 Secure）。")
 @store_option
 @pass_state
 def serve(state, host, port, year, threads, behind_proxy, store_path):
-    """Serve the review web pages (复核网页) for several reviewers over the store."""
+    """为多名复核人员提供基于存储的复核网页。"""
     import waitress
 
     from ..accounts import count_users
@@ -48,7 +48,7 @@ def serve(state, host, port, year, threads, behind_proxy, store_path):
 
 @cli.group()
 def users():
-    """Accounts of the review web pages."""
+    """复核网页的账户。"""
 
 
 def _divisions(ctx, param, value):
@@ -60,13 +60,13 @@ def _divisions(ctx, param, value):
 @users.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(["reviewer", "coordinator"]), required=True,
-              help="reviewer decides on suggestions; coordinator also sees progress and exports.")
+              help="reviewer（复核人）对建议作决定；coordinator（统筹人）还可查看进度和导出。")
 @click.option("--divisions", callback=_divisions, default=None,
-              help="Limit a reviewer to these divisions (keys or names, comma-separated).")
+              help="限定复核人只处理这些处室（键或名称，用逗号分隔）。")
 @store_option
 @pass_state
 def users_add(state, name, role, divisions, store_path):
-    """Create an account; the password is asked twice and stored as a salted scrypt hash."""
+    """创建账户；密码输入两次，以加盐 scrypt 哈希保存。"""
     from ..accounts import ROLE_NAMES, add_user
     from ..store import Store
 
@@ -83,7 +83,7 @@ def users_add(state, name, role, divisions, store_path):
 @store_option
 @pass_state
 def users_list(state, store_path):
-    """List the accounts."""
+    """列出账户。"""
     from ..accounts import ROLE_NAMES, list_users
     from ..store import Store
 
