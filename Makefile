@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 HISTORY := data/history_2017.xlsx data/history_2018.xlsx data/history_2019.xlsx data/history_2020.xlsx
 
-.PHONY: route test browser model evaluate bench clean
+.PHONY: route test browser model evaluate bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ model: $(STAMP)
 
 evaluate: $(STAMP)
 	$(BIN)/router evaluate $(HISTORY) --out reports
+
+# The command reference, from every command's --help (tests/test_docs.py fails when it is stale).
+docs: $(STAMP)
+	$(BIN)/python docs/make_cli_reference.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -104,8 +104,10 @@ CASES = [
      "`Error: STORE: the disk is full …; nothing from this run was saved, earlier records are intact`; the "
      "store passes its integrity check"),
     ("A store with a damaged data page, then route, accept or history import",
-     "Refused before anything is written (quick_check when the store is opened): `the store is damaged …; "
-     "nothing was written to it`; the file is byte-identical; `router store check` reports it"),
+     "Route and history import meet the damaged page and are refused, their transaction rolled back: "
+     "`the store is damaged …; nothing was written to it`; accept with nothing to record succeeds and writes "
+     "nothing (no integrity check on open: it would read the whole store each time); the file is "
+     "byte-identical; `router store check` reports it"),
     ("`router store backup` into a missing folder, or over an existing file",
      "Refused with one `Error:` line; the backup appears only when whole (online backup into a temporary "
      "file, then renamed)"),
