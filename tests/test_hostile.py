@@ -104,10 +104,9 @@ CASES = [
      "`Error: STORE: the disk is full …; nothing from this run was saved, earlier records are intact`; the "
      "store passes its integrity check"),
     ("A store with a damaged data page, then route, accept or history import",
-     "Route and history import meet the damaged page and are refused, their transaction rolled back: "
-     "`the store is damaged …; nothing was written to it`; accept with nothing to record succeeds and writes "
-     "nothing (no integrity check on open: it would read the whole store each time); the file is "
-     "byte-identical; `router store check` reports it"),
+     "Refused before anything is written (quick_check before a command's first write, not on every open): "
+     "`the store is damaged …; nothing was written to it`; the file is byte-identical; `router store check` "
+     "reports it"),
     ("`router store backup` into a missing folder, or over an existing file",
      "Refused with one `Error:` line; the backup appears only when whole (online backup into a temporary "
      "file, then renamed)"),
@@ -817,13 +816,13 @@ def test_read_only_output_folder_mounted(private_mounts, bundled_model_dir, tmp_
 
 @backs("A read-only output folder")
 def test_permission_denied_output_folder(runner, bundled_model_dir, tmp_path, monkeypatch):
-    import router.table
+    import router.fileio
 
     def refuse(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied")
 
     # Root ignores modes: say no as a mode would, to router's writer alone.
-    monkeypatch.setattr(router.table, "tempfile", types.SimpleNamespace(mkstemp=refuse))
+    monkeypatch.setattr(router.fileio, "tempfile", types.SimpleNamespace(mkstemp=refuse))
     out = tmp_path / "table.xlsx"
     out.write_bytes(b"old")
     line = _error_line(invoke(runner, ["route", _small_intake(tmp_path), "--model", bundled_model_dir, "-o", out,
@@ -855,7 +854,7 @@ def test_full_disk_on_a_tiny_file_system(private_mounts, bundled_model_dir, tmp_
 @backs("A full disk while the table is written")
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "jsonl"])
 def test_full_disk_simulated(runner, bundled_model_dir, tmp_path, monkeypatch, fmt):
-    import router.table
+    import router.fileio
 
     class FullDisk:
         """The os module as router's writer sees it, on a disk that filled up."""
@@ -867,7 +866,7 @@ def test_full_disk_simulated(runner, bundled_model_dir, tmp_path, monkeypatch, f
         def fsync(fd):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(router.table, "os", FullDisk())
+    monkeypatch.setattr(router.fileio, "os", FullDisk())
     out = tmp_path / "out" / f"table.{fmt}"
     out.parent.mkdir()
     out.write_bytes(b"old")
@@ -977,17 +976,13 @@ def test_damaged_store_refused_before_any_write(runner, bundled_model_dir, tmp_p
     store.write_bytes(bytes(data))
     digest = _sha(store)
     again = tmp_path / "again.xlsx"
-    commands = [["history", "import", HISTORY[2]], ["route", INTAKE, "--model", bundled_model_dir, "-o", again]]
+    commands = [["history", "import", HISTORY[2]], ["route", INTAKE, "--model", bundled_model_dir, "-o", again],
+                ["accept", table]]
     for command in commands:
         line = _error_line(invoke(runner, [*command, "--store", store]))
         assert line.startswith(f"Error: {store}: the store is damaged (") and "nothing was written to it" in line
         assert _sha(store) == digest
     assert not again.exists()
-    # Opening runs no integrity check (only `router store check` does): a command that reads no
-    # damaged page and has nothing to record succeeds, and still writes nothing.
-    untouched = invoke(runner, ["accept", table, "--store", store])
-    assert untouched.exit_code == 0 and "新记录决定 0 条" in untouched.output
-    assert _sha(store) == digest
     line = _error_line(invoke(runner, ["store", "check", "--store", store]))
     assert line.startswith(f"Error: {store}：存储已损坏（")
 

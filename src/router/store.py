@@ -213,6 +213,7 @@ class Store:
         self.path = path
         self.db = connection
         self._key = None
+        self._checked = False  # quick_check passed on this connection (see _check_before_writing)
 
     @classmethod
     def open(cls, path: str | os.PathLike | None = None, *, create: bool = True) -> "Store":
@@ -231,16 +232,21 @@ class Store:
         except (OSError, sqlite3.Error) as exc:
             raise _store_error(path, exc) from None
         try:
-            # No integrity check here: it reads the whole file on every open. `router store check`
-            # runs it; a damaged page met while working fails that command's transaction whole.
+            # No integrity check on open: it reads the whole file, and most commands only read.
+            # It runs once before a connection's first write (see transaction) and in `router store check`.
             connection.execute("PRAGMA busy_timeout = 60000")
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA foreign_keys = ON")
             store = cls(path, connection)
+            # A new file has nothing to check; one this process already has open was checked then.
+            store._checked = not existing or open_here
             store._migrate()
         except sqlite3.Error as exc:
             connection.close()
             raise _store_error(path, exc) from None
+        except StoreError:
+            connection.close()
+            raise
         with _OPEN_LOCK:
             _OPEN[key] = _OPEN.get(key, 0) + 1
         store._key = key
@@ -262,6 +268,16 @@ class Store:
                     del _OPEN[self._key]
             self._key = None
 
+    def _check_before_writing(self) -> None:
+        """A damaged store is refused before anything is written to it, which could spread the damage."""
+        try:
+            problems = [row[0] for row in self.db.execute("PRAGMA quick_check(3)").fetchall()]
+        except sqlite3.Error as exc:
+            raise _store_error(self.path, exc) from None
+        if problems != ["ok"]:
+            raise _damaged(self.path, "; ".join(problems))
+        self._checked = True
+
     # How long a writer waits for another process's write lock, and when it says that it waits.
     lock_timeout: float = 120.0
     lock_notice: float = 3.0
@@ -273,6 +289,8 @@ class Store:
         Waiting for another writer is said (on the ``router.store`` logger) after
         ``lock_notice`` seconds and given up after ``lock_timeout`` with a clear error.
         """
+        if not self._checked:
+            self._check_before_writing()
         started = time.monotonic()
         noticed = False
         self.db.execute(f"PRAGMA busy_timeout = {int(min(1.0, self.lock_notice) * 1000)}")

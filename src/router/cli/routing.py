@@ -41,13 +41,16 @@ def route(state, input_path, output, model_dir, models_root, fmt, threshold, she
     """把一批建议分办，写成建议交办任务表。"""
     from ..registry import models_dir
     from ..services.routing import output_format, output_path, route_file
+    from ..store import default_store_path
 
     fmt = output_format(Path(output) if output else None, fmt)
     output = output_path(Path(input_path), Path(output) if output else None, fmt)
-    # The XLSX table is recorded in the store (created if need be); other formats only read its decisions.
-    with open_store(store_path, only_if_exists=fmt != "xlsx") as store:
+    # Decisions come from the store when there is one; an XLSX table's routes are recorded in it
+    # (in a new one at --store when there is none yet).
+    with open_store(store_path, only_if_exists=True) as store:
         done = route_file(state.profile, Path(input_path), output, fmt, model_dir=model_dir,
-                          models_root=models_dir(models_root), cache=state.cache, store=store, threshold=threshold, sheet=sheet,
+                          models_root=models_dir(models_root), cache=state.cache, store=store,
+                          new_store=Path(store_path) if store_path else default_store_path(), threshold=threshold, sheet=sheet,
                           assignment_date=assignment_date.date() if assignment_date else None, jobs=jobs,
                           year=year, progress=_counter())
     if done.routed >= 1000 and progress_enabled():

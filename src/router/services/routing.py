@@ -47,7 +47,7 @@ def output_path(input_path: Path, output: Path | None, fmt: str) -> Path:
 
 def route_file(profile: Profile, input_path: Path, output: Path, fmt: str, *, model=None,
                model_dir: Path | None = None, models_root: Path | None = None, cache: Path | None = None,
-               store=None, threshold: float | None = None, sheet: str | None = None, assignment_date: dt.date | None = None,
+               store=None, new_store: Path | None = None, threshold: float | None = None, sheet: str | None = None, assignment_date: dt.date | None = None,
                jobs: int = 1, year: int | None = None,
                progress: Callable[[int], None] | None = None) -> RouteSummary:
     """Route an intake into the assignment table; reviewers' decisions in ``store`` win over the model.
@@ -55,6 +55,8 @@ def route_file(profile: Profile, input_path: Path, output: Path, fmt: str, *, mo
     XLSX is the review surface: it is kept whole, enriched with similar past suggestions, and its
     routes are recorded in ``store`` so that a reviewed copy can be accepted. CSV and JSONL stream.
     ``model`` is a loaded model; without one, :func:`load_route_model` loads it from the folders.
+    Without ``store`` (there is none yet), an XLSX table's routes go to a store created at
+    ``new_store`` only once the table is whole, so a failed route leaves no empty store behind.
     """
     from ..intake import open_intake
     from ..review import human_decisions
@@ -62,7 +64,7 @@ def route_file(profile: Profile, input_path: Path, output: Path, fmt: str, *, mo
     from ..similar import annotate
     from ..table import write_routes
 
-    if fmt == "xlsx" and store is None:
+    if fmt == "xlsx" and store is None and new_store is None:
         raise RequestError("XLSX 交办任务表需要一个存储来记录分办结果")
     reader = open_intake(input_path, profile, sheet=sheet)
     if model is None:
@@ -89,7 +91,14 @@ def route_file(profile: Profile, input_path: Path, output: Path, fmt: str, *, mo
         annotate(model, routed)
 
         def record():  # before the new table replaces the old: a table is never left unrecorded
-            store.record_routes(routed, year=year or day.year, source=Path(input_path).name, model=str(model.folder))
+            from ..store import Store
+
+            source = Path(input_path).name
+            if store is not None:
+                store.record_routes(routed, year=year or day.year, source=source, model=str(model.folder))
+                return
+            with Store.open(new_store) as created:
+                created.record_routes(routed, year=year or day.year, source=source, model=str(model.folder))
 
         write_routes(routed, profile, output, fmt, before_replace=record)
     else:
