@@ -127,6 +127,25 @@ MIGRATIONS = [
     CREATE INDEX suggestions_year ON suggestions(year);
     CREATE INDEX suggestions_content ON suggestions(content_hash);
     """,
+    # 4 (tracking, #16): handling records after assignment (router.services.tracking), append-only like decisions.
+    # The latest record of a step for a suggestion is the one that counts.
+    """
+    CREATE TABLE handling (
+        id INTEGER PRIMARY KEY,
+        suggestion_id INTEGER NOT NULL REFERENCES suggestions(id),
+        step TEXT NOT NULL CHECK (step IN ('已交办', '已转办', '已联系代表', '已会商', '已答复', '已回访')),
+        day TEXT,
+        detail TEXT NOT NULL DEFAULT '{}',
+        recorder TEXT NOT NULL,
+        origin TEXT NOT NULL DEFAULT '',
+        created TEXT NOT NULL
+    );
+    CREATE INDEX handling_suggestion ON handling(suggestion_id, step, id);
+    CREATE TRIGGER handling_append_only_update BEFORE UPDATE ON handling
+        BEGIN SELECT RAISE(ABORT, 'handling records are append-only'); END;
+    CREATE TRIGGER handling_append_only_delete BEFORE DELETE ON handling
+        BEGIN SELECT RAISE(ABORT, 'handling records are append-only'); END;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime as dt
 import json
 import os
 import re
@@ -26,6 +27,7 @@ __all__ = [
     "HEADERS",
     "REVIEW_HEADERS",
     "REVIEW_ACTIONS",
+    "TRACKING_HEADERS",
     "atomic_path",
     "safe_cell",
     "file_mode",
@@ -40,6 +42,11 @@ HEADERS = [
 ]
 REVIEW_HEADERS = ["复核", "确认主题", "确认主办处室", "确认会办处室", "复核意见", "复核人"]
 REVIEW_ACTIONS = ["同意", "修改", "待定"]
+# Handling columns (`router track import`): 办理类型 and 交办日期 are filled here, the rest by the divisions.
+TRACKING_HEADERS = [
+    "办理类型", "交办日期", "重点", "转办处室", "联系方式", "联系日期", "会商日期", "答复日期", "答复类别",
+    "答复内容或文号", "建议条数", "采纳条数", "满意度", "回访日期", "回访意见",
+]
 # A hidden column that ties each row to its suggestion in the store, whatever the sorting.
 KEY_HEADER = "建议标识"
 SOURCE_NAMES = {"model": "模型（历史数据）", "remit": "职责文本", "rule": "主题规则", "human": "人工确认", "empty": "无法路由"}
@@ -218,7 +225,15 @@ def _write_jsonl(routes: Iterable[Route], profile: Profile, tmp: Path) -> int:
 XLSX_MAX_ROWS = 1_048_576  # Excel's and WPS's limit, the header row included
 
 
-def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str) -> int:
+def _tracking_values(route: Route, assigned: dt.date | None) -> list:
+    values = [None] * len(TRACKING_HEADERS)
+    values[0] = route.suggestion.role or None
+    values[1] = assigned.isoformat() if assigned and route.topic else None
+    return values
+
+
+def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str,
+                assigned: dt.date | None = None) -> int:
     """The review workbook, written in openpyxl's write-only (streaming) mode: rows go to disk as they come."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -234,10 +249,11 @@ def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str
         )
     book = Workbook(write_only=True)
     sheet = book.create_sheet("交办任务表")
-    headers = HEADERS + REVIEW_HEADERS + [KEY_HEADER]
+    headers = HEADERS + REVIEW_HEADERS + TRACKING_HEADERS + [KEY_HEADER]
     bold = Font(bold=True)
     widths = {"标题": 42, "判断依据": 28, "备选": 40, "相似往年建议": 48, "建议会办处室": 18, "复核意见": 24,
-              "建议主题": 16, "确认主题": 16, "建议主办处室": 14, "确认主办处室": 14, "确认会办处室": 18}
+              "建议主题": 16, "确认主题": 16, "建议主办处室": 14, "确认主办处室": 14, "确认会办处室": 18,
+              "答复内容或文号": 30, "回访意见": 24, "转办处室": 14}
     for i, name in enumerate(headers, start=1):
         sheet.column_dimensions[get_column_letter(i)].width = widths.get(name, max(10, 2 * len(name) + 4))
     sheet.column_dimensions[get_column_letter(len(headers))].hidden = True
@@ -250,6 +266,12 @@ def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str
         "确认主题": [t.name for t in profile.topics],
         "确认主办处室": [d.name for d in profile.divisions],
         "确认会办处室": [d.name for d in profile.divisions],
+        "办理类型": ["主办", "会办"],
+        "重点": ["是", "否"],
+        "转办处室": [d.name for d in profile.divisions],
+        "联系方式": list(profile.tracking.contact_methods),
+        "答复类别": [g.code for g in profile.tracking.grades],
+        "满意度": list(profile.tracking.satisfaction),
     }
     for col, (name, values) in enumerate(options.items(), start=1):
         letter = get_column_letter(col)
@@ -273,6 +295,7 @@ def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str
     highlight = PatternFill("solid", fgColor="FFF2CC")
     for route in routes:
         values = [_xlsx_cell(v) for v in row_values(route, profile)] + [None] * len(REVIEW_HEADERS) \
+            + [_xlsx_cell(v) for v in _tracking_values(route, assigned)] \
             + [route.identity.as_text() if route.identity else route.suggestion.content_hash]
         sheet.append([styled(v, fill=highlight) for v in values] if route.needs_review else values)
 
@@ -299,14 +322,15 @@ def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str
 
 
 def write_routes(routes: Iterable[Route], profile: Profile, path: Path, fmt: str, *, title: str = "建议交办任务表",
-                 before_replace=None) -> int:
+                 before_replace=None, assigned: dt.date | None = None) -> int:
     """Write routes atomically in ``fmt`` (xlsx, csv, jsonl); return the number of rows written.
 
     ``before_replace`` (e.g. recording the routes in the store) runs after the table is whole
     and before it replaces the old one, so a failure there leaves the old table in place.
+    ``assigned`` is the assignment date (交办日期) written in the XLSX's handling columns.
     """
     writers = {"csv": _write_csv, "jsonl": _write_jsonl}
     with atomic_path(path, before_replace=before_replace) as tmp:
         if fmt == "xlsx":
-            return _write_xlsx(routes, profile, tmp, title)
+            return _write_xlsx(routes, profile, tmp, title, assigned)
         return writers[fmt](routes, profile, tmp)

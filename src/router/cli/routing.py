@@ -76,7 +76,7 @@ def route(state, input_path, output, model_dir, models_root, fmt, threshold, she
                 store.record_routes(routed, year=year or day.year, source=Path(input_path).name,
                                     model=str(model.folder))
 
-        write_routes(routed, profile, output, fmt, before_replace=record)
+        write_routes(routed, profile, output, fmt, before_replace=record, assigned=day)
     else:
         write_routes(routes(), profile, output, fmt)
     click.echo(f"已写出交办任务表：{output}")
