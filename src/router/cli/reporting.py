@@ -42,10 +42,20 @@ def report(state, files, year, from_store, store_path, model_dir, models_root, o
         raise click.UsageError("give history workbooks and/or an intake file, or --from-store")
     items: list[ReportItem] = []
     if from_store:
+        from ..services.tracking import assigned_years, handlings_of_year
+
         with Store.open(store_path, create=False) as store:
+            # Assigned suggestions count with their handling role, and with the assignment's route
+            # when no reviewer confirmed one.
+            assigned = {h.suggestion_id: h for y in assigned_years(store) for h in handlings_of_year(store, y)}
             for r in store.confirmed():
+                h = assigned.pop(r["id"], None)
                 items.append(ReportItem(r["year"], r["number"] or "", r["title"], f"{r['title']}\n{r['body']}",
-                                        r["topic"], r["division"]))
+                                        r["topic"], r["division"], h.role if h else ""))
+            for h in assigned.values():
+                if h.topic and h.division:
+                    items.append(ReportItem(h.year, h.number, h.title, f"{h.title}\n{h.body}", h.topic, h.division,
+                                            h.role))
     model = None
     for path in files:
         reader = open_intake(path, profile)  # the header tells a labelled year from an intake
@@ -72,7 +82,16 @@ def report(state, files, year, from_store, store_path, model_dir, models_root, o
         raise click.UsageError(f"no suggestions of {year}; the inputs cover {', '.join(map(str, years))}")
     earlier = {y: [i for i in items if i.year == y] for y in years if y < year}
     result = build_report(year, [i for i in items if i.year == year], earlier, profile, Tokenizer())
+    if from_store:
+        from ..services.tracking import year_end
+
+        with Store.open(store_path, create=False) as store:
+            figures = year_end(store, profile, year)
+        if figures.received:
+            result.handling = figures
     paths = write_report(result, profile, Path(out_dir))
     click.echo(result.sentence)
+    for sentence in result.handling.sentences if result.handling else ():
+        click.echo(sentence)
     for kind, path in paths.items():
         click.echo(f"报告（{kind}）：{path}")

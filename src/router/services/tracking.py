@@ -30,7 +30,7 @@ from ..table import KEY_HEADER, TRACKING_HEADERS
 __all__ = [
     "STEPS", "ASSIGNED", "TRANSFERRED", "CONTACTED", "CONSULTED", "REPLIED", "VISITED", "ROLES",
     "TRACKING_HEADERS", "Record", "Handling", "DueStep", "YearEnd", "ImportResult",
-    "parse_day", "find_suggestion", "handling_of", "handlings_of_year", "tracking_year", "record_event",
+    "parse_day", "describe", "find_suggestion", "assigned_years", "handling_of", "handlings_of_year", "tracking_year", "record_event",
     "import_table", "due_steps", "division_summary", "year_end",
 ]
 
@@ -97,6 +97,7 @@ class Handling:
     title: str
     routed: dict
     records: list[Record] = field(default_factory=list)
+    body: str = ""
 
     @property
     def label(self) -> str:
@@ -188,26 +189,33 @@ def _records(db, suggestion_ids: list[int]) -> dict[int, list[Record]]:
 
 
 def handling_of(db, suggestion_id: int) -> Handling:
-    year, number, title = db.execute("SELECT year, number, title FROM suggestions WHERE id = ?",
-                                     (suggestion_id,)).fetchone()
+    year, number, title, body = db.execute("SELECT year, number, title, body FROM suggestions WHERE id = ?",
+                                           (suggestion_id,)).fetchone()
     return Handling(suggestion_id, year, number or "", title, _routed(db, suggestion_id),
-                    _records(db, [suggestion_id])[suggestion_id])
+                    _records(db, [suggestion_id])[suggestion_id], body)
 
 
 def handlings_of_year(store: Store, year: int) -> list[Handling]:
     """Every assigned suggestion of ``year``, in the order of their numbers."""
     db = store.db
     rows = db.execute(
-        "SELECT DISTINCT s.id, s.year, s.number, s.title FROM suggestions s JOIN handling h ON h.suggestion_id = s.id "
-        "WHERE s.year = ? AND h.step = ?", (year, ASSIGNED)).fetchall()
+        "SELECT DISTINCT s.id, s.year, s.number, s.title, s.body FROM suggestions s "
+        "JOIN handling h ON h.suggestion_id = s.id WHERE s.year = ? AND h.step = ?", (year, ASSIGNED)).fetchall()
     records = _records(db, [r[0] for r in rows])
-    out = [Handling(sid, y, number or "", title, _routed(db, sid), records[sid]) for sid, y, number, title in rows]
+    out = [Handling(sid, y, number or "", title, _routed(db, sid), records[sid], body)
+           for sid, y, number, title, body in rows]
     return sorted(out, key=lambda h: (_number_key(h.number), h.suggestion_id))
 
 
 def _number_key(number: str) -> tuple:
     digits = re.sub(r"\D", "", number or "")
     return (int(digits) if digits else 10 ** 12, number or "")
+
+
+def assigned_years(store: Store) -> list[int]:
+    rows = store.db.execute("SELECT DISTINCT s.year FROM suggestions s JOIN handling h ON h.suggestion_id = s.id "
+                            "WHERE h.step = ? AND s.year IS NOT NULL ORDER BY s.year", (ASSIGNED,)).fetchall()
+    return [r[0] for r in rows]
 
 
 def tracking_year(store: Store) -> int | None:
@@ -307,6 +315,24 @@ def _normalized(step: str, detail: dict, profile: Profile) -> dict:
     return {k: ("" if v is None and k in ("note", "comment", "text", "from") else v) for k, v in out.items()}
 
 
+def describe(record: Record, profile: Profile) -> str:
+    """A record's details in words, e.g. "主办，开发指导处，重点" or "A1，已印发文件（3条建议，采纳2条）"."""
+    d = record.detail
+    name = lambda key: profile.division(key).name if key in profile.division_keys else (key or "")  # noqa: E731
+    if record.step == ASSIGNED:
+        return "，".join(x for x in (d.get("role"), name(d.get("division")), "重点" if d.get("key") else "") if x)
+    if record.step == TRANSFERRED:
+        return f"{name(d.get('from'))}→{name(d.get('division'))}" + (f"，{d['comment']}" if d.get("comment") else "")
+    if record.step == CONTACTED:
+        return d.get("how", "") + (f"，{d['note']}" if d.get("note") else "")
+    if record.step == CONSULTED:
+        return d.get("note", "")
+    if record.step == REPLIED:
+        asks = f"（{d['asks']}条建议，采纳{d.get('adopted') or 0}条）" if d.get("asks") is not None else ""
+        return d.get("grade", "") + (f"，{d['text']}" if d.get("text") else "") + asks
+    return d.get("satisfaction", "") + (f"，{d['comment']}" if d.get("comment") else "")
+
+
 def _same(record: Record | None, day: dt.date | None, detail: dict) -> bool:
     return record is not None and record.day == day and record.detail == detail
 
@@ -352,7 +378,7 @@ def record_event(store: Store, profile: Profile, suggestion_id: int, step: str, 
         detail = _normalized(step, fields, profile)
         problem = _check(h, step, day, detail, profile)
         if problem:
-            raise InputError(f"{h.label}：{problem[1]}；未记录")
+            raise InputError(f"{h.label}：{problem[1]}（未记录）")
         if _same(h.latest(step), day, detail):
             return False
         _append(db, h, step, day, detail, recorder=recorder, origin=origin, profile=profile, store=store)
