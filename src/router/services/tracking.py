@@ -154,6 +154,11 @@ class Handling:
             return self.latest(REPLIED).day + dt.timedelta(days=t.followup_days)
         return None
 
+    def done_by(self, step: str, on: dt.date) -> bool:
+        """Whether the step is recorded as done on or before ``on`` (a record without a date counts as done)."""
+        record = self.latest(step)
+        return record is not None and (record.day is None or record.day <= on)
+
     def on_time(self, step: str, profile: Profile) -> bool | None:
         """Whether the step was done by its due date; None when not done or not owed."""
         record, due = self.latest(step), self.due_of(step, profile)
@@ -546,7 +551,8 @@ def import_table(store: Store, profile: Profile, path: Path, *, year: int | None
     book.close()
 
     with store.transaction() as db:
-        target = year or tracking_year(store)
+        # The latest year in the store: last year's table needs --year, so it is never taken for this year's.
+        target = year or store.db.execute("SELECT MAX(year) FROM suggestions").fetchone()[0]
         result = ImportResult(year=target)
         problems: list[str] = []
         pending: list[tuple[Handling, str, dt.date | None, dict]] = []
@@ -658,12 +664,17 @@ def _division_order(profile: Profile, key: str | None) -> int:
 
 
 def due_steps(handlings: list[Handling], profile: Profile, on: dt.date, within_days: int) -> list[DueStep]:
-    """Steps overdue at ``on`` or due within ``within_days`` after it, by division, leader and due date."""
+    """Steps overdue at ``on`` or due within ``within_days`` after it, by division, leader and due date.
+
+    The state is the one at ``on``: a step recorded with a later date was not done yet then.
+    """
     out = []
     for h in handlings:
+        if not h.assigned or h.assigned > on:
+            continue
         for step in (CONTACTED, CONSULTED, REPLIED, VISITED):
             due = h.due_of(step, profile)
-            if due is None or h.latest(step) is not None:
+            if due is None or h.done_by(step, on) or (step == VISITED and not h.done_by(REPLIED, on)):
                 continue
             left = (due - on).days
             if left <= within_days:
@@ -686,11 +697,12 @@ def division_summary(handlings: list[Handling], profile: Profile, on: dt.date) -
         row["交办"] += 1
         row[h.role or "主办"] += 1
         for step in (CONTACTED, CONSULTED, REPLIED, VISITED):
-            if h.latest(step):
+            if h.done_by(step, on):
                 row[step] += 1
-            elif (due := h.due_of(step, profile)) is not None and due < on:
+            elif (due := h.due_of(step, profile)) is not None and due < on and (
+                    step != VISITED or h.done_by(REPLIED, on)):
                 row["逾期未办"] += 1
-        row["按期答复"] += bool(h.on_time(REPLIED, profile))
+        row["按期答复"] += bool(h.done_by(REPLIED, on) and h.on_time(REPLIED, profile))
     return [{k: v for k, v in r.items() if k != "_order"} for r in sorted(rows.values(), key=lambda r: r["_order"])]
 
 
