@@ -268,7 +268,7 @@ def model(office):
     """The bundled model, loaded once and only read."""
     from router.registry import load_model
 
-    loaded = load_model(ROOT / "models" / "default", office)
+    loaded = load_model(ROOT / "src" / "router" / "resources" / "models" / "default", office)
     loaded.tokenizer.warm()
     return loaded
 

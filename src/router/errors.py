@@ -1,6 +1,6 @@
 """The exceptions router raises; the CLI turns each into one ``Error: ...`` line."""
 
-__all__ = ["RouterError", "InputError", "ProfileError", "ModelError", "StoreError", "OutputError"]
+__all__ = ["RouterError", "InputError", "ProfileError", "ModelError", "StoreError", "OutputError", "OfficeError"]
 
 
 class RouterError(Exception):
@@ -25,3 +25,7 @@ class StoreError(RouterError):
 
 class OutputError(RouterError):
     """An output file cannot be written."""
+
+
+class OfficeError(RouterError):
+    """No office folder where one is needed, or a folder that is not one."""

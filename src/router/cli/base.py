@@ -37,19 +37,63 @@ class RouterGroup(click.Group):
 
 
 class State:
-    """What the group passes down: the profile path, loaded on first use."""
+    """What the group passes down: the profile path (loaded on first use) and the office folder.
 
-    def __init__(self, profile_path):
+    The office folder is --office, else $ROUTER_OFFICE, else found from the working folder
+    upwards (:func:`router.office.find_office`); without one the profile and the model are the
+    ones that ship inside the package.
+    """
+
+    def __init__(self, profile_path, office_path=None):
+        self.office_path = office_path
+        self._office = False
         self.profile_path = profile_path
         self._profile = None
+
+    @property
+    def office(self):
+        if self._office is False:
+            from ..office import find_office, open_office
+
+            self._office = open_office(self.office_path) if self.office_path else find_office(Path.cwd())
+        return self._office
 
     @property
     def profile(self):
         if self._profile is None:
             from ..profile import load_profile
 
-            self._profile = load_profile(self.profile_path)
+            path = self.profile_path or os.environ.get("ROUTER_PROFILE")
+            if not path and self.office is not None and self.office.profile_path.is_file():
+                path = self.office.profile_path
+            self._profile = load_profile(path)
         return self._profile
+
+    def models_root(self, given, *, write: bool, what: str = "这个命令"):
+        """--models or $ROUTER_MODELS, else the office's models/; None (the bundled models) when reading."""
+        from ..office import no_office_error
+
+        given = given or os.environ.get("ROUTER_MODELS")
+        if given:
+            return Path(given)
+        if self.office is not None:
+            return self.office.models_root
+        if write:
+            raise no_office_error(what)
+        return None
+
+    def store_path(self, given, *, write: bool, what: str = "这个命令"):
+        """--store or $ROUTER_STORE, else the office's store; None when reading without an office."""
+        from ..office import no_office_error
+
+        given = given or os.environ.get("ROUTER_STORE")
+        if given:
+            return Path(given)
+        if self.office is not None:
+            return self.office.store_path
+        if write:
+            raise no_office_error(what)
+        return None
 
 
 pass_state = click.make_pass_decorator(State)
@@ -62,14 +106,16 @@ def progress_enabled() -> bool:
 @click.group(cls=RouterGroup)
 @click.version_option(__version__, prog_name="router")
 @click.option("--profile", "profile_path", type=click.Path(dir_okay=False), default=None, help=PROFILE_OPTION_HELP)
+@click.option("--office", "office_path", type=click.Path(file_okay=False), default=None, envvar="ROUTER_OFFICE",
+              help="Office folder made by `router init` (default: $ROUTER_OFFICE, else found from here upwards).")
 @click.pass_context
-def cli(ctx, profile_path):
+def cli(ctx, profile_path, office_path):
     """Route deputies' suggestions (代表建议) to topics and divisions.
 
     Train on past years, evaluate honestly, route a whole February intake into the
     assignment table (建议交办任务表), and learn from reviewers' decisions.
     """
-    ctx.obj = State(profile_path)
+    ctx.obj = State(profile_path, office_path)
     _say_library_notices()
 
 
@@ -142,22 +188,41 @@ from_store_option = click.option("--from-store", is_flag=True,
                                  help="Learn from the latest decisions in the store instead of files.")
 
 
-def _human_decisions(store_file: Path) -> dict:
+def _human_decisions(store_file: Path | None) -> dict:
     """Reviewers' decisions by content hash, from the store if there is one."""
     from ..review import human_decisions
     from ..store import Store
 
-    if not store_file.exists():
+    if store_file is None or not store_file.exists():
         return {}
     with Store.open(store_file) as store:
         return human_decisions(store)
 
 
 def _resolve_model(state, model_dir, models_root):
-    from ..registry import current_model_dir, load_model, models_dir
+    """--model, else the current model of the models folder; the packaged default when there is none.
 
-    folder = Path(model_dir) if model_dir else current_model_dir(models_dir(models_root))
-    return load_model(folder, state.profile)
+    The loaded model's ``bundled`` says whether it is the one that ships inside the package.
+    """
+    from ..office import bundled_models_dir
+    from ..registry import current_model_dir, load_model
+
+    root = state.models_root(models_root, write=False)
+    if model_dir:
+        folder = Path(model_dir)
+    elif root is not None and ((root / "CURRENT").is_file() or state.office is None):
+        folder = current_model_dir(root)
+    else:
+        # No models folder, or an office that has not trained or promoted one yet.
+        folder = current_model_dir(bundled_models_dir())
+    model = load_model(folder, state.profile)
+    model.bundled = folder.resolve().is_relative_to(bundled_models_dir().resolve())
+    return model
+
+
+def model_label(model) -> str:
+    """How a command names the model it used."""
+    return f"随包默认模型（{model.folder.name}）" if getattr(model, "bundled", False) else str(model.folder)
 
 
 def _reviewer(name: str | None) -> str:

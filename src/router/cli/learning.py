@@ -23,7 +23,7 @@ def _examples(state, files, years, from_store, store_path):
     if from_store == bool(files):
         raise click.UsageError("give labelled history files (e.g. data/history_*.xlsx) or --from-store, not both")
     if from_store:
-        with Store.open(store_path, create=False) as store:
+        with Store.open(state.store_path(store_path, write=True, what="从历史库训练"), create=False) as store:
             rows = store.confirmed(years)
             sources = [str(store.path)]
         examples = [Example(text=f"{r['title']}\n{r['body']}".strip(), topic=r["topic"], division=r["division"],
@@ -66,7 +66,7 @@ def train(state, files, from_store, store_path, years, cold, name, models_root):
     from ..evaluate import backtest
     from ..history import data_sha256
     from ..model import RouterModel
-    from ..registry import model_folder, models_dir, promote, save_model
+    from ..registry import model_folder, promote, save_model
     from ..similar import attach_memory
     from ..tokenizer import Tokenizer
 
@@ -78,6 +78,7 @@ def train(state, files, from_store, store_path, years, cold, name, models_root):
         examples, sources = [], []
     else:
         examples, sources = _examples(state, files, years, from_store, store_path)
+    state.models_root(models_root, write=True, what="保存模型")  # refuse before training, not after
     profile = state.profile
     tokenizer = Tokenizer().warm()
     scores = {}
@@ -95,7 +96,7 @@ def train(state, files, from_store, store_path, years, cold, name, models_root):
         attach_memory(model, examples, profile)
         if bar is not None:
             bar.update(1)
-    root = models_dir(models_root)
+    root = state.models_root(models_root, write=True, what="保存模型")
     name = name or dt.datetime.now().strftime("model-%Y%m%d-%H%M%S")
     folder = save_model(model, model_folder(root, name), profile=profile, data_sha256=data_sha256(examples), years=all_years,
                         scores=scores, sources=sources)
@@ -147,13 +148,20 @@ def models():
     """List, inspect, verify, promote and roll back model folders."""
 
 
+def _models_to_read(state, models_root) -> Path:
+    from ..office import bundled_models_dir
+
+    return state.models_root(models_root, write=False) or bundled_models_dir()
+
+
 @models.command("list")
 @models_option
-def models_list(models_root):
+@pass_state
+def models_list(state, models_root):
     """List model folders; * marks the current one."""
-    from ..registry import current_model_dir, list_models, models_dir
+    from ..registry import current_model_dir, list_models
 
-    root = models_dir(models_root)
+    root = _models_to_read(state, models_root)
     try:
         current = current_model_dir(root).name
     except RouterError:
@@ -176,11 +184,12 @@ def models_list(models_root):
 @models.command("show")
 @click.argument("name", required=False)
 @models_option
-def models_show(name, models_root):
+@pass_state
+def models_show(state, name, models_root):
     """Print a model's manifest (default: the current model)."""
-    from ..registry import current_model_dir, model_folder, models_dir, read_manifest
+    from ..registry import current_model_dir, model_folder, read_manifest
 
-    root = models_dir(models_root)
+    root = _models_to_read(state, models_root)
     folder = model_folder(root, name) if name else current_model_dir(root)
     click.echo(json.dumps(read_manifest(folder), ensure_ascii=False, indent=2))
 
@@ -190,9 +199,9 @@ def models_show(name, models_root):
 @pass_state
 def models_verify(state, models_root):
     """Check every model folder's manifest and hashes; exit 1 if any fails."""
-    from ..registry import list_models, models_dir, verify_model
+    from ..registry import list_models, verify_model
 
-    root = models_dir(models_root)
+    root = _models_to_read(state, models_root)
     failed = 0
     for name, _ in list_models(root):
         try:
@@ -221,10 +230,10 @@ def models_promote(state, name, force, models_root, store_path):
     """
     from ..evaluate import predict_examples, score
     from ..domain import Example
-    from ..registry import current_model_dir, load_model, model_folder, models_dir, promote, read_manifest, verify_model
-    from ..store import Store, default_store_path
+    from ..registry import current_model_dir, load_model, model_folder, promote, read_manifest, verify_model
+    from ..store import Store
 
-    root = models_dir(models_root)
+    root = state.models_root(models_root, write=True, what="设定当前模型")
     candidate = verify_model(model_folder(root, name), state.profile)
     try:
         current_dir = current_model_dir(root)
@@ -237,8 +246,8 @@ def models_promote(state, name, force, models_root, store_path):
         old = current.get("scores") or {}
         if old.get("latest_year") != year:
             old = {}
-            store_file = Path(store_path) if store_path else default_store_path()
-            if year not in current.get("years", []) and store_file.exists():
+            store_file = state.store_path(store_path, write=False)
+            if year not in current.get("years", []) and store_file is not None and store_file.exists():
                 with Store.open(store_file) as store:
                     rows = store.confirmed({year})
                 examples = [Example(text=f"{r['title']}\n{r['body']}".strip(), topic=r["topic"], division=r["division"],
@@ -263,8 +272,9 @@ def models_promote(state, name, force, models_root, store_path):
 
 @models.command("rollback")
 @models_option
-def models_rollback(models_root):
+@pass_state
+def models_rollback(state, models_root):
     """Make the previously promoted model current again."""
-    from ..registry import models_dir, rollback
+    from ..registry import rollback
 
-    click.echo(f"当前模型：{rollback(models_dir(models_root))}")
+    click.echo(f"当前模型：{rollback(state.models_root(models_root, write=True, what='回退当前模型'))}")

@@ -34,7 +34,7 @@ def report(state, files, year, from_store, store_path, model_dir, models_root, o
     from ..intake import open_intake
     from ..report import ReportItem, build_report, write_report
     from ..routing import route_batch
-    from ..store import Store, default_store_path
+    from ..store import Store
     from ..tokenizer import Tokenizer
 
     profile = state.profile
@@ -44,7 +44,7 @@ def report(state, files, year, from_store, store_path, model_dir, models_root, o
     if from_store:
         from ..services.tracking import assigned_years, handlings_of_year
 
-        with Store.open(store_path, create=False) as store:
+        with Store.open(state.store_path(store_path, write=True, what="从历史库出报告"), create=False) as store:
             # Assigned suggestions count with their handling role, and with the assignment's route
             # when no reviewer confirmed one.
             assigned = {h.suggestion_id: h for y in assigned_years(store) for h in handlings_of_year(store, y)}
@@ -67,7 +67,7 @@ def report(state, files, year, from_store, store_path, model_dir, models_root, o
         file_year = year if len(files) == 1 and year else year_of(Path(path))
         if model is None:
             model = _resolve_model(state, model_dir, models_root)
-            decisions = _human_decisions(Path(store_path) if store_path else default_store_path())
+            decisions = _human_decisions(state.store_path(store_path, write=False))
         for r in route_batch(model, profile, list(reader), decisions=decisions, year=file_year):
             if r.topic is None:
                 continue

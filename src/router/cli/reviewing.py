@@ -29,7 +29,7 @@ def history_import(state, file, year, importer, store_path):
     from ..store import Store
 
     items = read_history(Path(file), state.profile, year=year)
-    with Store.open(store_path) as store:
+    with Store.open(state.store_path(store_path, write=True, what="导入往年结果")) as store:
         added, decided = import_history(store, items, importer=_reviewer(importer), origin=Path(file).name,
                                         office=state.profile.office_name)
         click.echo(f"{file}：{len(items)} 条，新增建议 {added} 条，新增决定 {decided} 条（存储：{store.path}）")
@@ -46,7 +46,7 @@ def accept(state, table, reviewer, store_path):
     from ..store import Store
 
     rows, untouched = read_reviewed_table(Path(table), state.profile)
-    with Store.open(store_path, create=False) as store:
+    with Store.open(state.store_path(store_path, write=True, what="记录复核决定"), create=False) as store:
         recorded = accept_rows(store, rows, reviewer=_reviewer(reviewer), origin=Path(table).name)
     seen = {a: sum(r.action == a for r in rows) for a in ("同意", "修改", "待定")}
     click.echo(f"同意 {seen['同意']}，修改 {seen['修改']}，待定 {seen['待定']}，未复核 {untouched}")
@@ -124,7 +124,7 @@ def review(state, input_path, model_dir, models_root, sheet, year, reviewer, sto
     if input_path:
         _, suggestions = read_intake(input_path, profile, sheet=sheet)
     elif year:
-        with Store.open(store_path, create=False) as store:
+        with Store.open(state.store_path(store_path, write=True, what="复核"), create=False) as store:
             suggestions = store.suggestions_of_year(year)
         if not suggestions:
             raise click.UsageError(f"the store has no suggestions of {year}; route or import that year first")
@@ -133,7 +133,7 @@ def review(state, input_path, model_dir, models_root, sheet, year, reviewer, sto
     source = Path(input_path).name if input_path else f"store:{year}"
     model = _resolve_model(state, model_dir, models_root)
     reviewer = _reviewer(reviewer)
-    with Store.open(store_path) as store:
+    with Store.open(state.store_path(store_path, write=True, what="复核")) as store:
         decided = human_decisions(store)
         routes = route_batch(model, profile, suggestions, year=year or dt.date.today().year)
         annotate(model, routes)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .base import _counting, _human_decisions, _resolve_model, cli, models_option, pass_state, progress_enabled, store_option
+from .base import _counting, _human_decisions, _resolve_model, cli, model_label, models_option, pass_state, progress_enabled, store_option
 
 
 @cli.command()
@@ -36,7 +36,7 @@ def route(state, input_path, output, model_dir, models_root, fmt, threshold, she
     from ..intake import open_intake
     from ..routing import route_stream
     from ..similar import annotate
-    from ..store import Store, default_store_path
+    from ..store import Store
     from ..table import default_output_path, output_format, write_routes
 
     profile = state.profile
@@ -47,7 +47,7 @@ def route(state, input_path, output, model_dir, models_root, fmt, threshold, she
     reader = open_intake(input_path, profile, sheet=sheet)
     model = _resolve_model(state, model_dir, models_root)
     day = assignment_date.date() if assignment_date else dt.date.today()
-    store_file = Path(store_path) if store_path else default_store_path()
+    store_file = state.store_path(store_path, write=False)
     decisions = _human_decisions(store_file)
     counts = {"routed": 0, "review": 0, "empty": 0, "human": 0}
 
@@ -72,6 +72,8 @@ def route(state, input_path, output, model_dir, models_root, fmt, threshold, she
         annotate(model, routed)
 
         def record():  # before the new table replaces the old: a table is never left unrecorded
+            if store_file is None:
+                return
             with Store.open(store_file) as store:
                 store.record_routes(routed, year=year or day.year, source=Path(input_path).name,
                                     model=str(model.folder))
@@ -83,4 +85,7 @@ def route(state, input_path, output, model_dir, models_root, fmt, threshold, she
     click.echo(f"共 {counts['routed']} 条，需人工复核 {counts['review']} 条"
                + (f"，无法路由（空白）{counts['empty']} 条" if counts["empty"] else "")
                + (f"，沿用人工确认 {counts['human']} 条" if counts["human"] else "")
-               + f"；模型：{model.folder}")
+               + f"；模型：{model_label(model)}")
+    if store_file is None and fmt == "xlsx":
+        click.echo("未找到办公室文件夹，路由结果未记入历史库；要复核并用 router accept 记录决定，"
+                   "先运行 router init 建立办公室文件夹，在其中重新路由")

@@ -103,7 +103,7 @@ def track_record(state, ident, step, day, role, key, division, how, grade, text,
         fields.update(grade=grade or "", text=text, asks=asks, adopted=adopted)
     elif step == VISITED:
         fields.update(satisfaction=satisfaction or "", comment=comment)
-    with Store.open(store_path, create=False) as store:
+    with Store.open(state.store_path(store_path, write=True, what="记录办理情况"), create=False) as store:
         sid = find_suggestion(store, ident, year)
         new = record_event(store, profile, sid, step, day=day, recorder=_reviewer(recorder), origin="terminal", **fields)
     when = f" {day.isoformat()}" if day else ""
@@ -125,7 +125,7 @@ def track_import(state, table, year, recorder, store_path):
     from ..services.tracking import STEPS, import_table
     from ..store import Store
 
-    with Store.open(store_path, create=False) as store:
+    with Store.open(state.store_path(store_path, write=True, what="导入交办任务表"), create=False) as store:
         result = import_table(store, state.profile, Path(table), year=year, recorder=_reviewer(recorder))
     recorded = "，".join(f"{step} {result.recorded[step]}" for step in STEPS if result.recorded[step]) or "无"
     click.echo(f"{table}（{result.year}年）：已填写 {result.rows} 行；新记录：{recorded}；与已有记录相同 {result.unchanged} 项")
@@ -146,7 +146,7 @@ def track_show(state, ident, year, store_path):
     from ..store import Store
 
     profile = state.profile
-    with Store.open(store_path, create=False) as store:
+    with Store.open(state.store_path(store_path, write=True, what="查看办理情况"), create=False) as store:
         h = handling_of(store.db, find_suggestion(store, ident, year))
     click.echo(f"{h.label} {h.title}")
     if not h.records:
@@ -183,7 +183,7 @@ def due(state, within_days, on, year, fmt, output, store_path):
 
     profile = state.profile
     on = on or dt.date.today()
-    with Store.open(store_path, create=False) as store:
+    with Store.open(state.store_path(store_path, write=True, what="督办"), create=False) as store:
         year = year or tracking_year(store)
         handlings = handlings_of_year(store, year) if year else []
     if not handlings:
