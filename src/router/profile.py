@@ -86,6 +86,11 @@ class Profile:
     memory_max: int = 20000
     correction_weight: float = 5.0
     tracking: "Tracking" = field(default_factory=lambda: Tracking())
+    # The office's word for the units it assigns to: 处室 in a department, 单位 or 部门 in a
+    # congress office or a government; table headers and messages use it.
+    unit_word: str = "处室"
+    # Things worth saying about the profile that do not stop it loading (said once per command).
+    warnings: tuple[str, ...] = ()
     source: str = ""
     sha256: str = ""
     # Keys renamed since decisions were recorded: {old: new}, from ``renamed = {old = "new"}``.
@@ -326,14 +331,22 @@ def _entries(path: Path, text: str, data: dict, name: str) -> list[dict]:
 
 
 def _unique(path: Path, text: str, items, what: str) -> None:
+    """Keys and names are one namespace (a label is looked up as either); an item's key may equal its name."""
     seen: set[str] = set()
     for item in items:
-        for value, label in ((item.key, "key"), (item.name, "name")):
-            if value in seen:
+        for value, label in dict.fromkeys([(item.key, "key"), (item.name, "name")], None):
+            if value in seen and not (label == "name" and value == item.key):
                 raise ProfileError(
                     f"{_where(path, text, _q(value))}: duplicate {what} {label} '{value}'; each {what} needs its own"
                 )
             seen.add(value)
+
+
+def _default_columns() -> dict[str, tuple[str, ...]]:
+    """The bundled profile's column aliases, for fields a profile leaves out."""
+    data = tomllib.loads(default_profile_path().read_text(encoding="utf-8"))
+    return {name: tuple(str(a) for a in ([aliases] if isinstance(aliases, str) else aliases))
+            for name, aliases in data.get("intake", {}).get("columns", {}).items()}
 
 
 def _number(path: Path, text: str, table: dict, key: str, default, low, high, kind=float):
@@ -407,8 +420,20 @@ def _build(path: Path, text: str, data: dict, digest: str) -> Profile:
         if isinstance(aliases, str):
             aliases = [aliases]
         columns[name] = tuple(str(a) for a in aliases)
+    missing = [name for name, aliases in columns.items() if not aliases]
+    if missing:
+        # A profile without [intake.columns], or without some fields, reads the usual headers.
+        defaults = _default_columns()
+        for name in missing:
+            columns[name] = defaults.get(name, ())
     if not columns["title"]:
         raise ProfileError(f"{path}: [intake.columns] needs at least one alias for 'title'")
+    warnings = []
+    leaderless = [d for d in divisions if not d.leader.strip()]
+    if leaderless:
+        names = "、".join(d.name for d in leaderless)
+        warnings.append(f"{path}：{names} 没有责任领导（leader），交办表中这些{str(data.get('office', {}).get('unit_word', '处室'))}"
+                        "的责任领导一栏将空着；在配置文件中补上 leader")
 
     renamed = data.get("renamed", {})
     if not isinstance(renamed, dict):
@@ -440,10 +465,19 @@ def _build(path: Path, text: str, data: dict, digest: str) -> Profile:
         memory_max=_number(path, text, training, "memory_max", 20000, 0, 1e7, int),
         correction_weight=_number(path, text, training, "correction_weight", 5.0, 1.0, 1000.0),
         tracking=_tracking(path, text, data.get("tracking", {})),
+        unit_word=_unit_word(path, text, data.get("office", {})),
+        warnings=tuple(warnings),
         source=str(path),
         sha256=digest,
         renamed={str(k): str(v) for k, v in renamed.items()},
     )
+
+
+def _unit_word(path: Path, text: str, office) -> str:
+    value = office.get("unit_word", "处室") if isinstance(office, dict) else "处室"
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > 6:
+        raise ProfileError(f"{_where(path, text, 'unit_word')}：[office] unit_word 应为一个短词，如 处室、单位、部门")
+    return value.strip()
 
 
 def profile_as_text(profile: Profile) -> str:

@@ -67,6 +67,8 @@ class State:
             if not path and self.office is not None and self.office.profile_path.is_file():
                 path = self.office.profile_path
             self._profile = load_profile(path)
+            for warning in self._profile.warnings:
+                click.echo(f"警告：{warning}", err=True)
         return self._profile
 
     def models_root(self, given, *, write: bool, what: str = "这个命令"):
