@@ -32,8 +32,12 @@ def _cell(value) -> str:
     return "" if value is None else str(value).strip().lstrip("'")
 
 
-def read_reviewed_table(path: Path, profile: Profile) -> tuple[list[ReviewRow], int]:
-    """Rows with a 复核 value, checked against the profile; and the number of untouched rows."""
+def read_reviewed_table(path: Path, profile: Profile, *, confirm_unflagged: bool = False) -> tuple[list[ReviewRow], int]:
+    """Rows with a 复核 value, checked against the profile; and the number of untouched rows.
+
+    With ``confirm_unflagged`` a row whose 复核 is empty and that was not flagged for review
+    (需人工复核 否) counts as 同意: the coordinator confirms every unflagged route in one step.
+    """
     import openpyxl
 
     path = Path(path)
@@ -46,7 +50,7 @@ def read_reviewed_table(path: Path, profile: Profile) -> tuple[list[ReviewRow], 
     sheet = book["交办任务表"] if "交办任务表" in book.sheetnames else book.worksheets[0]
     rows = sheet.iter_rows(values_only=True)
     header = [_cell(c) for c in next(rows, [])]
-    needed = ["建议主题", "建议主办处室", "建议会办处室", "复核", "确认主题", "确认主办处室", "确认会办处室", "复核意见",
+    needed = ["需人工复核", "建议主题", "建议主办处室", "建议会办处室", "复核", "确认主题", "确认主办处室", "确认会办处室", "复核意见",
               "复核人", KEY_HEADER]
     missing = [name for name in needed if name not in header]
     if missing:
@@ -75,6 +79,8 @@ def read_reviewed_table(path: Path, profile: Profile) -> tuple[list[ReviewRow], 
         if not any(_cell(v) for v in values):
             continue
         action = get("复核")
+        if not action and confirm_unflagged and get("需人工复核") == "否" and get("建议主题"):
+            action = "同意"
         if not action:
             untouched += 1
             continue

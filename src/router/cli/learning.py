@@ -26,6 +26,7 @@ def _examples(state, files, years, from_store, store_path):
         with Store.open(state.store_path(store_path, write=True, what="从历史库训练"), create=False) as store:
             rows = store.confirmed(years)
             sources = [str(store.path)]
+            _refuse_without_past_years(store, rows, years)
         examples = [Example(text=f"{r['title']}\n{r['body']}".strip(), topic=r["topic"], division=r["division"],
                             co_divisions=tuple(r.get("co_divisions", ())), year=r["year"], id=r["number"] or "",
                             weight=state.profile.correction_weight if r["action"] == "修改" else 1.0)
@@ -44,6 +45,44 @@ def _examples(state, files, years, from_store, store_path):
     if unknown:
         raise InputError(f"labels not in the profile: {', '.join(sorted(unknown))}; use the profile they were made with")
     return examples, sources
+
+
+def _refuse_without_past_years(store, rows, years) -> None:
+    """Training on this year's few reviewed rows alone makes a poor model: say so and name the fix."""
+    from ..errors import InputError
+
+    imported = {y for (y,) in store.db.execute(
+        "SELECT DISTINCT year FROM suggestions s WHERE NOT EXISTS (SELECT 1 FROM routes r WHERE r.suggestion_id = s.id)")}
+    by_year = {}
+    for r in rows:
+        by_year[r["year"]] = by_year.get(r["year"], 0) + 1
+    if years or len(by_year) > 1 or set(by_year) & imported:
+        return
+    found = "、".join(f"{y} 年 {n} 条" for y, n in sorted(by_year.items(), key=lambda kv: kv[0] or 0)) or "没有"
+    raise InputError(
+        f"{store.path}：历史库中只有本年复核过的决定（{found}），没有导入往年的分办结果，训练出的模型会误导；"
+        "先逐年导入往年结果：router history import 往年.xlsx（例如 router history import data/history_2017.xlsx，"
+        "2018、2019、2020 年同样），再运行 router train --from-store"
+    )
+
+
+def _bundled_fits(profile) -> bool:
+    """Whether the packaged default model serves this profile (then a cold model is not made current by itself)."""
+    from ..office import bundled_models_dir
+    from ..registry import current_model_dir, verify_model
+
+    try:
+        verify_model(current_model_dir(bundled_models_dir()), profile)
+    except RouterError:
+        return False
+    return True
+
+
+def _describe(examples) -> str:
+    by_year: dict = {}
+    for e in examples:
+        by_year[e.year] = by_year.get(e.year, 0) + 1
+    return "，".join(f"{y} 年 {n} 条" for y, n in sorted(by_year.items(), key=lambda kv: kv[0] or 0))
 
 
 @cli.command()
@@ -79,6 +118,8 @@ def train(state, files, from_store, store_path, years, cold, name, models_root):
     else:
         examples, sources = _examples(state, files, years, from_store, store_path)
     state.models_root(models_root, write=True, what="保存模型")  # refuse before training, not after
+    if examples:
+        click.echo(f"训练数据：{_describe(examples)}（共 {len(examples)} 条，来自 {'、'.join(sources)}）")
     profile = state.profile
     tokenizer = Tokenizer().warm()
     scores = {}
@@ -104,7 +145,10 @@ def train(state, files, from_store, store_path, years, cold, name, models_root):
     if scores:
         click.echo(f"{scores['latest_year']} 年回测：主题准确率 {scores['topic']['accuracy']:.2f}，"
                    f"主办处室准确率 {scores['division']['accuracy']:.2f}")
-    if not (root / "CURRENT").exists():
+    in_office = state.office is not None and root == state.office.models_root
+    if not (root / "CURRENT").exists() and in_office and _bundled_fits(profile):
+        click.echo(f"尚未设为当前模型（现用随包默认模型）；比较后换用：router models promote {name}")
+    elif not (root / "CURRENT").exists():
         promote(root, name)
         click.echo(f"已设为当前模型：{name}")
 
@@ -240,7 +284,22 @@ def models_promote(state, name, force, models_root, store_path):
         current = read_manifest(current_dir)
     except RouterError:
         current = None
+        if _bundled_fits(state.profile):
+            # An office that has not promoted a model routes with the packaged one: compare with that.
+            from ..office import bundled_models_dir
+
+            current_dir = current_model_dir(bundled_models_dir())
+            current = read_manifest(current_dir)
     new = candidate.get("scores") or {}
+    if current and current_dir.name != name and not force:
+        if not candidate.get("examples") and current.get("examples"):
+            raise click.ClickException(
+                f"{name} 是冷启动模型（没有历史数据，只依据职责与规则），当前模型 {current_dir.name} 用 "
+                f"{current['examples']} 条历史训练；冷启动模型不能与它比较，确认要换用，加 --force")
+        if not new:
+            raise click.ClickException(
+                f"{name} 没有回测成绩（训练数据不足两个年度），无法与当前模型 {current_dir.name} 比较；"
+                "用多个年度训练（router train --from-store），或确认要换用，加 --force")
     if current and current_dir.name != name and not force and new:
         year = new["latest_year"]
         old = current.get("scores") or {}

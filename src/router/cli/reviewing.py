@@ -38,14 +38,16 @@ def history_import(state, file, year, importer, store_path):
 @cli.command()
 @click.argument("table", type=click.Path(dir_okay=False))
 @click.option("--reviewer", default=None, help="Reviewer for rows whose 复核人 is empty (default: $USER).")
+@click.option("--confirm-unflagged", is_flag=True,
+              help="Record 同意 by the reviewer for every row not flagged for review whose 复核 is empty.")
 @store_option
 @pass_state
-def accept(state, table, reviewer, store_path):
+def accept(state, table, reviewer, confirm_unflagged, store_path):
     """Record the decisions of a reviewed assignment table (XLSX)."""
     from ..review import accept_rows, read_reviewed_table
     from ..store import Store
 
-    rows, untouched = read_reviewed_table(Path(table), state.profile)
+    rows, untouched = read_reviewed_table(Path(table), state.profile, confirm_unflagged=confirm_unflagged)
     with Store.open(state.store_path(store_path, write=True, what="记录复核决定"), create=False) as store:
         recorded = accept_rows(store, rows, reviewer=_reviewer(reviewer), origin=Path(table).name)
     seen = {a: sum(r.action == a for r in rows) for a in ("同意", "修改", "待定")}
