@@ -29,7 +29,7 @@ def test_route_without_office_uses_the_packaged_model_and_writes_no_state(runner
 
 @pytest.mark.parametrize("args, what", [
     (["history", "import", str(HISTORY[0])], "导入往年结果"),
-    (["train", "--from-store"], "从历史库训练"),
+    (["train", "--from-store"], "保存模型"),
     (["train", str(HISTORY[0]), "--name", "x"], "保存模型"),
     (["models", "promote", "default"], "设定当前模型"),
 ])

@@ -109,15 +109,15 @@ def train(state, files, from_store, store_path, years, cold, name, models_root):
     from ..similar import attach_memory
     from ..tokenizer import Tokenizer
 
+    root = state.models_root(models_root, write=True, what="保存模型")  # refused before training, not after
     if name:
-        model_folder(models_dir(models_root), name)  # a bad name is refused before the training, not after
+        model_folder(root, name)  # a bad name is refused before the training, not after
     if cold:
         if files or from_store:
             raise click.UsageError("--cold builds a model without history; give no files and no --from-store")
         examples, sources = [], []
     else:
         examples, sources = _examples(state, files, years, from_store, store_path)
-    state.models_root(models_root, write=True, what="保存模型")  # refuse before training, not after
     if examples:
         click.echo(f"训练数据：{_describe(examples)}（共 {len(examples)} 条，来自 {'、'.join(sources)}）")
     profile = state.profile
@@ -137,7 +137,6 @@ def train(state, files, from_store, store_path, years, cold, name, models_root):
         attach_memory(model, examples, profile)
         if bar is not None:
             bar.update(1)
-    root = state.models_root(models_root, write=True, what="保存模型")
     name = name or dt.datetime.now().strftime("model-%Y%m%d-%H%M%S")
     folder = save_model(model, model_folder(root, name), profile=profile, data_sha256=data_sha256(examples), years=all_years,
                         scores=scores, sources=sources)
