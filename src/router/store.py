@@ -493,7 +493,8 @@ class Store:
         """Suggestions whose latest decision is 同意 or 修改, with that decision's route and identity."""
         rows = self.db.execute(
             """
-            SELECT s.id, s.office, s.year, s.number, s.occurrence, s.title, s.body, s.content_hash, d.after, d.action
+            SELECT s.id, s.office, s.year, s.number, s.occurrence, s.title, s.body, s.content_hash, d.after, d.action,
+                   d.reviewer, d.comment, d.id
             FROM suggestions s
             JOIN decisions d ON d.id = (SELECT MAX(id) FROM decisions WHERE suggestion_id = s.id)
             WHERE d.action IN ('同意', '修改') AND d.after IS NOT NULL
@@ -501,11 +502,13 @@ class Store:
             """
         ).fetchall()
         out = []
-        for sid, office, year, number, occurrence, title, body, content_hash, after, action in rows:
+        for sid, office, year, number, occurrence, title, body, content_hash, after, action, reviewer, comment, \
+                decision_id in rows:
             if years and year not in years:
                 continue
             out.append({"id": sid, "office": office, "year": year, "number": number, "occurrence": occurrence,
                         "title": title, "body": body, "content_hash": content_hash, "action": action,
+                        "reviewer": reviewer, "comment": comment or "", "decision_id": decision_id,
                         **json.loads(after)})
         return out
 
@@ -515,6 +518,19 @@ class Store:
         from .intake import Identity
 
         return {Identity(r["office"], r["year"], r["number"], r["occurrence"]): r for r in self.confirmed()}
+
+    @_reported
+    def last_decision_id(self) -> int:
+        """The id of the newest decision (0 for none): the store's state that a routed table remembers."""
+        return self.db.execute("SELECT IFNULL(MAX(id), 0) FROM decisions").fetchone()[0]
+
+    def decisions_since(self, db, suggestion_id: int, since: int) -> list[dict]:
+        """The decisions on one suggestion recorded after decision ``since``, oldest first."""
+        rows = db.execute(
+            "SELECT id, action, after, reviewer, created, comment FROM decisions WHERE suggestion_id = ? AND id > ? "
+            "ORDER BY id", (suggestion_id, since)).fetchall()
+        return [{"id": i, "action": a, "after": json.loads(after) if after else None, "reviewer": r, "created": c,
+                 "comment": comment or ""} for i, a, after, r, c, comment in rows]
 
     @_reported
     def counts(self) -> dict[str, int]:

@@ -49,6 +49,10 @@ TRACKING_HEADERS = [
 ]
 # A hidden column that ties each row to its suggestion in the store, whatever the sorting.
 KEY_HEADER = "建议标识"
+# A hidden sheet of the XLSX table: the store it was routed with and the newest decision then.
+META_SHEET = "路由信息"
+META_STORE = "历史库"
+META_DECISION = "决定序号"
 SOURCE_NAMES = {"model": "模型（历史数据）", "remit": "职责文本", "rule": "主题规则", "human": "人工确认", "empty": "无法路由"}
 
 # Characters XML 1.0 forbids (an XLSX holding one cannot be opened) and lone surrogates.
@@ -161,14 +165,47 @@ def _alternatives(route: Route, profile: Profile) -> str:
     return f"主题：{topics}｜处室：{divisions}" if route.topics else ""
 
 
+def number_label(number) -> str:
+    """第318号 for a suggestion number, whether it came as 318, 第318号 or 318号 (never 第第318号号)."""
+    text = str(number or "").strip()
+    if text.startswith("第"):
+        text = text[1:]
+    if text.endswith("号"):
+        text = text[:-1]
+    return f"第{text.strip()}号" if text.strip() else ""
+
+
 def _similar_text(route: Route) -> str:
     return "\n".join(
-        f"{s['year']}年 第{s['id']}号 {s['title']}（{s['topic_name']}／{s['division_name']}）" for s in route.similar
+        f"{s['year']}年 {number_label(s['id'])} {s['title']}（{s['topic_name']}／{s['division_name']}）".replace("  ", " ")
+        for s in route.similar
     )
+
+
+HUMAN = "人工确认"
+
+
+def review_values(route: Route, profile: Profile) -> list:
+    """The review columns: empty for the model's routes; the reviewer's decision, from the store, on confirmed ones."""
+    h = route.human
+    if h is None:
+        return [None] * len(REVIEW_HEADERS)
+    return [h.action, profile.topic(route.topic).name, profile.division(route.division).name,
+            "、".join(profile.division(k).name for k in route.co_divisions) or None, h.comment or None,
+            h.reviewer or None]
 
 
 def row_values(route: Route, profile: Profile) -> list:
     s = route.suggestion
+    if route.human is not None:
+        # The reviewer's route: the model's confidences, reasons and runners-up would contradict it.
+        who = f"（{route.human.reviewer}）" if route.human.reviewer else ""
+        return [
+            route.seq, s.id, s.title, s.deputy, profile.topic(route.topic).name, HUMAN,
+            profile.division(route.division).name, "、".join(profile.division(k).name for k in route.co_divisions),
+            HUMAN, route.leader, route.deadline, "否", f"{HUMAN}{who}", HUMAN, SOURCE_NAMES["human"],
+            _similar_text(route), route.duplicate_of,
+        ]
     return [
         route.seq,
         s.id,
@@ -233,7 +270,7 @@ def _tracking_values(route: Route, assigned: dt.date | None) -> list:
 
 
 def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str,
-                assigned: dt.date | None = None) -> int:
+                assigned: dt.date | None = None, meta: dict | None = None) -> int:
     """The review workbook, written in openpyxl's write-only (streaming) mode: rows go to disk as they come."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -294,7 +331,7 @@ def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str
     sheet.append([styled(name, font=bold, alignment=centered) for name in headers])
     highlight = PatternFill("solid", fgColor="FFF2CC")
     for route in routes:
-        values = [_xlsx_cell(v) for v in row_values(route, profile)] + [None] * len(REVIEW_HEADERS) \
+        values = [_xlsx_cell(v) for v in row_values(route, profile) + review_values(route, profile)] \
             + [_xlsx_cell(v) for v in _tracking_values(route, assigned)] \
             + [route.identity.as_text() if route.identity else route.suggestion.content_hash]
         sheet.append([styled(v, fill=highlight) for v in values] if route.needs_review else values)
@@ -316,13 +353,20 @@ def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str
     for route in pending:
         values = row_values(route, profile)
         queue.append([_xlsx_cell(v) for v in (values[0], values[1], values[2], values[4], values[5], values[6], values[8], values[12])])
+    if meta:
+        # What the table was routed from, so that accepting an older copy can tell newer decisions apart.
+        state = book.create_sheet(META_SHEET)
+        state.append(["项目", "值"])
+        for key, value in meta.items():
+            state.append([key, _xlsx_cell(str(value))])
+        state.sheet_state = "hidden"
     book.properties.title = title
     book.save(tmp)
     return len(routes)
 
 
 def write_routes(routes: Iterable[Route], profile: Profile, path: Path, fmt: str, *, title: str = "建议交办任务表",
-                 before_replace=None, assigned: dt.date | None = None) -> int:
+                 before_replace=None, assigned: dt.date | None = None, meta: dict | None = None) -> int:
     """Write routes atomically in ``fmt`` (xlsx, csv, jsonl); return the number of rows written.
 
     ``before_replace`` (e.g. recording the routes in the store) runs after the table is whole
@@ -332,5 +376,5 @@ def write_routes(routes: Iterable[Route], profile: Profile, path: Path, fmt: str
     writers = {"csv": _write_csv, "jsonl": _write_jsonl}
     with atomic_path(path, before_replace=before_replace) as tmp:
         if fmt == "xlsx":
-            return _write_xlsx(routes, profile, tmp, title, assigned)
+            return _write_xlsx(routes, profile, tmp, title, assigned, meta)
         return writers[fmt](routes, profile, tmp)

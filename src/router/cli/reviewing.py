@@ -40,20 +40,43 @@ def history_import(state, file, year, importer, store_path):
 @click.option("--reviewer", default=None, help="Reviewer for rows whose 复核人 is empty (default: $USER).")
 @click.option("--confirm-unflagged", is_flag=True,
               help="Record 同意 by the reviewer for every row not flagged for review whose 复核 is empty.")
+@click.option("--force", is_flag=True,
+              help="Record rows of an older copy even where a newer decision differs (conflicts).")
 @store_option
 @pass_state
-def accept(state, table, reviewer, confirm_unflagged, store_path):
-    """Record the decisions of a reviewed assignment table (XLSX)."""
-    from ..review import accept_rows, read_reviewed_table
+def accept(state, table, reviewer, confirm_unflagged, force, store_path):
+    """Record the decisions of a reviewed assignment table (XLSX).
+
+    A copy routed before decisions that were recorded since does not override them: the rows
+    that differ are listed with both values and left unrecorded unless --force.
+    """
+    from ..review import accept_rows, describe_route, find_conflicts, read_reviewed_table, read_table_state
     from ..store import Store
 
-    rows, untouched = read_reviewed_table(Path(table), state.profile, confirm_unflagged=confirm_unflagged)
+    profile = state.profile
+    rows, untouched = read_reviewed_table(Path(table), profile, confirm_unflagged=confirm_unflagged)
+    for r in rows:
+        if r.inferred:
+            click.echo(f"第{r.row}行：确认列已填而复核为空，按“{r.action}”记录")
+    since = read_table_state(Path(table)).get("决定序号")
     with Store.open(state.store_path(store_path, write=True, what="记录复核决定"), create=False) as store:
-        recorded = accept_rows(store, rows, reviewer=_reviewer(reviewer), origin=Path(table).name)
+        conflicts = find_conflicts(store, rows, since=int(since), origin=Path(table).name) if since else []
+        for c in conflicts:
+            click.echo(f"冲突：第{c.row.row}行（{c.number}）表中为“{describe_route(profile, c.row.action, c.row.confirmed)}”，"
+                       f"历史库中 {c.newer['reviewer']} 于 {c.newer['created'][:10]} 已记录“"
+                       f"{describe_route(profile, c.newer['action'], c.newer['after'])}”")
+        if conflicts and not force:
+            skipped = {id(c.row) for c in conflicts}
+            rows_to_record = [r for r in rows if id(r) not in skipped]
+            click.echo(f"这份表是旧版本（路由之后历史库又记录了决定）：{len(conflicts)} 行冲突，未记录；"
+                       "核对后在新表上修改，或确认以本表为准，加 --force")
+        else:
+            rows_to_record = rows
+        recorded = accept_rows(store, rows_to_record, reviewer=_reviewer(reviewer), origin=Path(table).name)
     seen = {a: sum(r.action == a for r in rows) for a in ("同意", "修改", "待定")}
     click.echo(f"同意 {seen['同意']}，修改 {seen['修改']}，待定 {seen['待定']}，未复核 {untouched}")
     new = sum(recorded.values())
-    click.echo(f"新记录决定 {new} 条" + ("" if new else "（与已有决定相同，未重复记录）"))
+    click.echo(f"新记录决定 {new} 条" + ("" if new or conflicts else "（与已有决定相同，未重复记录）"))
 
 
 def _alternatives(profile, r) -> list[tuple[str, str]]:

@@ -10,6 +10,22 @@ import click
 from .base import _counting, _human_decisions, _resolve_model, cli, model_label, models_option, pass_state, progress_enabled, store_option
 
 
+def _annotated(model, routes, chunk: int = 20000):
+    """Similar past suggestions and duplicates for a stream, a chunk at a time (duplicates within a chunk)."""
+    from ..similar import annotate
+
+    batch = []
+    for r in routes:
+        batch.append(r)
+        if len(batch) >= chunk:
+            annotate(model, batch)
+            yield from batch
+            batch = []
+    if batch:
+        annotate(model, batch)
+        yield from batch
+
+
 @cli.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
@@ -27,10 +43,11 @@ from .base import _counting, _human_decisions, _resolve_model, cli, model_label,
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
 @click.option("--year", type=click.IntRange(1949, 2200), default=None,
               help="Year of the intake, as recorded in the store (default: the assignment date's year).")
+@click.option("--force", is_flag=True, help="Overwrite a table that holds review entries not yet accepted.")
 @store_option
 @pass_state
 def route(state, input_path, output, model_dir, models_root, fmt, threshold, sheet, assignment_date, jobs, year,
-          store_path):
+          force, store_path):
     """Route an intake into the assignment table (建议交办任务表)."""
     from ..errors import InputError
     from ..intake import open_intake
@@ -49,6 +66,17 @@ def route(state, input_path, output, model_dir, models_root, fmt, threshold, she
     day = assignment_date.date() if assignment_date else dt.date.today()
     store_file = state.store_path(store_path, write=False)
     decisions = _human_decisions(store_file)
+    if fmt == "xlsx" and output.exists() and not force:
+        from ..errors import OutputError
+        from ..review import unrecorded_review_rows
+
+        pending = unrecorded_review_rows(output, profile, decisions)
+        if pending:
+            shown = "、".join(map(str, pending[:10])) + ("等" if len(pending) > 10 else "")
+            raise OutputError(
+                f"{output}：表中第 {shown} 行（共 {len(pending)} 行）有复核记录尚未记入历史库，重新路由会覆盖它们；"
+                f"先运行 router accept {output} 记录，或换一个输出文件（-o {output.with_name(output.stem + '_新' + output.suffix)}），"
+                "或加 --force 覆盖")
     counts = {"routed": 0, "review": 0, "empty": 0, "human": 0}
 
     def routes():
@@ -71,6 +99,16 @@ def route(state, input_path, output, model_dir, models_root, fmt, threshold, she
         routed = list(routes())
         annotate(model, routed)
 
+        meta = {}
+        if store_file is not None:
+            last = 0
+            if store_file.exists():
+                with Store.open(store_file) as store:
+                    last = store.last_decision_id()
+            meta = {"历史库": str(store_file.resolve()), "决定序号": last}
+        meta.update({"年度": year or day.year, "交办日期": day.isoformat(), "来文": Path(input_path).name,
+                     "模型": model.folder.name, "路由时间": dt.datetime.now().isoformat(timespec="seconds")})
+
         def record():  # before the new table replaces the old: a table is never left unrecorded
             if store_file is None:
                 return
@@ -78,9 +116,9 @@ def route(state, input_path, output, model_dir, models_root, fmt, threshold, she
                 store.record_routes(routed, year=year or day.year, source=Path(input_path).name,
                                     model=str(model.folder))
 
-        write_routes(routed, profile, output, fmt, before_replace=record, assigned=day)
+        write_routes(routed, profile, output, fmt, before_replace=record, assigned=day, meta=meta)
     else:
-        write_routes(routes(), profile, output, fmt)
+        write_routes(_annotated(model, routes()), profile, output, fmt)
     click.echo(f"已写出交办任务表：{output}")
     click.echo(f"共 {counts['routed']} 条，需人工复核 {counts['review']} 条"
                + (f"，无法路由（空白）{counts['empty']} 条" if counts["empty"] else "")
