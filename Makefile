@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 HISTORY := data/history_2017.xlsx data/history_2018.xlsx data/history_2019.xlsx data/history_2020.xlsx
+# The default model ships inside the package, so that `router route` works after `pip install` anywhere.
+BUNDLED := src/router/resources/models
 
 .PHONY: route test browser model evaluate bench docs clean
 
@@ -30,11 +32,11 @@ browser:
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
-# Retrain the bundled default model from the bundled history and make it current.
+# Retrain the bundled default model (inside the package) from the bundled history and make it current.
 model: $(STAMP)
-	rm -rf models/default
-	$(BIN)/router train $(HISTORY) --name default
-	$(BIN)/router models promote default --force
+	rm -rf $(BUNDLED)/default
+	$(BIN)/router train $(HISTORY) --models $(BUNDLED) --name default
+	$(BIN)/router models promote default --force --models $(BUNDLED)
 
 evaluate: $(STAMP)
 	$(BIN)/router evaluate $(HISTORY) --out reports

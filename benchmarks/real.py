@@ -123,7 +123,7 @@ def run_real(model_dir: Path | None = None, *, backtest: bool = True) -> dict:
     rows = load_real()
     profile = load_profile()
     tokenizer = Tokenizer().warm()
-    folder = Path(model_dir) if model_dir else current_model_dir(REPO / "models")
+    folder = Path(model_dir) if model_dir else current_model_dir(REPO / "src" / "router" / "resources" / "models")
     model = load_model(folder, profile)
     model.tokenizer.warm()
     out = {"dev_set": {"n": len(rows), "path": "../shared/datasets/suggestions_real/suggestions.csv"},

@@ -54,6 +54,7 @@ PROFILE = REPO / "benchmarks" / "teddy2020_profile.toml"
 RESULTS = REPO / "benchmarks" / "results"
 README = REPO / "README.md"
 MARK_START, MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
+REAL_START, REAL_END = "<!-- real:start -->", "<!-- real:end -->"
 ROUTER = Path(sys.executable).parent / "router"
 
 TARGET_F1 = 0.94
@@ -576,14 +577,14 @@ def markdown(results: dict) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def update_readme(table: str) -> bool:
+def update_readme(table: str, start: str = MARK_START, end: str = MARK_END) -> bool:
     if not README.is_file():
         return False
     text = README.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(MARK_START) + r".*?" + re.escape(MARK_END), re.S)
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
     if not pattern.search(text):
         return False
-    text = pattern.sub(lambda _: f"{MARK_START}\n{table}{MARK_END}", text, count=1)
+    text = pattern.sub(lambda _: f"{start}\n{table}{end}", text, count=1)
     README.write_text(text, encoding="utf-8")
     return True
 
@@ -630,12 +631,17 @@ def main(argv: list[str] | None = None) -> int:
     results["targets"] = targets(results)
     results["benchmark_seconds"] = round(time.perf_counter() - started, 1)
     table = markdown(results)
-    (args.out / "latest.json").write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    (args.out / "latest.md").write_text(table, encoding="utf-8")
+    stem = "real" if parts == ["real"] else "latest"
+    (args.out / f"{stem}.json").write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (args.out / f"{stem}.md").write_text(table, encoding="utf-8")
     print(table)
-    if not args.no_readme and update_readme(table):
+    if not args.no_readme and parts == ["real"]:
+        # A run of the real section alone refreshes its own block and leaves the last full run's.
+        if update_readme(markdown(results), REAL_START, REAL_END):
+            log("README.md: real-data table replaced between the real markers")
+    elif not args.no_readme and update_readme(table):
         log("README.md: results table replaced between the bench markers")
-    log(f"wrote {args.out / 'latest.json'} and {args.out / 'latest.md'} in {results['benchmark_seconds']:.0f} s")
+    log(f"wrote {args.out / (stem + '.json')} and {args.out / (stem + '.md')} in {results['benchmark_seconds']:.0f} s")
     return 0
 
 

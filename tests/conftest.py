@@ -58,7 +58,7 @@ def trained_models(tmp_path_factory):
 def bundled_model_dir(tmp_path):
     """A copy of the bundled default model, safe to tamper with."""
     target = tmp_path / "models" / "default"
-    shutil.copytree(ROOT / "models" / "default", target)
+    shutil.copytree(ROOT / "src" / "router" / "resources" / "models" / "default", target)
     (tmp_path / "models" / "CURRENT").write_text("default\n", encoding="utf-8")
     return target
 

@@ -269,7 +269,8 @@ def model(office):
     """The bundled model, loaded once and only read."""
     from router.registry import load_model
 
-    loaded = load_model(ROOT / "models" / "default", office, cache=os.environ["ROUTER_CACHE_DIR"])
+    loaded = load_model(ROOT / "src" / "router" / "resources" / "models" / "default", office,
+                        cache=os.environ["ROUTER_CACHE_DIR"])
     loaded.tokenizer.warm()
     return loaded
 

@@ -56,3 +56,71 @@ def test_bad_profile_refused_naming_key_and_line(runner, tmp_path, old, new, mes
 def test_missing_profile(runner, tmp_path):
     result = invoke(runner, ["--profile", tmp_path / "none.toml", "profile", "show"])
     assert result.exit_code == 1 and "profile not found" in result.output
+
+
+def _minimal(tmp_path, extra_division="", columns=""):
+    text = f'''
+[office]
+name = "测试"
+
+[[topics]]
+key = "道路"
+name = "道路"
+
+[[topics]]
+key = "other"
+name = "其他"
+
+[[divisions]]
+key = "交通科"
+name = "交通科"
+leader = "王局长"
+
+[[divisions]]
+key = "general"
+name = "综合科"
+{extra_division}
+{columns}
+'''
+    path = tmp_path / "p.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_profile_without_intake_columns_uses_the_default_aliases(tmp_path):
+    from router.profile import load_profile
+
+    profile = load_profile(_minimal(tmp_path, 'leader = "李"'))
+    default = load_profile()
+    assert profile.columns == default.columns
+    partial = load_profile(_minimal(tmp_path, 'leader = "李"', '[intake.columns]\ntitle = ["题目"]'))
+    assert partial.columns["title"] == ("题目",)
+    assert partial.columns["body"] == default.columns["body"]
+
+
+def test_a_key_may_equal_its_name_but_not_another_entry(tmp_path):
+    from router.errors import ProfileError
+    from router.profile import load_profile
+
+    profile = load_profile(_minimal(tmp_path, 'leader = "李"'))
+    assert profile.topic_key("道路") == "道路" and profile.division_key("交通科") == "交通科"
+    clash = _minimal(tmp_path, 'leader = "李"\n\n[[divisions]]\nkey = "x"\nname = "交通科"')
+    with pytest.raises(ProfileError, match="duplicate division name '交通科'"):
+        load_profile(clash)
+
+
+def test_a_division_without_a_leader_is_warned_about_once(runner, tmp_path):
+    from conftest import invoke
+
+    path = _minimal(tmp_path)
+    result = invoke(runner, ["--profile", path, "profile", "show"])
+    assert result.exit_code == 0
+    warnings = [line for line in result.output.splitlines() if line.startswith("警告：")]
+    assert warnings == [f"警告：{path}：综合科 没有责任领导（leader），交办表中这些处室的责任领导一栏将空着；在配置文件中补上 leader"]
+
+
+def test_unit_word_comes_from_the_profile(tmp_path):
+    from router.profile import init_profile, load_profile
+
+    assert load_profile().unit_word == "处室"
+    assert init_profile("county", tmp_path / "c.toml").unit_word == "部门"

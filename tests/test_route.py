@@ -105,7 +105,8 @@ def test_xlsx_table_with_review_columns(runner, bundled_model_dir, tmp_path):
     for name in ("复核", "确认主题", "确认主办处室", "确认会办处室", "复核意见", "复核人"):
         assert name in header
     assert sheet.max_row == 99 and sheet.freeze_panes == "D2"
-    assert len(sheet.data_validations.dataValidation) == 4
+    # Dropdowns: 4 review columns, and 办理类型, 重点, 转办处室, 联系方式, 答复类别, 满意度 of the handling columns.
+    assert len(sheet.data_validations.dataValidation) == 10
     review_rows = [row for row in sheet.iter_rows(min_row=2, values_only=True) if row[11] == "是"]
     assert book["待复核"].max_row == len(review_rows) + 1
     assert book["选项"].sheet_state == "hidden"

@@ -72,3 +72,18 @@ def test_import_has_no_side_effects():
     code = "import router, router.cli, router.model, router.tokenizer, sys; print('jieba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("关于再次恳请硬化石岭县黄泥坳村至岩门镇道路的建议", ["再次", "硬化", "至", "道路"]),
+    ("关于改善大峡县乡镇幼儿园办园条件的建议", ["改善", "大", "乡镇", "幼儿园", "办园", "条件"]),
+    ("关于支持云雾县茶叶产业发展的提案", ["支持", "茶叶", "产业", "发展"]),
+    ("关于贫困村集体经济和驻村帮扶的建议", ["贫困", "村集体经济", "驻村帮扶"]),
+    ("关于支持全县乡村旅游和城镇建设的建议", ["支持", "全县", "乡村旅游", "城镇", "建设"]),
+    ("关于在黄泥坳村建设4G基站的建议", ["建设", "基站"]),
+])
+def test_content_words_leave_out_places_numbers_and_boilerplate(text, expected):
+    from router.tokenizer import Tokenizer
+
+    """What features and reasons read: no place names (石岭县, 黄泥坳村), numbers or 《关于……的建议》."""
+    assert Tokenizer().warm().content_words(text) == expected

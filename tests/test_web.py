@@ -358,7 +358,7 @@ def test_from_a_routed_intake_to_the_queue(runner, tmp_path, profile):
     """The set-up path: `router route` records the intake, `router users add`, then the pages show it."""
     store = tmp_path / "fresh.sqlite"
     result = invoke(runner, ["route", INTAKE, "-o", tmp_path / "t.xlsx", "--date", "2021-02-20", "--store", store,
-                             "--models", ROOT / "models"])
+                             "--models", ROOT / "src" / "router" / "resources" / "models"])
     assert result.exit_code == 0, result.output
     result = invoke(runner, ["users", "add", "张三", "--role", "reviewer", "--store", store],
                     input=f"{PASSWORD}\n{PASSWORD}\n")

@@ -1,6 +1,7 @@
 """The exceptions router raises; the CLI turns each into one ``Error: ...`` line."""
 
-__all__ = ["RouterError", "InputError", "ProfileError", "ModelError", "StoreError", "OutputError", "RequestError"]
+__all__ = ["RouterError", "InputError", "ProfileError", "ModelError", "StoreError", "OutputError", "OfficeError",
+           "RequestError"]
 
 
 class RouterError(Exception):
@@ -25,6 +26,10 @@ class StoreError(RouterError):
 
 class OutputError(RouterError):
     """An output file cannot be written."""
+
+
+class OfficeError(RouterError):
+    """No office folder where one is needed, or a folder that is not one."""
 
 
 class RequestError(RouterError):

@@ -35,7 +35,6 @@ from .domain import Decision, Example
 from .profile import Profile
 from .textmodels import LARGE_HISTORY, SEMANTIC_WEIGHT, Prototypes, TextFeatures
 from .textmodels.linear import NBSVM, softmax
-from .tokenizer import content_words
 
 __all__ = ["RouterModel", "Decision", "Example", "LARGE_HISTORY", "FORMAT"]
 
@@ -259,11 +258,11 @@ class RouterModel:
         ``intern`` keeps one string object per distinct word: a history of 100,000 texts holds
         some 20 million tokens, and separate copies of each took gigabytes.
         """
-        cut = self.tokenizer.cut
+        words = self.tokenizer.content_words
         hmm = self.hmm_
         if intern:
-            return [list(map(sys.intern, content_words(cut(text, hmm=hmm)))) for text in texts]
-        return [content_words(cut(text, hmm=hmm)) for text in texts]
+            return [list(map(sys.intern, words(text, hmm=hmm))) for text in texts]
+        return [words(text, hmm=hmm) for text in texts]
 
     @property
     def history_weight(self) -> float:

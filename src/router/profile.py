@@ -22,6 +22,8 @@ __all__ = [
     "init_profile",
     "PROFILE_ENV",
     "COLUMN_FIELDS",
+    "Grade",
+    "Tracking",
 ]
 
 PROFILE_ENV = "ROUTER_PROFILE"
@@ -83,6 +85,12 @@ class Profile:
     min_df: int = 1
     memory_max: int = 20000
     correction_weight: float = 5.0
+    tracking: "Tracking" = field(default_factory=lambda: Tracking())
+    # The office's word for the units it assigns to: 处室 in a department, 单位 or 部门 in a
+    # congress office or a government; table headers and messages use it.
+    unit_word: str = "处室"
+    # Things worth saying about the profile that do not stop it loading (said once per command).
+    warnings: tuple[str, ...] = ()
     source: str = ""
     sha256: str = ""
     # Keys renamed since decisions were recorded: {old: new}, from ``renamed = {old = "new"}``.
@@ -121,6 +129,49 @@ class Profile:
             if label in (d.key, d.name):
                 return d.key
         return None
+
+
+# What a reply grade says about the ask: met (adopted or solved), being met, or not met now.
+OUTCOMES = ("solved", "in_progress", "not_now")
+
+
+@dataclass(frozen=True)
+class Grade:
+    """A reply grade (答复类别) such as A1: its code, its group (A/B/C) and what it means."""
+
+    code: str
+    group: str
+    meaning: str
+    outcome: str
+
+
+DEFAULT_GRADES = (
+    Grade("A1", "A", "所提问题已经解决或建议已被采纳", "solved"),
+    Grade("A2", "A", "所提问题基本解决或建议部分采纳", "solved"),
+    Grade("B", "B", "所提问题正在解决或已列入计划逐步解决", "in_progress"),
+    Grade("C1", "C", "因政策或条件限制暂时不能解决，已向代表说明", "not_now"),
+    Grade("C2", "C", "留作参考", "not_now"),
+)
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """Handling after assignment: reply grades, deadlines and the words of each step."""
+
+    grades: tuple[Grade, ...] = DEFAULT_GRADES
+    # Days from assignment to contacting the deputy; co-handlers' opinion this many days before the reply is due.
+    contact_days: int = 30
+    opinion_days_before: int = 15
+    # Key suggestions (重点) are replied to within this many months; 0 means the usual deadline.
+    key_months: int = 0
+    followup_days: int = 30
+    contact_methods: tuple[str, ...] = ("见面", "电话", "微信", "走访")
+    satisfaction: tuple[str, ...] = ("满意", "基本满意", "不满意")
+    satisfied: tuple[str, ...] = ("满意", "基本满意")
+
+    def grade(self, code: str) -> Grade | None:
+        code = code.strip().upper()
+        return next((g for g in self.grades if g.code.upper() == code), None)
 
 
 # The one place the settings' defaults are written: the Profile's fields. A profile's TOML
@@ -283,14 +334,22 @@ def _entries(path: Path, text: str, data: dict, name: str) -> list[dict]:
 
 
 def _unique(path: Path, text: str, items, what: str) -> None:
+    """Keys and names are one namespace (a label is looked up as either); an item's key may equal its name."""
     seen: set[str] = set()
     for item in items:
-        for value, label in ((item.key, "key"), (item.name, "name")):
-            if value in seen:
+        for value, label in dict.fromkeys([(item.key, "key"), (item.name, "name")], None):
+            if value in seen and not (label == "name" and value == item.key):
                 raise ProfileError(
                     f"{_where(path, text, _q(value))}: duplicate {what} {label} '{value}'; each {what} needs its own"
                 )
             seen.add(value)
+
+
+def _default_columns() -> dict[str, tuple[str, ...]]:
+    """The bundled profile's column aliases, for fields a profile leaves out."""
+    data = tomllib.loads(default_profile_path().read_text(encoding="utf-8"))
+    return {name: tuple(str(a) for a in ([aliases] if isinstance(aliases, str) else aliases))
+            for name, aliases in data.get("intake", {}).get("columns", {}).items()}
 
 
 def _number(path: Path, text: str, table: dict, key: str, default, low, high, kind=float):
@@ -364,8 +423,20 @@ def _build(path: Path, text: str, data: dict, digest: str) -> Profile:
         if isinstance(aliases, str):
             aliases = [aliases]
         columns[name] = tuple(str(a) for a in aliases)
+    missing = [name for name, aliases in columns.items() if not aliases]
+    if missing:
+        # A profile without [intake.columns], or without some fields, reads the usual headers.
+        defaults = _default_columns()
+        for name in missing:
+            columns[name] = defaults.get(name, ())
     if not columns["title"]:
         raise ProfileError(f"{path}: [intake.columns] needs at least one alias for 'title'")
+    warnings = []
+    leaderless = [d for d in divisions if not d.leader.strip()]
+    if leaderless:
+        names = "、".join(d.name for d in leaderless)
+        warnings.append(f"{path}：{names} 没有责任领导（leader），交办表中这些{str(data.get('office', {}).get('unit_word', '处室'))}"
+                        "的责任领导一栏将空着；在配置文件中补上 leader")
 
     renamed = data.get("renamed", {})
     if not isinstance(renamed, dict):
@@ -396,10 +467,20 @@ def _build(path: Path, text: str, data: dict, digest: str) -> Profile:
         min_df=_number(path, text, training, "min_df", _DEFAULTS["min_df"], 1, 1e6, int),
         memory_max=_number(path, text, training, "memory_max", _DEFAULTS["memory_max"], 0, 1e7, int),
         correction_weight=_number(path, text, training, "correction_weight", _DEFAULTS["correction_weight"], 1.0, 1000.0),
+        tracking=_tracking(path, text, data.get("tracking", {})),
+        unit_word=_unit_word(path, text, data.get("office", {})),
+        warnings=tuple(warnings),
         source=str(path),
         sha256=digest,
         renamed={str(k): str(v) for k, v in renamed.items()},
     )
+
+
+def _unit_word(path: Path, text: str, office) -> str:
+    value = office.get("unit_word", "处室") if isinstance(office, dict) else "处室"
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > 6:
+        raise ProfileError(f"{_where(path, text, 'unit_word')}：[office] unit_word 应为一个短词，如 处室、单位、部门")
+    return value.strip()
 
 
 def profile_as_text(profile: Profile) -> str:
@@ -429,4 +510,61 @@ def profile_as_text(profile: Profile) -> str:
     for name, aliases in profile.columns.items():
         if aliases:
             lines.append(f"  {name}: {'、'.join(aliases)}")
+    tracking = profile.tracking
+    key = f"{tracking.key_months}个月" if tracking.key_months else "与一般建议相同"
+    lines += ["", "办理跟踪：",
+              f"  联系代表：交办后{tracking.contact_days}天内（方式：{'、'.join(tracking.contact_methods)}）",
+              f"  会办意见：答复期限前{tracking.opinion_days_before}天送主办单位",
+              f"  重点建议答复时限：{key}",
+              f"  回访：答复后{tracking.followup_days}天内（{'、'.join(tracking.satisfaction)}；"
+              f"计入满意率：{'、'.join(tracking.satisfied)}）",
+              "  答复类别："]
+    for g in tracking.grades:
+        lines.append(f"    {g.code}（{g.group}类）{g.meaning}")
     return "\n".join(lines)
+
+
+def _tracking(path: Path, text: str, table) -> Tracking:
+    """The [tracking] section; every key is optional, so older profiles load unchanged."""
+    if not isinstance(table, dict):
+        raise ProfileError(f"{path}: [tracking] 应为一个表（[tracking]）")
+    base = Tracking()
+
+    def words(key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = table.get(key, list(default))
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+            raise ProfileError(f"{_where(path, text, key + ' ')}：[tracking] 的 '{key}' 应为非空的字符串列表")
+        return tuple(v.strip() for v in value)
+
+    grades = base.grades
+    if "grades" in table:
+        entries = table["grades"]
+        if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
+            raise ProfileError(f"{path}：[[tracking.grades]] 应至少有一项，每项含 code、group、meaning、outcome")
+        grades = []
+        for entry in entries:
+            code = _require_str(path, text, entry, "code", "tracking.grades")
+            outcome = entry.get("outcome", "")
+            if outcome not in OUTCOMES:
+                raise ProfileError(
+                    f"{_where(path, text, _q(code))}：答复类别 '{code}' 的 outcome 应为 {'、'.join(OUTCOMES)} 之一"
+                    "（solved 已解决或采纳，in_progress 正在解决，not_now 暂不能解决）")
+            if any(g.code.upper() == code.upper() for g in grades):
+                raise ProfileError(f"{_where(path, text, _q(code))}：答复类别 '{code}' 重复")
+            grades.append(Grade(code, str(entry.get("group") or code[0]), str(entry.get("meaning", "")), outcome))
+        grades = tuple(grades)
+    satisfaction = words("satisfaction", base.satisfaction)
+    satisfied = words("satisfied", base.satisfied)
+    unknown = [s for s in satisfied if s not in satisfaction]
+    if unknown:
+        raise ProfileError(f"{_where(path, text, 'satisfied ')}：satisfied 中的 '{unknown[0]}' 不在 satisfaction 中")
+    return Tracking(
+        grades=grades,
+        contact_days=_number(path, text, table, "contact_days", base.contact_days, 1, 366, int),
+        opinion_days_before=_number(path, text, table, "opinion_days_before", base.opinion_days_before, 0, 180, int),
+        key_months=_number(path, text, table, "key_months", base.key_months, 0, 24, int),
+        followup_days=_number(path, text, table, "followup_days", base.followup_days, 1, 366, int),
+        contact_methods=words("contact_methods", base.contact_methods),
+        satisfaction=satisfaction,
+        satisfied=satisfied,
+    )

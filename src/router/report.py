@@ -42,6 +42,8 @@ class Report:
     sentence: str = ""
     new_terms: list[tuple[str, int]] = field(default_factory=list)
     rising_terms: list[tuple[str, float, float]] = field(default_factory=list)
+    # The year's handling figures (router.services.tracking.YearEnd), when the store has them.
+    handling: object = None
 
 
 def report_sentence(counts: Counter, total: int, profile: Profile, noun: str = "建议") -> str:
@@ -100,6 +102,8 @@ def markdown(report: Report, profile: Profile) -> str:
     divisions = [(d.key, d.name) for d in profile.divisions]
     n = len(report.items)
     lines = [f"# {report.year}年建议办理情况（router report）", "", report.sentence, ""]
+    if report.handling is not None:
+        lines += handling_markdown(report.handling, profile)
     lines += ["## 按主题", ""] + _table(
         [[name, report.topics.get(key, 0), f"{report.topics.get(key, 0) / max(n, 1):.0%}"] for key, name in topics],
         ["主题", "件数", "占比"]) + [""]
@@ -181,6 +185,15 @@ def write_report(report: Report, profile: Profile, folder: Path) -> dict[str, Pa
         pending.append([safe_cell(i.id), safe_cell(i.title), profile.topic(i.topic).name,
                         profile.division(i.division).name, round(i.confidence, 3)])
     pending.column_dimensions["B"].width = 48
+    if report.handling is not None:
+        handled = book.create_sheet("办理结果", 1)
+        for sentence in report.handling.sentences:
+            handled.append([safe_cell(sentence)])
+        handled.append([])
+        handled.append(["建议号", "标题", "主办处室", "答复类别", "原因"])
+        for i in report.handling.open_items:
+            handled.append([safe_cell(v) for v in (i.number, i.title, i.division, i.grade or "未答复", i.reason)])
+        handled.column_dimensions["A"].width = 60
     terms = book.create_sheet("新词与增多的词")
     terms.append(["新出现的词", "件数"])
     for t, c in report.new_terms:
@@ -197,3 +210,85 @@ def write_report(report: Report, profile: Profile, folder: Path) -> dict[str, Pa
             plot_trend(report, profile, tmp.with_suffix(".png"))
             tmp.with_suffix(".png").replace(tmp)
     return paths
+
+
+# --- handling: the half-monthly supervision sheet, the monthly summary, the year-end part ----------
+
+SUMMARY_HEADERS = ["处室", "责任领导", "交办", "主办", "会办", "已联系代表", "已会商", "已答复", "按期答复", "已回访", "逾期未办"]
+DUE_HEADERS = ["处室", "责任领导", "建议号", "标题", "办理类型", "缺少的步骤", "应完成日期", "状态"]
+
+
+def _due_row(d) -> list:
+    h = d.handling
+    return [d.division, d.leader, h.number, h.title, h.role, d.missing, d.due.isoformat(), d.status]
+
+
+def due_markdown(due: list, summary: list[dict], *, year: int, on, within_days: int) -> str:
+    """The 督办单 (half-monthly check) by division and leader, then the monthly dispatch summary."""
+    overdue = sum(d.overdue for d in due)
+    lines = [f"# {year}年建议办理督办单（截至{on.isoformat()}，含{within_days}天内到期）", "",
+             f"已逾期 {overdue} 项，即将到期 {len(due) - overdue} 项。", ""]
+    if not due:
+        lines += ["无逾期或即将到期的事项。", ""]
+    groups: dict[tuple[str, str], list] = {}
+    for d in due:
+        groups.setdefault((d.division, d.leader), []).append(d)
+    for (division, leader), items in groups.items():
+        lines += [f"## {division}（责任领导：{leader or '未定'}）", ""]
+        lines += _table([_due_row(d)[2:] for d in items], DUE_HEADERS[2:]) + [""]
+    lines += [f"## 月度调度汇总（截至{on.isoformat()}）", ""]
+    lines += _table([[r[h] for h in SUMMARY_HEADERS] for r in summary], SUMMARY_HEADERS) if summary else ["无已交办的建议"]
+    return "\n".join(lines) + "\n"
+
+
+def write_due_xlsx(due: list, summary: list[dict], path: Path, *, year: int, on, within_days: int) -> None:
+    """督办单 and 月度调度 sheets, written atomically."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+
+    from .table import atomic_path, safe_cell
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "督办单"
+    sheet.append([f"{year}年建议办理督办单（截至{on.isoformat()}，含{within_days}天内到期）"])
+    sheet.append(DUE_HEADERS)
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+    late = PatternFill("solid", fgColor="F8CBAD")
+    for d in due:
+        sheet.append([safe_cell(v) for v in _due_row(d)])
+        if d.overdue:
+            for cell in sheet[sheet.max_row]:
+                cell.fill = late
+    for letter, width in zip("ABCDEFGH", (14, 22, 10, 44, 8, 14, 12, 12)):
+        sheet.column_dimensions[letter].width = width
+    monthly = book.create_sheet("月度调度")
+    monthly.append([f"月度调度汇总（截至{on.isoformat()}）"])
+    monthly.append(SUMMARY_HEADERS)
+    for cell in monthly[2]:
+        cell.font = Font(bold=True)
+    for r in summary:
+        monthly.append([safe_cell(r[h]) for h in SUMMARY_HEADERS])
+    monthly.column_dimensions["A"].width = 14
+    monthly.column_dimensions["B"].width = 22
+    with atomic_path(path) as tmp:
+        book.save(tmp)
+
+
+def handling_markdown(figures, profile: Profile) -> list[str]:
+    """The year-end report's handling part: the sentences, grades by topic and what stays open."""
+    lines = ["## 办理情况", "", *figures.sentences, ""]
+    codes = [g.code for g in profile.tracking.grades]
+    if figures.grades:
+        rows = []
+        for topic in profile.topics:
+            counts = figures.grades_by_topic.get(topic.key, Counter())
+            rows.append([topic.name, *[counts.get(c, 0) for c in codes], sum(counts.values())])
+        rows.append(["合计", *[figures.grades.get(c, 0) for c in codes], sum(figures.grades.values())])
+        lines += ["### 答复类别（主办）", ""] + _table(rows, ["主题", *codes, "合计"]) + [""]
+    if figures.open_items:
+        lines += ["### 需继续推进的建议", ""] + _table(
+            [[i.number, i.title, i.division, i.grade or "未答复", i.reason] for i in figures.open_items],
+            ["建议号", "标题", "主办处室", "答复类别", "原因"]) + [""]
+    return lines

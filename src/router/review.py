@@ -14,7 +14,8 @@ from .routing import HumanDecision
 from .store import ACTIONS, Store
 from .table import KEY_HEADER
 
-__all__ = ["ReviewRow", "read_reviewed_table", "accept_rows", "import_history", "human_decisions"]
+__all__ = ["ReviewRow", "Conflict", "read_reviewed_table", "read_table_state", "find_conflicts", "describe_route",
+           "unrecorded_review_rows", "accept_rows", "import_history", "human_decisions"]
 
 
 @dataclass
@@ -26,14 +27,49 @@ class ReviewRow:
     confirmed: dict | None
     comment: str
     reviewer: str
+    inferred: bool = False  # 确认 columns filled, 复核 empty: taken as 修改
 
 
 def _cell(value) -> str:
     return "" if value is None else str(value).strip().lstrip("'")
 
 
-def read_reviewed_table(path: Path, profile: Profile) -> tuple[list[ReviewRow], int]:
-    """Rows with a 复核 value, checked against the profile; and the number of untouched rows."""
+def _header_row(rows) -> tuple[int, list[str]]:
+    """The header and its row number: the first row (of the first few) that holds the key column.
+
+    A table may open with a title line (office, year, date of assignment) above the header.
+    """
+    for number, values in enumerate(rows, start=1):
+        header = [_cell(c) for c in values]
+        if KEY_HEADER in header or "复核" in header or number >= 6:
+            return number, header
+    return 1, []
+
+
+def read_table_state(path: Path) -> dict:
+    """What an XLSX table remembers of its routing (the hidden sheet 路由信息); empty for older tables."""
+    import openpyxl
+
+    from .table import META_SHEET
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception:
+        return {}
+    if META_SHEET not in book.sheetnames:
+        return {}
+    return {_cell(k): _cell(v) for k, v, *_ in book[META_SHEET].iter_rows(min_row=2, values_only=True) if k}
+
+
+def read_reviewed_table(path: Path, profile: Profile, *, confirm_unflagged: bool = False) -> tuple[list[ReviewRow], int]:
+    """Rows with a 复核 value, checked against the profile; and the number of untouched rows.
+
+    Every bad row is reported at once (one error listing them all), and nothing is recorded.
+    A row whose 确认 columns are filled but whose 复核 is empty counts as 修改 (its
+    ``inferred`` says so); a 修改 that changes nothing counts as 同意. With
+    ``confirm_unflagged`` a row whose 复核 is empty and that was not flagged for review
+    (需人工复核 否) counts as 同意: the coordinator confirms every unflagged route in one step.
+    """
     import openpyxl
 
     path = Path(path)
@@ -44,14 +80,15 @@ def read_reviewed_table(path: Path, profile: Profile) -> tuple[list[ReviewRow], 
     except Exception as exc:
         raise InputError(f"{path}: not a readable .xlsx workbook ({type(exc).__name__}); save it again as .xlsx") from None
     sheet = book["交办任务表"] if "交办任务表" in book.sheetnames else book.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
-    header = [_cell(c) for c in next(rows, [])]
-    needed = ["建议主题", "建议主办处室", "建议会办处室", "复核", "确认主题", "确认主办处室", "确认会办处室", "复核意见",
+    header_at, header = _header_row(sheet.iter_rows(max_row=6, values_only=True))
+    rows = sheet.iter_rows(min_row=header_at + 1, values_only=True)
+    needed = ["需人工复核", "建议主题", "建议主办处室", "建议会办处室", "复核", "确认主题", "确认主办处室", "确认会办处室", "复核意见",
               "复核人", KEY_HEADER]
     missing = [name for name in needed if name not in header]
     if missing:
         raise InputError(f"{path}: not an assignment table from `router route` (missing columns: {'、'.join(missing)})")
     col = {name: header.index(name) for name in needed}
+    source_col = header.index("路由来源") if "路由来源" in header else None
     topics = "、".join(t.name for t in profile.topics)
     divisions = "、".join(d.name for d in profile.divisions)
 
@@ -67,17 +104,15 @@ def read_reviewed_table(path: Path, profile: Profile) -> tuple[list[ReviewRow], 
             raise InputError(f"{path}: row {row_number}, column {column}: unknown division '{value}'; use one of: {divisions}")
         return key
 
-    reviewed: list[ReviewRow] = []
-    untouched = 0
-    for row_number, values in enumerate(rows, start=2):
-        values = list(values) + [None] * (len(header) - len(values))
-        get = lambda name: _cell(values[col[name]])  # noqa: E731
-        if not any(_cell(v) for v in values):
-            continue
+    def one_row(row_number: int, get, human: bool) -> ReviewRow | None:
         action = get("复核")
+        inferred = False
+        if not action and any(get(name) for name in ("确认主题", "确认主办处室", "确认会办处室")):
+            action, inferred = "修改", True
+        if not action and confirm_unflagged and get("需人工复核") == "否" and get("建议主题"):
+            action = "同意"
         if not action:
-            untouched += 1
-            continue
+            return None
         if action not in ACTIONS:
             raise InputError(f"{path}: row {row_number}, column 复核: '{action}' is not one of {'、'.join(ACTIONS)}")
         if not get(KEY_HEADER):
@@ -101,8 +136,103 @@ def read_reviewed_table(path: Path, profile: Profile) -> tuple[list[ReviewRow], 
             confirmed = {"topic": topic, "division": division, "co_divisions": [c for c in co if c != division]}
             if action == "同意" and confirmed != suggested:
                 action = "修改"
-        reviewed.append(ReviewRow(row_number, get(KEY_HEADER), action, suggested, confirmed, get("复核意见"), get("复核人")))
+            elif action == "修改" and confirmed == suggested and not human:
+                action = "同意"  # a correction that changes nothing agrees with the route
+        return ReviewRow(row_number, get(KEY_HEADER), action, suggested, confirmed, get("复核意见"), get("复核人"),
+                         inferred)
+
+    reviewed: list[ReviewRow] = []
+    problems: list[str] = []
+    untouched = 0
+    for row_number, values in enumerate(rows, start=header_at + 1):
+        values = list(values) + [None] * (len(header) - len(values))
+        if not any(_cell(v) for v in values):
+            continue
+        get = lambda name, values=values: _cell(values[col[name]])  # noqa: E731
+        human = source_col is not None and _cell(values[source_col]) == "人工确认"
+        try:
+            row = one_row(row_number, get, human)
+        except InputError as exc:
+            problems.append(str(exc))
+            continue
+        if row is None:
+            untouched += 1
+        else:
+            reviewed.append(row)
+    if len(problems) == 1:
+        raise InputError(problems[0])
+    if problems:
+        listed = "; ".join(p.removeprefix(f"{path}: ") for p in problems)
+        raise InputError(f"{path}: {len(problems)} rows have problems, nothing was recorded: {listed}")
     return reviewed, untouched
+
+
+@dataclass
+class Conflict:
+    """A row of an older copy of the table that contradicts a decision recorded after that copy was routed."""
+
+    row: ReviewRow
+    number: str
+    newer: dict
+
+
+def find_conflicts(store: Store, rows: list[ReviewRow], *, since: int, origin: str) -> list[Conflict]:
+    """Rows whose suggestion got a different decision after decision ``since`` (when the table was routed)."""
+    out = []
+    with store.transaction() as db:
+        for r in rows:
+            sid = _stored_row(store, db, r, origin)
+            newer = store.decisions_since(db, sid, since)
+            if not newer:
+                continue
+            latest = newer[-1]
+            if latest["action"] == r.action and (latest["after"] or None) == (r.confirmed or None):
+                continue
+            number = db.execute("SELECT number FROM suggestions WHERE id = ?", (sid,)).fetchone()[0]
+            out.append(Conflict(r, number or "", latest))
+    return out
+
+
+def describe_route(profile: Profile, action: str, route: dict | None) -> str:
+    if not route or not route.get("topic"):
+        return action
+    co = "、".join(profile.division(k).name for k in route.get("co_divisions") or ())
+    return (f"{action} {profile.topic(route['topic']).name}／{profile.division(route['division']).name}"
+            + (f"（会办：{co}）" if co else ""))
+
+
+def unrecorded_review_rows(path: Path, profile: Profile, decisions: dict) -> list[int]:
+    """Rows of an existing table holding review entries that the store does not hold (work a new table would wipe)."""
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception:
+        return []
+    sheet = book["交办任务表"] if "交办任务表" in book.sheetnames else book.worksheets[0]
+    header_at, header = _header_row(sheet.iter_rows(max_row=6, values_only=True))
+    review = [name for name in ("复核", "确认主题", "确认主办处室", "确认会办处室", "复核意见", "复核人") if name in header]
+    if KEY_HEADER not in header or not review:
+        return []
+    key_col = header.index(KEY_HEADER)
+    out = []
+    for number, values in enumerate(sheet.iter_rows(min_row=header_at + 1, values_only=True), start=header_at + 1):
+        values = list(values) + [None] * (len(header) - len(values))
+        get = lambda name: _cell(values[header.index(name)])  # noqa: E731
+        if not any(get(name) for name in review):
+            continue
+        identity = Identity.from_text(_cell(values[key_col]))
+        h = (decisions.get(identity) or decisions.get(identity._replace(office=""))) if identity else None
+        if h is None:
+            out.append(number)
+            continue
+        if get("复核") and get("复核") != h.action:
+            out.append(number)
+        elif get("确认主题") and profile.topic_key(get("确认主题")) != h.topic:
+            out.append(number)
+        elif get("确认主办处室") and profile.division_key(get("确认主办处室")) != h.division:
+            out.append(number)
+    return out
 
 
 def _stored_row(store: Store, db, r: ReviewRow, origin: str) -> int:
@@ -160,6 +290,7 @@ def import_history(store: Store, items: list[Labelled], *, importer: str, origin
 def human_decisions(store: Store) -> dict[Identity, HumanDecision]:
     """Reviewers' latest confirmed decisions, keyed by the suggestion's :class:`Identity`."""
     return {
-        identity: HumanDecision(r["topic"], r["division"], tuple(r.get("co_divisions", ())))
+        identity: HumanDecision(r["topic"], r["division"], tuple(r.get("co_divisions", ())), action=r["action"],
+                                reviewer=r.get("reviewer") or "", comment=r.get("comment") or "")
         for identity, r in store.decisions_by_identity().items()
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import collections
+import dataclasses
 import datetime as dt
 import multiprocessing
 from dataclasses import dataclass, field
@@ -29,6 +30,10 @@ class HumanDecision:
     topic: str
     division: str
     co_divisions: tuple[str, ...] = ()
+    # Who decided, how and why, shown back in a re-routed table (复核, 复核人, 复核意见).
+    action: str = "同意"
+    reviewer: str = ""
+    comment: str = ""
 
 
 @dataclass
@@ -52,6 +57,8 @@ class Route:
     # The model's feature row, kept so that similar search and duplicates featurize nothing again.
     features: object = field(default=None, repr=False, compare=False)
     identity: Identity | None = None
+    # The reviewer's decision this route follows (source "human"), shown instead of the model's.
+    human: HumanDecision | None = None
 
     def as_record(self, profile: Profile) -> dict:
         """The JSONL object other systems read."""
@@ -92,8 +99,9 @@ def _in_profile(human: HumanDecision, identity: Identity, profile: Profile, deci
     """A stored decision in this profile's keys (after ``renamed``); refuses keys the profile lost."""
     from .errors import ProfileError
 
-    current = HumanDecision(profile.current_key(human.topic), profile.current_key(human.division),
-                            tuple(profile.current_key(k) for k in human.co_divisions))
+    current = dataclasses.replace(human, topic=profile.current_key(human.topic),
+                                  division=profile.current_key(human.division),
+                                  co_divisions=tuple(profile.current_key(k) for k in human.co_divisions))
     topics, divisions = set(profile.topic_keys), set(profile.division_keys)
     if current.topic in topics and current.division in divisions and set(current.co_divisions) <= divisions:
         return current
@@ -160,6 +168,7 @@ def route_batch(model, profile: Profile, suggestions: list[Suggestion], *, thres
             division=division, division_confidence=d.division_proba[division], divisions=divisions,
             co_divisions=co, needs_review=review, reasons=d.reasons, source=source,
             leader=profile.division(division).leader, deadline=deadline, features=row, identity=identity,
+            human=human,
         ))
     return routes
 

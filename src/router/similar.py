@@ -62,6 +62,16 @@ def _route_rows(model, routes) -> sp.csr_matrix:
     return similarity_rows(model, model.features(texts))
 
 
+def _is_itself(item: dict, route) -> bool:
+    """A memory item that is the routed suggestion itself (routing a year the model learned from)."""
+    s = route.suggestion
+    same_number = str(item.get("id") or "") == str(s.id or "")
+    year = route.identity.year if getattr(route, "identity", None) is not None else None
+    if same_number and year is not None and item.get("year") == year:
+        return True
+    return same_number and item.get("title") == s.title
+
+
 def annotate(model, routes, *, k: int = 3, threshold: float = DUPLICATE_MIN) -> None:
     """Fill ``route.similar`` (up to ``k`` earlier suggestions, most similar first) and
     ``route.duplicate_of`` (an earlier suggestion of the same intake filing the same ask).
@@ -76,8 +86,9 @@ def annotate(model, routes, *, k: int = 3, threshold: float = DUPLICATE_MIN) -> 
     if memory is not None:
         scores = np.asarray((vectors @ memory.vectors.T).todense())
         for r, row in zip(routable, scores):
-            order = np.argsort(-row)[:k]
-            r.similar = [{**memory.items[j], "score": round(float(row[j]), 3)} for j in order if row[j] >= SIMILAR_MIN]
+            order = np.argsort(-row)[: k + 4]
+            picked = [j for j in order if row[j] >= SIMILAR_MIN and not _is_itself(memory.items[j], r)][:k]
+            r.similar = [{**memory.items[j], "score": round(float(row[j]), 3)} for j in picked]
     if len(routable) < 2:
         return
     for i, found in enumerate(nearest_earlier(vectors, threshold)):

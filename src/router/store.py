@@ -127,6 +127,25 @@ MIGRATIONS = [
     CREATE INDEX suggestions_year ON suggestions(year);
     CREATE INDEX suggestions_content ON suggestions(content_hash);
     """,
+    # 4 (tracking, #16): handling records after assignment (router.services.tracking), append-only like decisions.
+    # The latest record of a step for a suggestion is the one that counts.
+    """
+    CREATE TABLE handling (
+        id INTEGER PRIMARY KEY,
+        suggestion_id INTEGER NOT NULL REFERENCES suggestions(id),
+        step TEXT NOT NULL CHECK (step IN ('已交办', '已转办', '已联系代表', '已会商', '已答复', '已回访')),
+        day TEXT,
+        detail TEXT NOT NULL DEFAULT '{}',
+        recorder TEXT NOT NULL,
+        origin TEXT NOT NULL DEFAULT '',
+        created TEXT NOT NULL
+    );
+    CREATE INDEX handling_suggestion ON handling(suggestion_id, step, id);
+    CREATE TRIGGER handling_append_only_update BEFORE UPDATE ON handling
+        BEGIN SELECT RAISE(ABORT, 'handling records are append-only'); END;
+    CREATE TRIGGER handling_append_only_delete BEFORE DELETE ON handling
+        BEGIN SELECT RAISE(ABORT, 'handling records are append-only'); END;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -490,7 +509,8 @@ class Store:
         in_years = f"AND s.year IN ({', '.join('?' * len(years))})" if years else ""
         rows = self.db.execute(
             f"""
-            SELECT s.id, s.office, s.year, s.number, s.occurrence, s.title, s.body, s.content_hash, d.after, d.action
+            SELECT s.id, s.office, s.year, s.number, s.occurrence, s.title, s.body, s.content_hash, d.after, d.action,
+                   d.reviewer, d.comment, d.id
             FROM suggestions s
             JOIN decisions d ON d.id = (SELECT MAX(id) FROM decisions WHERE suggestion_id = s.id)
             WHERE d.action IN ('同意', '修改') AND d.after IS NOT NULL {in_years}
@@ -499,9 +519,11 @@ class Store:
             years,
         ).fetchall()
         out = []
-        for sid, office, year, number, occurrence, title, body, content_hash, after, action in rows:
+        for sid, office, year, number, occurrence, title, body, content_hash, after, action, reviewer, comment, \
+                decision_id in rows:
             out.append({"id": sid, "office": office, "year": year, "number": number, "occurrence": occurrence,
                         "title": title, "body": body, "content_hash": content_hash, "action": action,
+                        "reviewer": reviewer, "comment": comment or "", "decision_id": decision_id,
                         **json.loads(after)})
         return out
 
@@ -511,6 +533,19 @@ class Store:
         from .intake import Identity
 
         return {Identity(r["office"], r["year"], r["number"], r["occurrence"]): r for r in self.confirmed()}
+
+    @_reported
+    def last_decision_id(self) -> int:
+        """The id of the newest decision (0 for none): the store's state that a routed table remembers."""
+        return self.db.execute("SELECT IFNULL(MAX(id), 0) FROM decisions").fetchone()[0]
+
+    def decisions_since(self, db, suggestion_id: int, since: int) -> list[dict]:
+        """The decisions on one suggestion recorded after decision ``since``, oldest first."""
+        rows = db.execute(
+            "SELECT id, action, after, reviewer, created, comment FROM decisions WHERE suggestion_id = ? AND id > ? "
+            "ORDER BY id", (suggestion_id, since)).fetchall()
+        return [{"id": i, "action": a, "after": json.loads(after) if after else None, "reviewer": r, "created": c,
+                 "comment": comment or ""} for i, a, after, r, c, comment in rows]
 
     @_reported
     def counts(self) -> dict[str, int]:

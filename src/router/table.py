@@ -9,6 +9,7 @@ apostrophe, so opening the output in Excel or WPS cannot run anything.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -23,6 +24,7 @@ __all__ = [
     "HEADERS",
     "REVIEW_HEADERS",
     "REVIEW_ACTIONS",
+    "TRACKING_HEADERS",
     "atomic_path",
     "safe_cell",
     "file_mode",
@@ -37,8 +39,17 @@ HEADERS = [
 ]
 REVIEW_HEADERS = ["复核", "确认主题", "确认主办处室", "确认会办处室", "复核意见", "复核人"]
 REVIEW_ACTIONS = ["同意", "修改", "待定"]
+# Handling columns (`router track import`): 办理类型 and 交办日期 are filled here, the rest by the divisions.
+TRACKING_HEADERS = [
+    "办理类型", "交办日期", "重点", "转办处室", "联系方式", "联系日期", "会商日期", "答复日期", "答复类别",
+    "答复内容或文号", "建议条数", "采纳条数", "满意度", "回访日期", "回访意见",
+]
 # A hidden column that ties each row to its suggestion in the store, whatever the sorting.
 KEY_HEADER = "建议标识"
+# A hidden sheet of the XLSX table: the store it was routed with and the newest decision then.
+META_SHEET = "路由信息"
+META_STORE = "历史库"
+META_DECISION = "决定序号"
 SOURCE_NAMES = {"model": "模型（历史数据）", "remit": "职责文本", "rule": "主题规则", "human": "人工确认", "empty": "无法路由"}
 
 # Characters XML 1.0 forbids (an XLSX holding one cannot be opened) and lone surrogates.
@@ -104,14 +115,47 @@ def _alternatives(route: Route, profile: Profile) -> str:
     return f"主题：{topics}｜处室：{divisions}" if route.topics else ""
 
 
+def number_label(number) -> str:
+    """第318号 for a suggestion number, whether it came as 318, 第318号 or 318号 (never 第第318号号)."""
+    text = str(number or "").strip()
+    if text.startswith("第"):
+        text = text[1:]
+    if text.endswith("号"):
+        text = text[:-1]
+    return f"第{text.strip()}号" if text.strip() else ""
+
+
 def _similar_text(route: Route) -> str:
     return "\n".join(
-        f"{s['year']}年 第{s['id']}号 {s['title']}（{s['topic_name']}／{s['division_name']}）" for s in route.similar
+        f"{s['year']}年 {number_label(s['id'])} {s['title']}（{s['topic_name']}／{s['division_name']}）".replace("  ", " ")
+        for s in route.similar
     )
+
+
+HUMAN = "人工确认"
+
+
+def review_values(route: Route, profile: Profile) -> list:
+    """The review columns: empty for the model's routes; the reviewer's decision, from the store, on confirmed ones."""
+    h = route.human
+    if h is None:
+        return [None] * len(REVIEW_HEADERS)
+    return [h.action, profile.topic(route.topic).name, profile.division(route.division).name,
+            "、".join(profile.division(k).name for k in route.co_divisions) or None, h.comment or None,
+            h.reviewer or None]
 
 
 def row_values(route: Route, profile: Profile) -> list:
     s = route.suggestion
+    if route.human is not None:
+        # The reviewer's route: the model's confidences, reasons and runners-up would contradict it.
+        who = f"（{route.human.reviewer}）" if route.human.reviewer else ""
+        return [
+            route.seq, s.id, s.title, s.deputy, profile.topic(route.topic).name, HUMAN,
+            profile.division(route.division).name, "、".join(profile.division(k).name for k in route.co_divisions),
+            HUMAN, route.leader, route.deadline, "否", f"{HUMAN}{who}", HUMAN, SOURCE_NAMES["human"],
+            _similar_text(route), route.duplicate_of,
+        ]
     return [
         route.seq,
         s.id,
@@ -168,7 +212,15 @@ def _write_jsonl(routes: Iterable[Route], profile: Profile, tmp: Path) -> int:
 XLSX_MAX_ROWS = 1_048_576  # Excel's and WPS's limit, the header row included
 
 
-def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str) -> int:
+def _tracking_values(route: Route, assigned: dt.date | None) -> list:
+    values = [None] * len(TRACKING_HEADERS)
+    values[0] = route.suggestion.role or None
+    values[1] = assigned.isoformat() if assigned and route.topic else None
+    return values
+
+
+def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str,
+                assigned: dt.date | None = None, meta: dict | None = None) -> int:
     """The review workbook, written in openpyxl's write-only (streaming) mode: rows go to disk as they come."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -184,10 +236,11 @@ def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str
         )
     book = Workbook(write_only=True)
     sheet = book.create_sheet("交办任务表")
-    headers = HEADERS + REVIEW_HEADERS + [KEY_HEADER]
+    headers = HEADERS + REVIEW_HEADERS + TRACKING_HEADERS + [KEY_HEADER]
     bold = Font(bold=True)
     widths = {"标题": 42, "判断依据": 28, "备选": 40, "相似往年建议": 48, "建议会办处室": 18, "复核意见": 24,
-              "建议主题": 16, "确认主题": 16, "建议主办处室": 14, "确认主办处室": 14, "确认会办处室": 18}
+              "建议主题": 16, "确认主题": 16, "建议主办处室": 14, "确认主办处室": 14, "确认会办处室": 18,
+              "答复内容或文号": 30, "回访意见": 24, "转办处室": 14}
     for i, name in enumerate(headers, start=1):
         sheet.column_dimensions[get_column_letter(i)].width = widths.get(name, max(10, 2 * len(name) + 4))
     sheet.column_dimensions[get_column_letter(len(headers))].hidden = True
@@ -200,6 +253,12 @@ def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str
         "确认主题": [t.name for t in profile.topics],
         "确认主办处室": [d.name for d in profile.divisions],
         "确认会办处室": [d.name for d in profile.divisions],
+        "办理类型": ["主办", "会办"],
+        "重点": ["是", "否"],
+        "转办处室": [d.name for d in profile.divisions],
+        "联系方式": list(profile.tracking.contact_methods),
+        "答复类别": [g.code for g in profile.tracking.grades],
+        "满意度": list(profile.tracking.satisfaction),
     }
     for col, (name, values) in enumerate(options.items(), start=1):
         letter = get_column_letter(col)
@@ -222,7 +281,8 @@ def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str
     sheet.append([styled(name, font=bold, alignment=centered) for name in headers])
     highlight = PatternFill("solid", fgColor="FFF2CC")
     for route in routes:
-        values = [_xlsx_cell(v) for v in row_values(route, profile)] + [None] * len(REVIEW_HEADERS) \
+        values = [_xlsx_cell(v) for v in row_values(route, profile) + review_values(route, profile)] \
+            + [_xlsx_cell(v) for v in _tracking_values(route, assigned)] \
             + [route.identity.as_text() if route.identity else route.suggestion.content_hash]
         sheet.append([styled(v, fill=highlight) for v in values] if route.needs_review else values)
 
@@ -243,20 +303,28 @@ def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str
     for route in pending:
         values = row_values(route, profile)
         queue.append([_xlsx_cell(v) for v in (values[0], values[1], values[2], values[4], values[5], values[6], values[8], values[12])])
+    if meta:
+        # What the table was routed from, so that accepting an older copy can tell newer decisions apart.
+        state = book.create_sheet(META_SHEET)
+        state.append(["项目", "值"])
+        for key, value in meta.items():
+            state.append([key, _xlsx_cell(str(value))])
+        state.sheet_state = "hidden"
     book.properties.title = title
     book.save(tmp)
     return len(routes)
 
 
 def write_routes(routes: Iterable[Route], profile: Profile, path: Path, fmt: str, *, title: str = "建议交办任务表",
-                 before_replace=None) -> int:
+                 before_replace=None, assigned: dt.date | None = None, meta: dict | None = None) -> int:
     """Write routes atomically in ``fmt`` (xlsx, csv, jsonl); return the number of rows written.
 
     ``before_replace`` (e.g. recording the routes in the store) runs after the table is whole
     and before it replaces the old one, so a failure there leaves the old table in place.
+    ``assigned`` is the assignment date (交办日期) written in the XLSX's handling columns.
     """
     writers = {"csv": _write_csv, "jsonl": _write_jsonl}
     with atomic_path(path, before_replace=before_replace) as tmp:
         if fmt == "xlsx":
-            return _write_xlsx(routes, profile, tmp, title)
+            return _write_xlsx(routes, profile, tmp, title, assigned, meta)
         return writers[fmt](routes, profile, tmp)

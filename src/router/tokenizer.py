@@ -74,10 +74,21 @@ _GENERIC_BEFORE_SUFFIX = frozenset(
     "搬迁 安置 移民 易地 深度 欠发达 老区 革命 边境 城 县城 省级 市级 县级 乡级 村级".split()
 )
 _DIGITS = re.compile(r"[0-9]")
+# Words ending in 县 or 镇 that are not names; any other short token so ending is a name (峡县).
+_COUNTY_WORDS = frozenset("全县 各县 本县 该县 贫困县 郡县 州县 城镇 乡镇 集镇 小镇 村镇 重镇 全镇 各镇 本镇 该镇".split())
 
 
-def content_words(tokens: list[str]) -> list[str]:
-    """Tokens that carry what a text asks: without place names, numbers and lone suffixes."""
+# Landform words that end many village and group names (黄泥坳, 柳树坪, 干沟): taken as a
+# suffix only when jieba cuts them off alone after a name.
+_NAME_ENDING = frozenset("坳坪沟湾岭坝垭")
+
+
+def content_words(tokens: list[str], known=None) -> list[str]:
+    """Tokens that carry what a text asks: without place names, numbers and lone suffixes.
+
+    ``known`` (a word -> frequency mapping, jieba's dictionary) lets a fused name such as
+    峡县 or 岩门镇, which no dictionary holds, be recognised by its suffix alone.
+    """
     out = []
     n = len(tokens)
     for i, token in enumerate(tokens):
@@ -88,8 +99,16 @@ def content_words(tokens: list[str]) -> list[str]:
         if len(token) <= 3 and token[0] in _PLACE_SUFFIX and len(token) > 1 and token[1] in "至到和与通":
             continue  # 村至, 组通组: a suffix fused with the next word
         following = tokens[i + 1] if i + 1 < n else ""
-        if (following and following[0] in _PLACE_SUFFIX and (len(following) == 1 or following[1] in "至到和与通")
+        if (following and (following[0] in _PLACE_SUFFIX or (len(following) == 1 and following in _NAME_ENDING))
+                and (len(following) == 1 or following[1] in "至到和与通")
                 and token not in _GENERIC_BEFORE_SUFFIX and len(token) <= 4):
+            continue
+        if len(token) == 1 and token in _NAME_ENDING and i > 0:
+            continue
+        if 2 <= len(token) <= 3 and token[-1] in "县镇" and token not in _COUNTY_WORDS:
+            continue
+        if (known is not None and 2 <= len(token) <= 4 and token[-1] in _PLACE_SUFFIX
+                and not known.get(token) and token not in _GENERIC_BEFORE_SUFFIX):
             continue
         out.append(token)
     return out
@@ -170,6 +189,10 @@ class Tokenizer:
             if token and token not in stop and has_word_char(token) is not None:
                 words.append(token)
         return words
+
+    def content_words(self, text: str, *, hmm: bool = True) -> list[str]:
+        """:func:`content_words` of :meth:`cut`, with the dictionary telling names from words."""
+        return content_words(self.cut(text, hmm=hmm), self._jieba.FREQ)
 
     def cut_raw(self, text: str) -> list[str]:
         """jieba's segmentation of the normalized text, nothing dropped (for golden tests)."""

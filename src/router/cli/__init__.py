@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from . import learning, reading, reporting, reviewing, routing, storing, web  # noqa: F401  (registers commands)
+from . import auditing, learning, office, reading, reporting, reviewing, routing, storing, tracking, web  # noqa: F401  (registers commands)
 from .base import cli
 
 __all__ = ["cli", "main"]

@@ -62,20 +62,66 @@ def jieba_cache_dir() -> Path | None:
 
 
 class State:
-    """What the group passes down: the profile path (loaded on first use) and the jieba cache folder."""
+    """What the group passes down: the profile path (loaded on first use), the office folder and the jieba cache.
 
-    def __init__(self, profile_path):
+    The office folder is --office, else $ROUTER_OFFICE, else found from the working folder
+    upwards (:func:`router.office.find_office`); without one the profile and the model are the
+    ones that ship inside the package.
+    """
+
+    def __init__(self, profile_path, office_path=None):
+        self.office_path = office_path
+        self._office = False
         self.profile_path = profile_path
         self.cache = jieba_cache_dir()
         self._profile = None
+
+    @property
+    def office(self):
+        if self._office is False:
+            from ..office import find_office, open_office
+
+            self._office = open_office(self.office_path) if self.office_path else find_office(Path.cwd())
+        return self._office
 
     @property
     def profile(self):
         if self._profile is None:
             from ..profile import load_profile
 
-            self._profile = load_profile(self.profile_path)
+            path = self.profile_path or os.environ.get("ROUTER_PROFILE")
+            if not path and self.office is not None and self.office.profile_path.is_file():
+                path = self.office.profile_path
+            self._profile = load_profile(path)
+            for warning in self._profile.warnings:
+                click.echo(f"警告：{warning}", err=True)
         return self._profile
+
+    def models_root(self, given, *, write: bool, what: str = "这个命令"):
+        """--models or $ROUTER_MODELS, else the office's models/; None (the bundled models) when reading."""
+        from ..office import no_office_error
+
+        given = given or os.environ.get("ROUTER_MODELS")
+        if given:
+            return Path(given)
+        if self.office is not None:
+            return self.office.models_root
+        if write:
+            raise no_office_error(what)
+        return None
+
+    def store_path(self, given, *, write: bool, what: str = "这个命令"):
+        """--store or $ROUTER_STORE, else the office's store; None when reading without an office."""
+        from ..office import no_office_error
+
+        given = given or os.environ.get("ROUTER_STORE")
+        if given:
+            return Path(given)
+        if self.office is not None:
+            return self.office.store_path
+        if write:
+            raise no_office_error(what)
+        return None
 
 
 pass_state = click.make_pass_decorator(State)
@@ -89,12 +135,14 @@ def progress_enabled() -> bool:
 @click.version_option(__version__, prog_name="router", help="显示版本并退出。")
 @click.option("--profile", "profile_path", type=click.Path(dir_okay=False), default=None, envvar="ROUTER_PROFILE",
               help=PROFILE_OPTION_HELP)
+@click.option("--office", "office_path", type=click.Path(file_okay=False), default=None, envvar="ROUTER_OFFICE",
+              help="用 `router init` 建立的办公文件夹（默认：$ROUTER_OFFICE，否则从当前文件夹向上查找）。")
 @click.pass_context
-def cli(ctx, profile_path):
+def cli(ctx, profile_path, office_path):
     """把代表建议分到主题和承办处室。
 
     用往年数据训练并如实回测，把二月收到的一批建议整理成建议交办任务表，再从复核人员的决定中学习。"""
-    ctx.obj = State(profile_path)
+    ctx.obj = State(profile_path, office_path)
     _say_library_notices()
 
 
@@ -158,15 +206,27 @@ from_store_option = click.option("--from-store", is_flag=True,
 
 @contextlib.contextmanager
 def open_store(path, *, create: bool = True, only_if_exists: bool = False):
-    """The command's one store connection; None when ``only_if_exists`` and there is no store yet."""
-    from ..store import Store, default_store_path
+    """The command's one store connection; None when there is no store path, or (``only_if_exists``) no store yet."""
+    from ..store import Store
 
-    path = Path(path) if path else default_store_path()
-    if only_if_exists and not path.exists():
+    if path is None or (only_if_exists and not Path(path).exists()):
         yield None
         return
-    with Store.open(path, create=create) as store:
+    with Store.open(Path(path), create=create) as store:
         yield store
+
+
+def _resolve_model(state, model_dir, models_root):
+    """--model, else the current model of the models folder; the packaged default when there is none."""
+    from ..services.routing import resolve_model
+
+    return resolve_model(state.profile, model_dir=model_dir, models_root=state.models_root(models_root, write=False),
+                         office=state.office is not None, cache=state.cache)
+
+
+def model_label(model) -> str:
+    """How a command names the model it used."""
+    return f"随包默认模型（{model.folder.name}）" if getattr(model, "bundled", False) else str(model.folder)
 
 
 def _reviewer(name: str | None) -> str:

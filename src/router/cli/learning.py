@@ -20,7 +20,7 @@ def _training_data(state, files, years, from_store, store_path):
         raise click.UsageError("请给出带标注的历史文件（如 data/history_*.xlsx）或 --from-store，二者只选其一")
     if not from_store:
         return labelled_examples(state.profile, files=[Path(f) for f in files], years=years)
-    with open_store(store_path, create=False) as store:
+    with open_store(state.store_path(store_path, write=True, what="从历史库训练"), create=False) as store:
         return labelled_examples(state.profile, store=store, years=years)
 
 
@@ -38,16 +38,23 @@ def train(state, files, from_store, store_path, years, cold, name, models_root):
     """用带标注的往年数据训练主题和处室模型，保存为模型文件夹。
 
     没有历史数据的新单位用 --cold：模型依据配置文件中的处室职责和主题规则分办，并在“路由来源”中注明（职责文本或主题规则）。"""
-    from ..registry import models_dir
+    from ..registry import model_folder
     from ..services.training import train_model
 
+    root = state.models_root(models_root, write=True, what="保存模型")  # refused before training, not after
+    if name:
+        model_folder(root, name)
     if cold and (files or from_store):
         raise click.UsageError("--cold 不用历史数据建立模型；请不要同时给出文件或 --from-store")
     data = None if cold else _training_data(state, files, years, from_store, store_path)
+    if data is not None:
+        click.echo(f"训练数据：{'，'.join(f'{y} 年 {n} 条' for y, n in data.by_year().items())}"
+                   f"（共 {len(data.examples)} 条，来自 {'、'.join(data.sources)}）")
     if data is not None and len(data.years) > 1:
         click.echo(f"回测：用 {data.years[0]}–{data.years[-2]} 年训练，测试 {data.years[-1]} 年 …", err=True)
     with _progress(1, "训练") as bar:
-        trained = train_model(state.profile, data, models_root=models_dir(models_root), name=name, cache=state.cache,
+        trained = train_model(state.profile, data, models_root=root, name=name, cache=state.cache,
+                              defer_to_bundled=state.office is not None and root == state.office.models_root,
                               progress=bar.update if bar is not None else None)
     click.echo(f"已保存模型：{trained.folder}（{trained.examples} 条，年度 "
                f"{', '.join(map(str, trained.years)) or '无（仅依据职责与规则）'}）")
@@ -55,7 +62,9 @@ def train(state, files, from_store, store_path, years, cold, name, models_root):
         scores = trained.scores
         click.echo(f"{scores['latest_year']} 年回测：主题准确率 {scores['topic']['accuracy']:.2f}，"
                    f"主办处室准确率 {scores['division']['accuracy']:.2f}")
-    if trained.promoted:
+    if trained.deferred:
+        click.echo(f"尚未设为当前模型（现用随包默认模型）；比较后换用：router models promote {trained.name}")
+    elif trained.promoted:
         click.echo(f"已设为当前模型：{trained.name}")
 
 
@@ -93,13 +102,20 @@ def models():
     """列出、查看、校验、启用和回退模型文件夹。"""
 
 
+def _models_to_read(state, models_root) -> Path:
+    from ..office import bundled_models_dir
+
+    return state.models_root(models_root, write=False) or bundled_models_dir()
+
+
 @models.command("list")
 @models_option
-def models_list(models_root):
+@pass_state
+def models_list(state, models_root):
     """列出模型文件夹；* 标出当前模型。"""
-    from ..registry import current_model_dir, list_models, models_dir
+    from ..registry import current_model_dir, list_models
 
-    root = models_dir(models_root)
+    root = _models_to_read(state, models_root)
     try:
         current = current_model_dir(root).name
     except RouterError:
@@ -122,11 +138,12 @@ def models_list(models_root):
 @models.command("show")
 @click.argument("name", required=False)
 @models_option
-def models_show(name, models_root):
+@pass_state
+def models_show(state, name, models_root):
     """显示模型的清单 manifest.json（默认：当前模型）。"""
-    from ..registry import current_model_dir, model_folder, models_dir, read_manifest
+    from ..registry import current_model_dir, model_folder, read_manifest
 
-    root = models_dir(models_root)
+    root = _models_to_read(state, models_root)
     folder = model_folder(root, name) if name else current_model_dir(root)
     click.echo(json.dumps(read_manifest(folder), ensure_ascii=False, indent=2))
 
@@ -136,10 +153,9 @@ def models_show(name, models_root):
 @pass_state
 def models_verify(state, models_root):
     """校验每个模型文件夹的清单和哈希值；有不通过的则以状态 1 退出。"""
-    from ..registry import models_dir
     from ..services.training import verify_models
 
-    results = verify_models(state.profile, models_dir(models_root))
+    results = verify_models(state.profile, _models_to_read(state, models_root))
     for name, problem in results:
         click.echo(f"正常  {name}" if problem is None else f"失败  {name}: {problem}")
     failed = sum(problem is not None for _, problem in results)
@@ -157,19 +173,20 @@ def models_promote(state, name, force, models_root, store_path):
     """把 NAME 设为当前模型（得分低于当前模型时拒绝，除非 --force）。
 
     两个模型在 NAME 回测的最近一个已决定年度上比较：NAME 的得分取自其清单（用之前年度训练）；当前模型的得分取自其清单中同一年度，若它从未见过该年度，则用存储中该年度已决定的建议重新分办来计算。"""
-    from ..registry import models_dir
     from ..services.training import promote_model
 
-    with open_store(store_path, only_if_exists=True) as store:
-        promoted = promote_model(state.profile, models_dir(models_root), name, force=force, store=store,
+    root = state.models_root(models_root, write=True, what="设定当前模型")
+    with open_store(state.store_path(store_path, write=False), only_if_exists=True) as store:
+        promoted = promote_model(state.profile, root, name, force=force, store=store,
                                  cache=state.cache)
     click.echo(f"当前模型：{promoted.name}")
 
 
 @models.command("rollback")
 @models_option
-def models_rollback(models_root):
+@pass_state
+def models_rollback(state, models_root):
     """把上一个启用的模型重新设为当前模型。"""
-    from ..registry import models_dir, rollback
+    from ..registry import rollback
 
-    click.echo(f"当前模型：{rollback(models_dir(models_root))}")
+    click.echo(f"当前模型：{rollback(state.models_root(models_root, write=True, what='回退当前模型'))}")

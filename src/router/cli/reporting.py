@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .base import cli, from_store_option, models_option, open_store, pass_state, store_option
+from .base import _resolve_model, cli, from_store_option, models_option, open_store, pass_state, store_option
 
 
 @cli.command()
@@ -25,19 +25,19 @@ def report(state, files, year, from_store, store_path, model_dir, models_root, o
     """一批建议或一个年度的报告：分类件数、与往年比较、报告用语。
 
     FILES 是往年带标注的工作簿和/或未标注的建议文件（用当前模型分办，存储中的人工决定优先）；--from-store 加入存储中已确认的决定。报告 --year 年度（默认：最近年度），更早的年度作为比较。"""
-    from ..registry import models_dir
     from ..services.reporting import report_items, year_report
-    from ..services.routing import load_route_model
 
     if not files and not from_store:
         raise click.UsageError("请给出历史工作簿和/或建议文件，或者 --from-store")
     profile = state.profile
-    with open_store(store_path, create=False, only_if_exists=not from_store) as store:
+    store_file = state.store_path(store_path, write=from_store, what="从历史库出报告")
+    with open_store(store_file, create=False, only_if_exists=not from_store) as store:
         items = report_items(profile, [Path(f) for f in files], store=store, from_store=from_store, year=year,
-                             load_model=lambda: load_route_model(profile, model_dir=model_dir,
-                                                                 models_root=models_dir(models_root),
-                                                                 cache=state.cache))
-    done = year_report(profile, items, Path(out_dir), year=year, cache=state.cache)
+                             load_model=lambda: _resolve_model(state, model_dir, models_root))
+        done = year_report(profile, items, Path(out_dir), year=year, store=store if from_store else None,
+                           cache=state.cache)
     click.echo(done.sentence)
+    for sentence in done.handling_sentences:
+        click.echo(sentence)
     for kind, path in done.paths.items():
         click.echo(f"报告（{kind}）：{path}")

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import InputError
-from .base import _reviewer, cli, models_option, open_store, pass_state, store_option
+from .base import _resolve_model, _reviewer, cli, models_option, open_store, pass_state, store_option
 
 
 @cli.group()
@@ -26,7 +26,7 @@ def history_import(state, file, year, importer, store_path):
     """导入往年工作簿，把其中最终的主题和处室记为决定。"""
     from ..services.review import import_history_file
 
-    with open_store(store_path) as store:
+    with open_store(state.store_path(store_path, write=True, what="导入往年结果")) as store:
         done = import_history_file(state.profile, store, Path(file), year=year, importer=_reviewer(importer))
         click.echo(f"{file}：{done.items} 条，新增建议 {done.added} 条，新增决定 {done.decided} 条（存储：{store.path}）")
 
@@ -34,16 +34,33 @@ def history_import(state, file, year, importer, store_path):
 @cli.command()
 @click.argument("table", type=click.Path(dir_okay=False))
 @click.option("--reviewer", default=None, help="“复核人”为空的行记为此复核人（默认：$USER）。")
+@click.option("--confirm-unflagged", is_flag=True,
+              help="对未标记需复核、且“复核”为空的每一行，以复核人名义记为“同意”。")
+@click.option("--force", is_flag=True, help="即使较新的决定与本表不同（冲突），也按本表（较旧的副本）记录。")
 @store_option
 @pass_state
-def accept(state, table, reviewer, store_path):
-    """记录已复核的交办任务表（XLSX）中的决定。"""
+def accept(state, table, reviewer, confirm_unflagged, force, store_path):
+    """记录已复核的交办任务表（XLSX）中的决定。
+
+    路由之后历史库又记录了决定时，旧副本不会覆盖它们：不同的行连同两边的值一并列出，不予记录，除非 --force。"""
+    from ..review import describe_route
     from ..services.review import accept_table
 
-    with open_store(store_path, create=False) as store:
-        done = accept_table(state.profile, store, Path(table), reviewer=_reviewer(reviewer))
+    profile = state.profile
+    with open_store(state.store_path(store_path, write=True, what="记录复核决定"), create=False) as store:
+        done = accept_table(profile, store, Path(table), reviewer=_reviewer(reviewer),
+                            confirm_unflagged=confirm_unflagged, force=force)
+    for r in done.inferred:
+        click.echo(f"第{r.row}行：确认列已填而复核为空，按“{r.action}”记录")
+    for c in done.conflicts:
+        click.echo(f"冲突：第{c.row.row}行（{c.number}）表中为“{describe_route(profile, c.row.action, c.row.confirmed)}”，"
+                   f"历史库中 {c.newer['reviewer']} 于 {c.newer['created'][:10]} 已记录“"
+                   f"{describe_route(profile, c.newer['action'], c.newer['after'])}”")
+    if done.conflicts_skipped:
+        click.echo(f"这份表是旧版本（路由之后历史库又记录了决定）：{len(done.conflicts)} 行冲突，未记录；"
+                   "核对后在新表上修改，或确认以本表为准，加 --force")
     click.echo(f"同意 {done.seen['同意']}，修改 {done.seen['修改']}，待定 {done.seen['待定']}，未复核 {done.untouched}")
-    click.echo(f"新记录决定 {done.new} 条" + ("" if done.new else "（与已有决定相同，未重复记录）"))
+    click.echo(f"新记录决定 {done.new} 条" + ("" if done.new or done.conflicts else "（与已有决定相同，未重复记录）"))
 
 
 def _describe_route(profile, r) -> str:
@@ -124,18 +141,15 @@ def review(state, input_path, model_dir, models_root, sheet, year, reviewer, sto
     """在终端逐条复核建议，把握最小的在前；每个决定立即保存。
 
     回车=同意，数字=选备选，e=修改，s=跳过，q=退出。"""
-    from ..registry import models_dir
     from ..services import review as service
-    from ..services.routing import load_route_model
 
     profile = state.profile
     if not input_path and not year:
         raise click.UsageError("请给出建议文件，或用 --year 复核存储中已有的年度")
-    with open_store(store_path, create=bool(input_path)) as store:
+    with open_store(state.store_path(store_path, write=True, what="复核"), create=bool(input_path)) as store:
         suggestions, source = service.review_suggestions(profile, input_path=input_path, sheet=sheet, year=year,
                                                          store=store)
-        model = load_route_model(profile, model_dir=model_dir, models_root=models_dir(models_root),
-                                 cache=state.cache)
+        model = _resolve_model(state, model_dir, models_root)
         reviewer = _reviewer(reviewer)
         session = service.start_review(profile, model, store, suggestions, year=year, source=source)
         click.echo(f"待复核 {len(session.pending)} 条（已有人工决定的 {session.already_decided} 条不再询问）。"

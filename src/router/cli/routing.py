@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .base import cli, models_option, open_store, pass_state, progress_enabled, store_option
+from .base import _resolve_model, cli, model_label, models_option, open_store, pass_state, progress_enabled, store_option
 
 
 def _counter(every: int = 1000):
@@ -34,29 +34,31 @@ def _counter(every: int = 1000):
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="并行进程数。")
 @click.option("--year", type=click.IntRange(1949, 2200), default=None,
               help="建议所属年度，记入存储（默认：交办日期的年份）。")
+@click.option("--force", is_flag=True, help="覆盖含有尚未记录的复核内容的交办任务表。")
 @store_option
 @pass_state
 def route(state, input_path, output, model_dir, models_root, fmt, threshold, sheet, assignment_date, jobs, year,
-          store_path):
+          force, store_path):
     """把一批建议分办，写成建议交办任务表。"""
-    from ..registry import models_dir
     from ..services.routing import output_format, output_path, route_file
-    from ..store import default_store_path
 
     fmt = output_format(Path(output) if output else None, fmt)
     output = output_path(Path(input_path), Path(output) if output else None, fmt)
-    # Decisions come from the store when there is one; an XLSX table's routes are recorded in it
-    # (in a new one at --store when there is none yet).
-    with open_store(store_path, only_if_exists=True) as store:
-        done = route_file(state.profile, Path(input_path), output, fmt, model_dir=model_dir,
-                          models_root=models_dir(models_root), cache=state.cache, store=store,
-                          new_store=Path(store_path) if store_path else default_store_path(), threshold=threshold, sheet=sheet,
+    store_file = state.store_path(store_path, write=False)
+    # Decisions come from the store when there is one; an XLSX table's routes are recorded in it.
+    with open_store(store_file, only_if_exists=True) as store:
+        done = route_file(state.profile, Path(input_path), output, fmt,
+                          load_model=lambda: _resolve_model(state, model_dir, models_root), store=store,
+                          store_file=store_file, threshold=threshold, sheet=sheet,
                           assignment_date=assignment_date.date() if assignment_date else None, jobs=jobs,
-                          year=year, progress=_counter())
+                          year=year, force=force, progress=_counter())
     if done.routed >= 1000 and progress_enabled():
         click.echo(f"\r路由：{done.routed} 条", err=True)
     click.echo(f"已写出交办任务表：{done.output}")
     click.echo(f"共 {done.routed} 条，需人工复核 {done.review} 条"
                + (f"，无法路由（空白）{done.empty} 条" if done.empty else "")
                + (f"，沿用人工确认 {done.human} 条" if done.human else "")
-               + f"；模型：{done.model}")
+               + f"；模型：{model_label(done.model)}")
+    if fmt == "xlsx" and not done.recorded:
+        click.echo("未找到办公室文件夹，路由结果未记入历史库；要复核并用 router accept 记录决定，"
+                   "先运行 router init 建立办公室文件夹，在其中重新路由")

@@ -28,7 +28,7 @@ def serve(state, host, port, year, threads, behind_proxy, store_path):
     from ..store import Store
     from ..web import create_app
 
-    with Store.open(store_path, create=False) as store:
+    with Store.open(state.store_path(store_path, write=True, what="网页复核"), create=False) as store:
         users = count_users(store)
         path = store.path
     if host not in LOOPBACK and not users:
@@ -73,7 +73,7 @@ def users_add(state, name, role, divisions, store_path):
     password = click.prompt("密码", hide_input=True, err=True)
     if click.prompt("再次输入密码", hide_input=True, err=True) != password:
         raise click.ClickException("两次输入的密码不一致，账户未创建")
-    with Store.open(store_path) as store:
+    with Store.open(state.store_path(store_path, write=True, what="管理用户")) as store:
         user = add_user(store, state.profile, name, role=role, password=password, divisions=divisions)
     scope = "、".join(state.profile.division(k).name for k in user.divisions) or "全部处室"
     click.echo(f"已创建账户：{user.name}（{ROLE_NAMES[user.role]}，{scope}）")
@@ -87,7 +87,7 @@ def users_list(state, store_path):
     from ..accounts import ROLE_NAMES, list_users
     from ..store import Store
 
-    with Store.open(store_path, create=False) as store:
+    with Store.open(state.store_path(store_path, write=True, what="列出用户"), create=False) as store:
         found = list_users(store)
     if not found:
         click.echo("尚无账户")

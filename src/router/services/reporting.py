@@ -22,11 +22,26 @@ class YearReport:
     def sentence(self) -> str:
         return self.report.sentence
 
+    @property
+    def handling_sentences(self) -> list[str]:
+        return list(self.report.handling.sentences) if getattr(self.report, "handling", None) else []
+
 
 def _store_items(store) -> list[ReportItem]:
-    return [ReportItem(r["year"], r["number"] or "", r["title"], f"{r['title']}\n{r['body']}", r["topic"],
-                       r["division"])
-            for r in store.confirmed()]
+    """Confirmed suggestions; assigned ones count with their handling role, and with the assignment's
+    route when no reviewer confirmed one."""
+    from .tracking import assigned_years, handlings_of_year
+
+    assigned = {h.suggestion_id: h for y in assigned_years(store) for h in handlings_of_year(store, y)}
+    items = []
+    for r in store.confirmed():
+        h = assigned.pop(r["id"], None)
+        items.append(ReportItem(r["year"], r["number"] or "", r["title"], f"{r['title']}\n{r['body']}", r["topic"],
+                                r["division"], h.role if h else ""))
+    for h in assigned.values():
+        if h.topic and h.division:
+            items.append(ReportItem(h.year, h.number, h.title, f"{h.title}\n{h.body}", h.topic, h.division, h.role))
+    return items
 
 
 def report_items(profile: Profile, files: Iterable[Path] = (), *, store=None, from_store: bool = False,
@@ -68,8 +83,11 @@ def report_items(profile: Profile, files: Iterable[Path] = (), *, store=None, fr
 
 
 def year_report(profile: Profile, items: list[ReportItem], out_dir: Path, *, year: int | None = None,
-                cache: Path | None = None) -> YearReport:
-    """Report on ``year`` (default: the latest among the items), earlier years as the comparison."""
+                store=None, cache: Path | None = None) -> YearReport:
+    """Report on ``year`` (default: the latest among the items), earlier years as the comparison.
+
+    With ``store``, the year's handling figures (replies, grades, follow-up) join the report.
+    """
     from ..report import build_report, write_report
     from ..tokenizer import Tokenizer
 
@@ -81,4 +99,10 @@ def year_report(profile: Profile, items: list[ReportItem], out_dir: Path, *, yea
         raise RequestError(f"没有 {year} 年的建议；输入涵盖的年度为 {'、'.join(map(str, years))}")
     earlier = {y: [i for i in items if i.year == y] for y in years if y < year}
     report = build_report(year, [i for i in items if i.year == year], earlier, profile, Tokenizer(cache=cache))
+    if store is not None:
+        from .tracking import year_end
+
+        figures = year_end(store, profile, year)
+        if figures.received:
+            report.handling = figures
     return YearReport(report, write_report(report, profile, Path(out_dir)))

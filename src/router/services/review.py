@@ -61,13 +61,22 @@ class ReviewSession:
 
 @dataclass
 class Accepted:
+    """What accepting a table did: rows seen by action, untouched rows, what was recorded, and why not."""
+
     seen: dict[str, int]
     untouched: int
     recorded: Counter = field(default_factory=Counter)
+    inferred: list = field(default_factory=list)  # rows whose 确认 columns were filled with 复核 empty
+    conflicts: list = field(default_factory=list)  # router.review.Conflict: a newer decision differs
+    forced: bool = False
 
     @property
     def new(self) -> int:
         return sum(self.recorded.values())
+
+    @property
+    def conflicts_skipped(self) -> bool:
+        return bool(self.conflicts) and not self.forced
 
 
 @dataclass
@@ -171,14 +180,27 @@ def start_review(profile: Profile, model, store, suggestions: list, *, year: int
     return ReviewSession(routes, pending, year, source)
 
 
-def accept_table(profile: Profile, store, table: Path, *, reviewer: str) -> Accepted:
-    """Record the decisions of a reviewed assignment table (all rows or none)."""
-    from ..review import accept_rows, read_reviewed_table
+def accept_table(profile: Profile, store, table: Path, *, reviewer: str, confirm_unflagged: bool = False,
+                 force: bool = False) -> Accepted:
+    """Record the decisions of a reviewed assignment table (all rows or none).
 
-    rows, untouched = read_reviewed_table(Path(table), profile)
-    recorded = accept_rows(store, rows, reviewer=reviewer, origin=Path(table).name)
+    A copy routed before decisions recorded since does not override them: the rows that differ
+    are the result's ``conflicts`` and are left unrecorded unless ``force``.
+    ``confirm_unflagged`` records 同意 by ``reviewer`` for every unflagged row left empty.
+    """
+    from ..review import accept_rows, find_conflicts, read_reviewed_table, read_table_state
+
+    table = Path(table)
+    rows, untouched = read_reviewed_table(table, profile, confirm_unflagged=confirm_unflagged)
+    since = read_table_state(table).get("决定序号")
+    conflicts = find_conflicts(store, rows, since=int(since), origin=table.name) if since else []
+    to_record = rows
+    if conflicts and not force:
+        skipped = {id(c.row) for c in conflicts}
+        to_record = [r for r in rows if id(r) not in skipped]
+    recorded = accept_rows(store, to_record, reviewer=reviewer, origin=table.name)
     seen = {a: sum(r.action == a for r in rows) for a in ("同意", "修改", "待定")}
-    return Accepted(seen, untouched, recorded)
+    return Accepted(seen, untouched, recorded, [r for r in rows if r.inferred], conflicts, force)
 
 
 def import_history_file(profile: Profile, store, path: Path, *, year: int | None = None, importer: str) -> Imported:

@@ -11,7 +11,8 @@ from ..errors import InputError, RequestError
 from ..profile import Profile
 from ..table import output_format  # noqa: F401  (part of this service: -o and --format agree)
 
-__all__ = ["RouteSummary", "load_route_model", "output_format", "output_path", "route_file"]
+__all__ = ["RouteSummary", "resolve_model", "output_format", "output_path", "route_file"]
+
 
 @dataclass
 class RouteSummary:
@@ -20,19 +21,30 @@ class RouteSummary:
     review: int
     empty: int
     human: int
-    model: str
+    model: object  # the loaded model (its folder, and ``bundled`` when it ships with the package)
+    recorded: bool  # the routes went into a store
 
 
-def load_route_model(profile: Profile, *, model_dir: Path | None = None, models_root: Path,
-                     cache: Path | None = None):
-    """The model in ``model_dir``, else the current model of ``models_root``, checked before loading.
+def resolve_model(profile: Profile, *, model_dir: Path | None = None, models_root: Path | None = None,
+                  office: bool = False, cache: Path | None = None):
+    """``model_dir``, else the current model of ``models_root``; the packaged default when there is none.
 
-    ``cache`` is jieba's cache folder (None: the library's default).
+    In an office (``office``) that has not trained or promoted a model yet, the packaged model
+    serves too. The loaded model's ``bundled`` says whether it is the one that ships inside the
+    package. ``cache`` is jieba's cache folder (None: the library's default).
     """
+    from ..office import bundled_models_dir
     from ..registry import current_model_dir, load_model
 
-    folder = Path(model_dir) if model_dir else current_model_dir(Path(models_root))
-    return load_model(folder, profile, cache=cache)
+    if model_dir:
+        folder = Path(model_dir)
+    elif models_root is not None and ((Path(models_root) / "CURRENT").is_file() or not office):
+        folder = current_model_dir(Path(models_root))
+    else:
+        folder = current_model_dir(bundled_models_dir())
+    model = load_model(folder, profile, cache=cache)
+    model.bundled = folder.resolve().is_relative_to(bundled_models_dir().resolve())
+    return model
 
 
 def output_path(input_path: Path, output: Path | None, fmt: str) -> Path:
@@ -45,37 +57,68 @@ def output_path(input_path: Path, output: Path | None, fmt: str) -> Path:
     return output
 
 
-def route_file(profile: Profile, input_path: Path, output: Path, fmt: str, *, model=None,
-               model_dir: Path | None = None, models_root: Path | None = None, cache: Path | None = None,
-               store=None, new_store: Path | None = None, threshold: float | None = None, sheet: str | None = None, assignment_date: dt.date | None = None,
-               jobs: int = 1, year: int | None = None,
+def _annotated(model, routes, chunk: int = 20000):
+    """Similar past suggestions and duplicates for a stream, a chunk at a time (duplicates within a chunk)."""
+    from ..similar import annotate
+
+    batch = []
+    for r in routes:
+        batch.append(r)
+        if len(batch) >= chunk:
+            annotate(model, batch)
+            yield from batch
+            batch = []
+    if batch:
+        annotate(model, batch)
+        yield from batch
+
+
+def _refuse_unaccepted_review(output: Path, profile: Profile, decisions: dict) -> None:
+    from ..errors import OutputError
+    from ..review import unrecorded_review_rows
+
+    pending = unrecorded_review_rows(output, profile, decisions)
+    if pending:
+        shown = "、".join(map(str, pending[:10])) + ("等" if len(pending) > 10 else "")
+        raise OutputError(
+            f"{output}：表中第 {shown} 行（共 {len(pending)} 行）有复核记录尚未记入历史库，重新路由会覆盖它们；"
+            f"先运行 router accept {output} 记录，或换一个输出文件（-o {output.with_name(output.stem + '_新' + output.suffix)}），"
+            "或加 --force 覆盖")
+
+
+def route_file(profile: Profile, input_path: Path, output: Path, fmt: str, *, load_model: Callable[[], object],
+               store=None, store_file: Path | None = None, threshold: float | None = None, sheet: str | None = None,
+               assignment_date: dt.date | None = None, jobs: int = 1, year: int | None = None, force: bool = False,
                progress: Callable[[int], None] | None = None) -> RouteSummary:
     """Route an intake into the assignment table; reviewers' decisions in ``store`` win over the model.
 
-    XLSX is the review surface: it is kept whole, enriched with similar past suggestions, and its
-    routes are recorded in ``store`` so that a reviewed copy can be accepted. CSV and JSONL stream.
-    ``model`` is a loaded model; without one, :func:`load_route_model` loads it from the folders.
-    Without ``store`` (there is none yet), an XLSX table's routes go to a store created at
-    ``new_store`` only once the table is whole, so a failed route leaves no empty store behind.
+    XLSX is the review surface: it is kept whole, enriched with similar past suggestions, refuses
+    to replace a table holding review entries not yet accepted (unless ``force``), and its routes
+    are recorded in the store at ``store_file`` (``store`` when it is open; created when there is
+    none yet) after the new table is whole and before it replaces the old one. Without
+    ``store_file`` nothing is recorded. CSV and JSONL stream. ``load_model`` is called once,
+    after the intake is opened.
     """
     from ..intake import open_intake
     from ..review import human_decisions
     from ..routing import route_stream
     from ..similar import annotate
+    from ..store import Store
     from ..table import write_routes
 
-    if fmt == "xlsx" and store is None and new_store is None:
-        raise RequestError("XLSX 交办任务表需要一个存储来记录分办结果")
     reader = open_intake(input_path, profile, sheet=sheet)
-    if model is None:
-        model = load_route_model(profile, model_dir=model_dir, models_root=models_root, cache=cache)
+    model = load_model()
     day = assignment_date or dt.date.today()
+    year = year or day.year
     decisions = human_decisions(store) if store is not None else {}
+    output = Path(output)
+    if fmt == "xlsx" and output.exists() and not force:
+        _refuse_unaccepted_review(output, profile, decisions)
     counts = {"routed": 0, "review": 0, "empty": 0, "human": 0}
 
     def routes():
         for r in route_stream(model, profile, reader, threshold=threshold, assignment_date=day, jobs=jobs,
-                              decisions=decisions, year=year or day.year):
+                              decisions=decisions, year=year):
             counts["routed"] += 1
             counts["review"] += r.needs_review
             counts["empty"] += r.source == "empty"
@@ -89,19 +132,23 @@ def route_file(profile: Profile, input_path: Path, output: Path, fmt: str, *, mo
     if fmt == "xlsx":
         routed = list(routes())
         annotate(model, routed)
+        meta = {}
+        if store_file is not None:
+            meta = {"历史库": str(Path(store_file).resolve()),
+                    "决定序号": store.last_decision_id() if store is not None else 0}
+        meta.update({"年度": year, "交办日期": day.isoformat(), "来文": Path(input_path).name,
+                     "模型": model.folder.name, "路由时间": dt.datetime.now().isoformat(timespec="seconds")})
 
         def record():  # before the new table replaces the old: a table is never left unrecorded
-            from ..store import Store
-
             source = Path(input_path).name
             if store is not None:
-                store.record_routes(routed, year=year or day.year, source=source, model=str(model.folder))
-                return
-            with Store.open(new_store) as created:
-                created.record_routes(routed, year=year or day.year, source=source, model=str(model.folder))
+                store.record_routes(routed, year=year, source=source, model=str(model.folder))
+            elif store_file is not None:
+                with Store.open(store_file) as created:
+                    created.record_routes(routed, year=year, source=source, model=str(model.folder))
 
-        write_routes(routed, profile, output, fmt, before_replace=record)
+        write_routes(routed, profile, output, fmt, before_replace=record, assigned=day, meta=meta)
     else:
-        write_routes(routes(), profile, output, fmt)
-    return RouteSummary(Path(output), counts["routed"], counts["review"], counts["empty"], counts["human"],
-                        str(model.folder))
+        write_routes(_annotated(model, routes()), profile, output, fmt)
+    return RouteSummary(output, counts["routed"], counts["review"], counts["empty"], counts["human"], model,
+                        fmt == "xlsx" and store_file is not None)

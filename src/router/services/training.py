@@ -26,6 +26,7 @@ __all__ = [
     "verify_models",
     "promote_model",
     "backtest_steps",
+    "bundled_fits",
 ]
 
 
@@ -40,6 +41,12 @@ class TrainingData:
     def years(self) -> list[int]:
         return sorted({e.year for e in self.examples if e.year is not None})
 
+    def by_year(self) -> dict:
+        counts: dict = {}
+        for e in self.examples:
+            counts[e.year] = counts.get(e.year, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: kv[0] or 0))
+
 
 @dataclass
 class TrainedModel:
@@ -49,6 +56,7 @@ class TrainedModel:
     years: list[int]
     scores: dict
     promoted: bool
+    deferred: bool = False  # not made current: the packaged default model still serves
 
 
 @dataclass
@@ -78,6 +86,8 @@ def labelled_examples(profile: Profile, *, files: Iterable[Path] = (), store=Non
     years = set(years) if years else None
     if store is not None:
         data = TrainingData(store_examples(store, profile, years), [str(store.path)])
+        if not years:
+            _refuse_without_past_years(store, data)
     else:
         items = [item for path in files for item in read_history(path, profile)]
         items = [i for i in items if not years or i.year in years]
@@ -89,6 +99,33 @@ def labelled_examples(profile: Profile, *, files: Iterable[Path] = (), store=Non
     if unknown:
         raise InputError(f"labels not in the profile: {', '.join(sorted(unknown))}; use the profile they were made with")
     return data
+
+
+def _refuse_without_past_years(store, data: TrainingData) -> None:
+    """Training on this year's few reviewed rows alone makes a poor model: say so and name the fix."""
+    imported = {y for (y,) in store.db.execute(
+        "SELECT DISTINCT year FROM suggestions s WHERE NOT EXISTS (SELECT 1 FROM routes r WHERE r.suggestion_id = s.id)")}
+    by_year = data.by_year()
+    if len(by_year) > 1 or set(by_year) & imported:
+        return
+    found = "、".join(f"{y} 年 {n} 条" for y, n in by_year.items()) or "没有"
+    raise InputError(
+        f"{store.path}：历史库中只有本年复核过的决定（{found}），没有导入往年的分办结果，训练出的模型会误导；"
+        "先逐年导入往年结果：router history import 往年.xlsx（例如 router history import data/history_2017.xlsx，"
+        "2018、2019、2020 年同样），再运行 router train --from-store"
+    )
+
+
+def bundled_fits(profile: Profile) -> bool:
+    """Whether the packaged default model serves this profile."""
+    from ..office import bundled_models_dir
+    from ..registry import current_model_dir, verify_model
+
+    try:
+        verify_model(current_model_dir(bundled_models_dir()), profile)
+    except RouterError:
+        return False
+    return True
 
 
 def _latest_year_scores(data: TrainingData, profile: Profile, tokenizer) -> dict:
@@ -108,10 +145,12 @@ def _latest_year_scores(data: TrainingData, profile: Profile, tokenizer) -> dict
 
 
 def train_model(profile: Profile, data: TrainingData | None, *, models_root: Path, name: str | None = None,
-                cache: Path | None = None, progress: Callable[[int], None] | None = None) -> TrainedModel:
+                defer_to_bundled: bool = False, cache: Path | None = None, progress: Callable[[int], None] | None = None) -> TrainedModel:
     """Backtest on the latest year, fit on all, save a model folder; the first model becomes current.
 
     ``data`` None trains a cold model from the profile alone (remits, topic terms and rules).
+    With ``defer_to_bundled`` (an office folder's models) the first model is not made current
+    while the packaged default model serves the profile: promotion then compares the two.
     ``cache`` is jieba's cache folder (None: the library's default).
     """
     from ..history import data_sha256
@@ -134,9 +173,10 @@ def train_model(profile: Profile, data: TrainingData | None, *, models_root: Pat
     folder = save_model(model, model_folder(root, name), profile=profile, data_sha256=data_sha256(data.examples),
                         years=data.years, scores=scores, sources=data.sources)
     first = not (root / "CURRENT").exists()
-    if first:
+    deferred = first and defer_to_bundled and bundled_fits(profile)
+    if first and not deferred:
         promote(root, name)
-    return TrainedModel(folder, name, len(data.examples), data.years, scores, first)
+    return TrainedModel(folder, name, len(data.examples), data.years, scores, first and not deferred, deferred)
 
 
 def evaluate_history(profile: Profile, data: TrainingData, out_dir: Path, *, cache: Path | None = None,
@@ -204,8 +244,23 @@ def promote_model(profile: Profile, models_root: Path, name: str, *, force: bool
         current = read_manifest(current_dir)
     except RouterError:
         current_dir, current = None, None
+        if bundled_fits(profile):
+            # An office that has not promoted a model routes with the packaged one: compare with that.
+            from ..office import bundled_models_dir
+
+            current_dir = current_model_dir(bundled_models_dir())
+            current = read_manifest(current_dir)
     new = candidate.get("scores") or {}
     year = new.get("latest_year")
+    if current and current_dir.name != name and not force:
+        if not candidate.get("examples") and current.get("examples"):
+            raise ModelError(
+                f"{name} 是冷启动模型（没有历史数据，只依据职责与规则），当前模型 {current_dir.name} 用 "
+                f"{current['examples']} 条历史训练；冷启动模型不能与它比较，确认要换用，加 --force")
+        if not new:
+            raise ModelError(
+                f"{name} 没有回测成绩（训练数据不足两个年度），无法与当前模型 {current_dir.name} 比较；"
+                "用多个年度训练（router train --from-store），或确认要换用，加 --force")
     if current and current_dir.name != name and not force and new:
         old = _current_score_on(year, current, current_dir, profile, store, cache)
         if not old:

@@ -1,0 +1,86 @@
+"""The audit trail: every decision in the store, who made it, when, before and after, with comments."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from .profile import Profile
+
+__all__ = ["AUDIT_HEADERS", "decision_log", "write_decisions"]
+
+AUDIT_HEADERS = ["年度", "建议号", "标题", "决定时间", "复核人", "复核", "原主题", "原主办", "原会办",
+                 "确认主题", "确认主办", "确认会办", "复核意见", "来源"]
+
+
+def decision_log(store, *, year: int | None = None) -> list[dict]:
+    """Every decision (append-only, oldest first), joined with its suggestion's year, number and title."""
+    sql = ("SELECT s.year, s.number, s.title, d.created, d.reviewer, d.action, d.before, d.after, d.comment, d.origin "
+           "FROM decisions d JOIN suggestions s ON s.id = d.suggestion_id")
+    args: tuple = ()
+    if year is not None:
+        sql += " WHERE s.year = ?"
+        args = (year,)
+    sql += " ORDER BY d.id"
+    out = []
+    for y, number, title, created, reviewer, action, before, after, comment, origin in store.db.execute(sql, args):
+        out.append({"year": y, "number": number or "", "title": title, "created": created, "reviewer": reviewer,
+                    "action": action, "before": json.loads(before) if before else None,
+                    "after": json.loads(after) if after else None, "comment": comment or "", "origin": origin or ""})
+    return out
+
+
+def _names(profile: Profile, route: dict | None) -> tuple[str, str, str]:
+    if not route or not route.get("topic"):
+        return "", "", ""
+
+    def topic(key):
+        return next((t.name for t in profile.topics if t.key == key), key)
+
+    def division(key):
+        return next((d.name for d in profile.divisions if d.key == key), key)
+
+    return (topic(route["topic"]), division(route.get("division")) if route.get("division") else "",
+            "、".join(division(c) for c in route.get("co_divisions") or ()))
+
+
+def _rows(log: list[dict], profile: Profile):
+    for d in log:
+        yield [d["year"] or "", d["number"], d["title"], d["created"][:19].replace("T", " "), d["reviewer"],
+               d["action"], *_names(profile, d["before"]), *_names(profile, d["after"]), d["comment"], d["origin"]]
+
+
+def write_decisions(log: list[dict], profile: Profile, path: Path, fmt: str) -> int:
+    """Write the audit trail as XLSX or CSV (atomically); return the number of decisions written."""
+    from .table import atomic_path, safe_cell
+
+    path = Path(path)
+    rows = [[safe_cell(v) for v in row] for row in _rows(log, profile)]
+    with atomic_path(path) as tmp:
+        if fmt == "csv":
+            with open(tmp, "w", encoding="utf-8-sig", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(AUDIT_HEADERS)
+                writer.writerows(rows)
+        else:
+            from openpyxl import Workbook
+            from openpyxl.styles import Alignment, Font
+
+            book = Workbook()
+            sheet = book.active
+            sheet.title = "复核决定"
+            sheet.append(AUDIT_HEADERS)
+            for cell in sheet[1]:
+                cell.font = Font(bold=True)
+            for row in rows:
+                sheet.append(row)
+            widths = [6, 9, 40, 19, 10, 6, 16, 14, 20, 16, 14, 20, 30, 24]
+            for i, width in enumerate(widths, start=1):
+                sheet.column_dimensions[sheet.cell(1, i).column_letter].width = width
+            for row in sheet.iter_rows(min_row=2):
+                row[2].alignment = Alignment(wrap_text=True, vertical="top")
+            sheet.freeze_panes = "A2"
+            sheet.auto_filter.ref = sheet.dimensions
+            book.save(tmp)
+    return len(rows)

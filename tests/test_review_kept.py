@@ -1,0 +1,119 @@
+"""Review work is never lost: no overwrite of a reviewed table, older copies conflict, bad rows all at once."""
+
+import shutil
+
+import openpyxl
+
+from conftest import invoke
+from helpers import SAMPLE, write_csv
+
+
+def _header_row(sheet):
+    for number, row in enumerate(sheet.iter_rows(max_row=6, values_only=True), start=1):
+        if "建议标识" in row:
+            return number, list(row)
+    raise AssertionError("no header")
+
+
+def _edit(table, changes):
+    book = openpyxl.load_workbook(table)
+    sheet = book["交办任务表"]
+    at, header = _header_row(sheet)
+    for seq, values in changes.items():
+        for name, value in values.items():
+            sheet.cell(at + seq, header.index(name) + 1, value)
+    book.save(table)
+
+
+def _row(table, seq):
+    sheet = openpyxl.load_workbook(table)["交办任务表"]
+    at, header = _header_row(sheet)
+    return dict(zip(header, [c.value for c in sheet[at + seq]]))
+
+
+def _other_division(name):
+    return "社会扶贫处" if name != "社会扶贫处" else "政策法规处"
+
+
+def _routed(runner, tmp_path):
+    store = tmp_path / "s.sqlite"
+    intake = write_csv(tmp_path / "intake.csv", SAMPLE)
+    table = tmp_path / "t.xlsx"
+    result = invoke(runner, ["route", intake, "-o", table, "--date", "2021-02-20", "--store", store])
+    assert result.exit_code == 0, result.output
+    return intake, table, store
+
+
+def test_route_refuses_to_overwrite_review_entries(runner, tmp_path):
+    intake, table, store = _routed(runner, tmp_path)
+    _edit(table, {2: {"复核": "同意", "复核人": "张三"}})
+    before = table.read_bytes()
+    refused = invoke(runner, ["route", intake, "-o", table, "--date", "2021-02-20", "--store", store])
+    assert refused.exit_code == 1
+    assert refused.output.strip() == (
+        f"Error: {table}：表中第 3 行（共 1 行）有复核记录尚未记入历史库，重新路由会覆盖它们；"
+        f"先运行 router accept {table} 记录，或换一个输出文件（-o {tmp_path / 't_新.xlsx'}），或加 --force 覆盖")
+    assert table.read_bytes() == before
+    # Once accepted, routing again shows the decision and may replace the table.
+    assert invoke(runner, ["accept", table, "--store", store]).exit_code == 0
+    again = invoke(runner, ["route", intake, "-o", table, "--date", "2021-02-20", "--store", store])
+    assert again.exit_code == 0, again.output
+    assert "沿用人工确认 1 条" in again.output
+    shown = _row(table, 2)
+    assert (shown["复核"], shown["复核人"], shown["路由来源"]) == ("同意", "张三", "人工确认")
+    assert shown["主题置信度"] == shown["处室置信度"] == "人工确认"
+    assert shown["判断依据"] == "人工确认（张三）"
+
+
+def test_rerouted_table_shows_the_human_route(runner, tmp_path):
+    intake, table, store = _routed(runner, tmp_path)
+    first = _row(table, 1)
+    corrected = _other_division(first["建议主办处室"])
+    _edit(table, {1: {"复核": "修改", "确认主办处室": corrected, "复核意见": "按分工调整", "复核人": "王五"}})
+    assert invoke(runner, ["accept", table, "--store", store]).exit_code == 0
+    again = tmp_path / "again.xlsx"
+    assert invoke(runner, ["route", intake, "-o", again, "--date", "2021-02-20", "--store", store]).exit_code == 0
+    shown = _row(again, 1)
+    assert shown["建议主办处室"] == shown["确认主办处室"] == corrected
+    assert (shown["复核"], shown["复核意见"], shown["复核人"]) == ("修改", "按分工调整", "王五")
+    # Accepting the re-routed table records nothing new: it holds what the store holds.
+    result = invoke(runner, ["accept", again, "--store", store])
+    assert "新记录决定 0 条" in result.output
+
+
+def test_an_older_copy_lists_conflicts_and_records_nothing_for_them(runner, tmp_path):
+    intake, table, store = _routed(runner, tmp_path)
+    older = tmp_path / "older.xlsx"
+    shutil.copy(table, older)
+    first = _row(table, 1)
+    newer_division = _other_division(first["建议主办处室"])
+    _edit(table, {1: {"复核": "修改", "确认主办处室": newer_division, "复核人": "张三"}})
+    assert invoke(runner, ["accept", table, "--store", store]).exit_code == 0
+    _edit(older, {1: {"复核": "同意", "复核人": "李四"}, 2: {"复核": "同意", "复核人": "李四"}})
+    result = invoke(runner, ["accept", older, "--store", store])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    conflict = [line for line in lines if line.startswith("冲突：")]
+    assert len(conflict) == 1
+    assert conflict[0].startswith(f"冲突：第2行（101）表中为“同意 {first['建议主题']}／{first['建议主办处室']}")
+    assert f"历史库中 张三 于 " in conflict[0] and f"已记录“修改 {first['建议主题']}／{newer_division}" in conflict[0]
+    assert "1 行冲突，未记录" in result.output
+    assert "新记录决定 1 条" in result.output  # row 2 had no newer decision
+    forced = invoke(runner, ["accept", older, "--store", store, "--force"])
+    assert "新记录决定 1 条" in forced.output
+
+
+def test_confirm_columns_without_review_are_a_correction_and_bad_rows_come_all_at_once(runner, tmp_path):
+    intake, table, store = _routed(runner, tmp_path)
+    first = _row(table, 1)
+    _edit(table, {1: {"确认主办处室": _other_division(first["建议主办处室"])},
+                  2: {"复核": "修改"}})
+    result = invoke(runner, ["accept", table, "--store", store])
+    assert "第2行：确认列已填而复核为空，按“修改”记录" in result.output
+    assert "同意 1，修改 1，待定 0，未复核 1" in result.output  # row 3's 修改 changes nothing: 同意
+    _edit(table, {1: {"复核": "好的"}, 3: {"确认主题": "不存在的主题", "复核": "修改"}})
+    bad = invoke(runner, ["accept", table, "--store", store])
+    assert bad.exit_code == 1
+    line = bad.output.strip()
+    assert line.startswith(f"Error: {table}: 2 rows have problems, nothing was recorded: row 2, column 复核: '好的'")
+    assert "row 4, column 确认主题: unknown topic '不存在的主题'" in line
