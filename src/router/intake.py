@@ -374,20 +374,30 @@ class _NoTitleColumn(InputError):
     """No header row with a title column in the rows scanned (another delimiter may find one)."""
 
 
-def _quote_runs_to_end(path: Path, codec: str, start_line: int, delimiter: str) -> bool:
-    """Whether the record starting on physical line ``start_line`` opens a quote that never closes.
+def _ends_inside_quote(text: str, delimiter: str) -> bool:
+    """Whether a record's raw text ends inside a quoted field, read as Python's csv reader reads it.
 
-    Python's csv reader reads such a field to the end of the file without a word; its strict
-    mode says so, but also refuses harmless quirks elsewhere, so only the last record is re-read.
+    The reader takes such a field to the end of the file without a word (its strict mode
+    would say so, but stops first at harmless quirks like ""1), so the quoting is followed here.
     """
-    with open(path, encoding=codec, errors="replace", newline="") as handle:
-        tail = itertools.islice(handle, start_line - 1, None)
-        try:
-            for _ in csv.reader(tail, delimiter=delimiter, strict=True):
-                pass
-        except csv.Error as exc:
-            return "unexpected end of data" in str(exc)
-    return False
+    in_quote, field_start, i = False, True, 0
+    while i < len(text):
+        c = text[i]
+        if in_quote:
+            if c == '"':
+                if text[i + 1: i + 2] == '"':
+                    i += 2
+                    continue
+                in_quote = False
+        elif c == '"' and field_start:
+            in_quote = True
+            field_start = False
+        elif c == delimiter or c in "\r\n":
+            field_start = True
+        else:
+            field_start = False
+        i += 1
+    return in_quote
 
 
 def _swallowed_lines(cells: list[str], spanned: list[str], delimiter: str, width: int) -> tuple[int, int]:
@@ -406,10 +416,13 @@ def _swallowed_lines(cells: list[str], spanned: list[str], delimiter: str, width
     return column, rowlike
 
 
-def _refuse_open_quote(path: Path, codec: str, delimiter: str, number: int, start: int, line: int,
+def _refuse_open_quote(path: Path, spanned: list[str], delimiter: str, number: int, start: int, line: int,
                        column: int, count: int) -> None:
-    """Refuse a record whose quote swallowed later rows (``count`` of them) or ran to the end of the file."""
-    if _quote_runs_to_end(path, codec, start, delimiter):
+    """Refuse a record whose quote swallowed later rows (``count`` of them) or ran to the end of the file.
+
+    A record still inside a quote when its lines end is one the reader ended at the end of the file.
+    """
+    if _ends_inside_quote("".join(spanned), delimiter):
         raise InputError(
             f"{path}：第{number}行（文件第{start}行）有一个引号没有闭合，从这里到文件末尾的 "
             f"{line - start + 1} 行都被读进了一个单元格；请在该单元格末尾补上 \"，或删去多余的 \"，然后重试"
@@ -444,11 +457,15 @@ def _open_csv(path: Path, profile: Profile, reader: IntakeReader) -> None:
                         if line > start:
                             column, count = _swallowed_lines(cells, spanned, delimiter, width)
                             if count:
-                                _refuse_open_quote(path, codec, delimiter, number, start, line, column, count)
-                        width = len(reader.columns) or max(width, len(cells))
+                                _refuse_open_quote(path, spanned, delimiter, number, start, line, column, count)
+                        # The narrowest header met so far (a second pile may be wider or narrower).
+                        if reader.columns:
+                            width = min(width, len(reader.columns)) if width else len(reader.columns)
+                        elif len(cells) >= 2:  # before the header is known: the narrowest row of cells
+                            width = min(width, len(cells)) if width else len(cells)
                         yield number, cells
                     if line > start:  # the last record spans lines: did its quote run to the end?
-                        _refuse_open_quote(path, codec, delimiter, number, start, line, 0, 0)
+                        _refuse_open_quote(path, spanned, delimiter, number, start, line, 0, 0)
                 except UnicodeDecodeError:
                     row, column = _locate_undecodable(path, codec, as_csv=True)
                     where = f"row {row or number + 1}"
