@@ -52,10 +52,24 @@ def report(state, files, year, from_store, store_path, model_dir, models_root, o
                 h = assigned.pop(r["id"], None)
                 items.append(ReportItem(r["year"], r["number"] or "", r["title"], f"{r['title']}\n{r['body']}",
                                         r["topic"], r["division"], h.role if h else ""))
+            counted = {r["id"] for r in store.confirmed()} | set(assigned)
             for h in assigned.values():
                 if h.topic and h.division:
                     items.append(ReportItem(h.year, h.number, h.title, f"{h.title}\n{h.body}", h.topic, h.division,
                                             h.role))
+            if year:
+                # Every suggestion of the year counts, reviewed or not: those without a confirmed
+                # decision count with their latest route.
+                for r in store.routed_of_year(year):
+                    if r["id"] not in counted and r["topic"] and r["division"]:
+                        items.append(ReportItem(year, r["number"], r["title"], f"{r['title']}\n{r['body']}",
+                                                r["topic"], r["division"], r["role"]))
+            roles = {}
+            for y in {i.year for i in items if i.year == year}:
+                roles.update({r["number"]: r["role"] for r in store.routed_of_year(y) if r["role"]})
+            for i in items:
+                if i.year == year and not i.role and roles.get(i.id):
+                    i.role = roles[i.id]
     model = None
     for path in files:
         reader = open_intake(path, profile)  # the header tells a labelled year from an intake
@@ -81,11 +95,13 @@ def report(state, files, year, from_store, store_path, model_dir, models_root, o
     if year not in years:
         raise click.UsageError(f"no suggestions of {year}; the inputs cover {', '.join(map(str, years))}")
     earlier = {y: [i for i in items if i.year == y] for y in years if y < year}
-    result = build_report(year, [i for i in items if i.year == year], earlier, profile, Tokenizer())
+    labelled_only = all("topic" in open_intake(p, profile).mapping for p in files)
+    result = build_report(year, [i for i in items if i.year == year], earlier, profile, Tokenizer(),
+                          kind="year" if labelled_only else "intake")
     if from_store:
         from ..services.tracking import year_end
 
-        with Store.open(store_path, create=False) as store:
+        with Store.open(state.store_path(store_path, write=True, what="从历史库出报告"), create=False) as store:
             figures = year_end(store, profile, year)
         if figures.received:
             result.handling = figures
