@@ -90,12 +90,12 @@ def _alternatives(profile, r) -> list[tuple[str, str]]:
     return out
 
 
-def _describe_route(profile, r) -> str:
+def _describe_route(profile, r, position: str = "") -> str:
     s = r.suggestion
     lines = [
         "",
         "=" * 60,
-        f"序号 {r.seq}　{s.id}　{s.title}",
+        (f"[{position}] " if position else "") + f"序号 {r.seq}　{s.id}　{s.title}",
         f"领衔代表：{s.deputy}" if s.deputy else "",
         (s.body[:400] + ("……" if len(s.body) > 400 else "")) if s.body else "",
         "-" * 60,
@@ -124,6 +124,31 @@ def _ask_choice(prompt: str, names: list[str], default: str | None) -> str:
         click.echo("请输入列表中的编号或名称")
 
 
+def _ask_divisions(profile, current) -> list[str]:
+    """Co-handling divisions by number or name (several, separated by 、, commas or spaces); empty for none."""
+    import re
+
+    names = [d.name for d in profile.divisions]
+    listing = "  ".join(f"{i}.{n}" for i, n in enumerate(names, start=1))
+    default = " ".join(str(profile.division_keys.index(k) + 1) for k in current)
+    while True:
+        answer = click.prompt(f"会办处室（编号或名称，可多个，用空格或、分隔；-=无）（{listing}）", default=default,
+                              show_default=bool(default)).strip()
+        if answer in ("", "-"):
+            return []
+        keys, bad = [], []
+        for part in (p for p in re.split(r"[、,，;；\s]+", answer) if p):
+            if part.isdigit() and 1 <= int(part) <= len(names):
+                keys.append(profile.divisions[int(part) - 1].key)
+            elif profile.division_key(part):
+                keys.append(profile.division_key(part))
+            else:
+                bad.append(part)
+        if not bad:
+            return list(dict.fromkeys(keys))
+        click.echo(f"无法识别：{'、'.join(bad)}；请输入列表中的编号或名称")
+
+
 @cli.command()
 @click.argument("input_path", metavar="[INPUT]", required=False, type=click.Path(dir_okay=False))
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None, help="Model folder.")
@@ -137,7 +162,9 @@ def _ask_choice(prompt: str, names: list[str], default: str | None) -> str:
 def review(state, input_path, model_dir, models_root, sheet, year, reviewer, store_path):
     """Review an intake at the terminal, least confident first; each decision is saved at once.
 
-    Enter accepts, a number picks an alternative, e edits, s skips, q quits.
+    Enter accepts, a number picks an alternative, e edits (co-divisions by number), s skips,
+    u undoes the last decision (by recording the one before it again), q quits; a counter shows
+    how far the review has come.
     """
     from ..intake import read_intake
     from ..review import human_decisions
@@ -171,12 +198,33 @@ def review(state, input_path, model_dir, models_root, sheet, year, reviewer, sto
         done = 0
         topic_names = [t.name for t in profile.topics]
         division_names = [d.name for d in profile.divisions]
-        for r in pending:
-            click.echo(_describe_route(profile, r))
-            answer = click.prompt("决定", default="", show_default=False).strip().lower()
+        history: list[tuple[int, int, object]] = []  # (position, suggestion id, the decision before) for undo
+        i = 0
+        while i < len(pending):
+            r = pending[i]
+            click.echo(_describe_route(profile, r, position=f"{i + 1}/{len(pending)}"))
+            answer = click.prompt("决定（回车=同意，数字=备选，e=修改，s=跳过，u=撤销上一条，q=退出）", default="",
+                                  show_default=False).strip().lower()
             if answer == "q":
                 break
             if answer == "s":
+                i += 1
+                continue
+            if answer == "u":
+                if not history:
+                    click.echo("没有可撤销的决定")
+                    continue
+                i, sid, previous = history.pop()
+                with store.transaction() as db:
+                    # Decisions are append-only: the undo is a new decision restoring the one before.
+                    if previous is None:
+                        store.add_decision(db, sid, action="待定", reviewer=reviewer, after=None,
+                                           comment="撤销上一条决定", origin="review")
+                    else:
+                        store.add_decision(db, sid, action=previous.action, reviewer=reviewer, after=previous.after,
+                                           comment=previous.comment or "撤销上一条决定", origin="review")
+                done -= 1
+                click.echo(f"已撤销第 {i + 1} 条的决定，请重新决定")
                 continue
             suggested = {"topic": r.topic, "division": r.division, "co_divisions": list(r.co_divisions)}
             action, after, comment = "同意", dict(suggested), ""
@@ -189,25 +237,23 @@ def review(state, input_path, model_dir, models_root, sheet, year, reviewer, sto
             elif answer == "e":
                 topic = _ask_choice("主题", topic_names, profile.topic(r.topic).name)
                 division = _ask_choice("主办处室", division_names, profile.division(r.division).name)
-                co = click.prompt("会办处室（用、分隔，可空）", default="", show_default=False)
-                from ..history import split_divisions
-
-                co_keys = [profile.division_key(n) for n in split_divisions(co)]
-                if None in co_keys:
-                    click.echo("会办处室名称有误，本条跳过")
-                    continue
+                co_keys = _ask_divisions(profile, r.co_divisions)
                 comment = click.prompt("复核意见（可空）", default="", show_default=False)
                 after = {"topic": profile.topic_key(topic), "division": profile.division_key(division),
                          "co_divisions": [k for k in co_keys if k != profile.division_key(division)]}
                 action = "同意" if after == suggested and not comment else "修改"
             elif answer:
-                click.echo("未识别的输入，本条跳过")
+                click.echo("未识别的输入，请重新输入")
                 continue
             with store.transaction() as db:
                 sid = store.upsert_suggestion(db, r.suggestion, year=year or dt.date.today().year, source=source,
                                               identity=r.identity)
+                previous = store.latest_decision(db, sid)
                 store.add_decision(db, sid, action=action, reviewer=reviewer, after=after, before=suggested,
                                    comment=comment, origin="review")
+            history.append((i, sid, previous))
             done += 1
-            click.echo(f"已保存：{action} → {profile.topic(after['topic']).name}／{profile.division(after['division']).name}")
+            click.echo(f"已保存：{action} → {profile.topic(after['topic']).name}／{profile.division(after['division']).name}"
+                       f"（已完成 {i + 1}/{len(pending)}）")
+            i += 1
         click.echo(f"本次记录 {done} 条决定（存储：{store.path}）")
