@@ -29,7 +29,8 @@ def test_report_reproduces_readme_counts_in_the_seed_sentence(runner, tmp_path):
             assert f"| {year} | " + " | ".join(str(v) for k, v in counts.items() if k != "合计") in markdown
     assert (out / "trend.png").stat().st_size > 1000
     book = openpyxl.load_workbook(out / "report.xlsx")
-    assert book["办理情况"]["A1"].value == expected
+    assert book["办理情况"]["A1"].value == "省扶贫开发办公室（示例）关于2020年代表建议办理工作情况的报告"
+    assert book["办理情况"]["A2"].value == "2020年，省扶贫开发办公室（示例）共承办代表建议120件，其中主办17件、会办103件。" + expected
     assert "| 主办 | 17 |" in markdown and "| 会办 | 103 |" in markdown
 
 
@@ -96,3 +97,35 @@ def test_notebook_executes(tmp_path):
     assert not [o for o in outputs if o.get("output_type") == "error"]
     text = json.dumps([o.get("text", "") or o.get("data", {}).get("text/plain", "") for o in outputs], ensure_ascii=False)
     assert "2017" in text and "comprehensive" in text
+
+
+def test_year_end_report_from_store_counts_every_suggestion_without_queue(runner, tmp_path):
+    import openpyxl
+
+    from helpers import SAMPLE, write_csv
+
+    store = tmp_path / "s.sqlite"
+    intake = write_csv(tmp_path / "intake.csv", [SAMPLE[0] + ["办理类型"]] + [r + ["主办"] for r in SAMPLE[1:]])
+    table = tmp_path / "t.xlsx"
+    assert invoke(runner, ["route", intake, "-o", table, "--date", "2021-02-20", "--store", store]).exit_code == 0
+    book = openpyxl.load_workbook(table)
+    sheet = book["交办任务表"]
+    header = [c.value for c in sheet[1]]
+    sheet.cell(2, header.index("复核") + 1, "同意")
+    book.save(table)
+    assert invoke(runner, ["accept", table, "--store", store]).exit_code == 0
+    out = tmp_path / "rep"
+    result = invoke(runner, ["report", "--from-store", "--year", "2021", "--store", store, "--out", out])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0].startswith("3件建议中，")
+    text = (out / "report.md").read_text(encoding="utf-8")
+    assert text.startswith("# 省扶贫开发办公室（示例）关于2021年代表建议办理工作情况的报告\n\n"
+                           "2021年，省扶贫开发办公室（示例）共承办代表建议3件，其中主办3件、会办0件。3件建议中，")
+    assert "需人工复核" not in text
+    assert "需人工复核" not in openpyxl.load_workbook(out / "report.xlsx").sheetnames
+
+
+def test_themes_are_whole_words():
+    from router.report import is_theme
+
+    assert [t for t in ["年建", "之后", "乡村振兴", "3公里", "问题", "衔接资金", "的话"] if is_theme(t)] == ["乡村振兴", "衔接资金"]

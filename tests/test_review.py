@@ -203,3 +203,22 @@ def test_review_a_year_from_the_store(runner, routed, bundled_model_dir):
     missing = invoke(runner, ["review", "--year", "2015", "--model", bundled_model_dir, "--store", store])
     assert missing.exit_code == 2
     assert missing.output.strip().splitlines()[-1] == "Error: 存储中没有 2015 年的建议；请先分办或导入该年度"
+
+
+def test_terminal_review_counter_co_divisions_by_number_and_undo(runner, tmp_path, bundled_model_dir):
+    from helpers import SAMPLE, write_csv
+
+    store = tmp_path / "s.sqlite"
+    intake = write_csv(tmp_path / "intake.csv", SAMPLE)
+    # accept the first, undo it, then edit it: topic and lead as suggested, co-divisions 2 and 3 by number.
+    result = invoke(runner, ["review", intake, "--model", bundled_model_dir, "--store", store, "--reviewer", "赵六",
+                             "--year", "2021"], input="\nu\ne\n\n\n2 3\n\nq\n")
+    assert result.exit_code == 0, result.output
+    assert "[1/3] 序号" in result.output and "（已完成 1/3）" in result.output
+    assert "已撤销第 1 条的决定，请重新决定" in result.output
+    assert "本次记录 1 条决定" in result.output
+    recorded = _decisions(store)
+    assert [d[1] for d in recorded] == ["同意", "待定", "修改"]
+    assert recorded[1][4] == "撤销上一条决定"
+    after = json.loads(recorded[2][2])
+    assert after["co_divisions"] == [k for k in ("policy", "planning_finance") if k != after["division"]]

@@ -117,3 +117,45 @@ def test_confirm_columns_without_review_are_a_correction_and_bad_rows_come_all_a
     line = bad.output.strip()
     assert line.startswith(f"Error: {table}: 2 rows have problems, nothing was recorded: row 2, column 复核: '好的'")
     assert "row 4, column 确认主题: unknown topic '不存在的主题'" in line
+
+
+def test_a_copied_row_with_another_decision_is_refused(runner, tmp_path):
+    intake, table, store = _routed(runner, tmp_path)
+    book = openpyxl.load_workbook(table)
+    sheet = book["交办任务表"]
+    at, header = _header_row(sheet)
+    copy = [c.value for c in sheet[at + 1]]
+    sheet.append(copy)
+    book.save(table)
+    first = _row(table, 1)
+    _edit(table, {1: {"复核": "同意"}, 4: {"复核": "修改", "确认主办处室": _other_division(first["建议主办处室"])}})
+    result = invoke(runner, ["accept", table, "--store", store])
+    assert result.exit_code == 1
+    assert result.output.strip() == (f"Error: {table}: row 5: the same suggestion as row 2 (建议标识) with a different "
+                                     "decision (a copied row?); keep one of them")
+
+
+def test_similar_never_lists_the_suggestion_itself_and_numbers_are_wrapped_once():
+    from types import SimpleNamespace
+
+    from router.similar import _is_itself
+    from router.table import number_label
+
+    assert [number_label(n) for n in ("318", "第318号", "318号", "", None)] == ["第318号"] * 3 + ["", ""]
+    route = SimpleNamespace(suggestion=SimpleNamespace(id="第318号", title="《关于硬化道路的建议》"),
+                            identity=SimpleNamespace(year=2020))
+    assert _is_itself({"id": "第318号", "year": 2020, "title": "x"}, route)
+    assert _is_itself({"id": "第318号", "year": 2019, "title": "《关于硬化道路的建议》"}, route)
+    assert not _is_itself({"id": "第318号", "year": 2019, "title": "《关于另一件事的建议》"}, route)
+
+
+def test_csv_and_jsonl_carry_similar_and_duplicate_of(runner, tmp_path):
+    import json
+
+    from conftest import INTAKE
+
+    out = tmp_path / "t.jsonl"
+    assert invoke(runner, ["route", INTAKE, "-o", out, "--date", "2021-02-20", "--store", tmp_path / "s.sqlite"]).exit_code == 0
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert sum(bool(r["similar"]) for r in records) > 50
+    assert all(s["id"] != r["id"] or s["year"] != 2021 for r in records for s in r["similar"])

@@ -195,7 +195,7 @@ class IntakeReader:
                 role=get("role") or role,
                 labels={
                     name: get(name)
-                    for name in ("topic", "lead_division", "co_divisions", "grade", "lead_unit", "co_units")
+                    for name in ("topic", "lead_division", "co_divisions", "grade", "lead_unit", "co_units", "key")
                     if name in index and get(name)
                 },
                 occurrence=occurrences[ident],

@@ -42,6 +42,7 @@ COLUMN_FIELDS = (
     "lead_division",
     "co_divisions",
     "grade",
+    "key",
 )
 
 

@@ -1,5 +1,6 @@
-"""The intake report: counts by topic and division, the year-on-year comparison, the seed's
-sentence, new and rising terms, and the suggestions that need review."""
+"""Reports: the intake report (counts, comparison, the seed's sentence, new and rising terms,
+and the suggestions that need review) and the year-end report, headed in the office's words,
+which leaves the review queue out."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from .profile import Profile
 
-__all__ = ["ReportItem", "build_report", "report_sentence", "write_report"]
+__all__ = ["ReportItem", "build_report", "report_sentence", "write_report", "heading", "opening", "is_theme"]
 
 TERMS_SHOWN = 15
 # Counts and amounts ("三四十", "万头") are not themes; a term must not start with a numeral.
@@ -44,6 +45,8 @@ class Report:
     rising_terms: list[tuple[str, float, float]] = field(default_factory=list)
     # The year's handling figures (router.services.tracking.YearEnd), when the store has them.
     handling: object = None
+    # "intake": a routed intake, with its review queue; "year": the year-end report to the congress.
+    kind: str = "intake"
 
 
 def report_sentence(counts: Counter, total: int, profile: Profile, noun: str = "建议") -> str:
@@ -58,16 +61,47 @@ def report_sentence(counts: Counter, total: int, profile: Profile, noun: str = "
     return f"{total}件{noun}中，" + "，".join(parts) + "。"
 
 
+# A theme is a whole word: a token that starts or ends with a function character is a fragment
+# jieba left of a longer phrase (年建, 之后, 的话), and a few whole words say nothing of a theme.
+_FRAGMENT_EDGES = set("之后年月日的了和与及在是对等为把被将从向于以其这那该每各某也都还又就而并或但个只")
+_NOT_THEMES = {"建议", "问题", "方面", "工作", "情况", "有关", "相关", "进一步", "目前", "今年", "去年", "近年",
+               "以来", "我们", "他们", "没有", "已经", "可以", "需要", "希望", "存在", "提出", "加强", "加大",
+               "政府", "部门", "群众", "百姓", "地方", "同时", "特别", "通过", "实施", "推进", "解决", "开展",
+               "听说", "来自", "进入", "继续执行", "率先", "增设", "提质", "移交"}
+
+
+def is_theme(term: str) -> bool:
+    """Whether a token can stand as a theme of the report (a whole word, not a count or a fragment)."""
+    return (len(term) >= 2 and term[0] not in _NUMERALS and not any(ch.isdigit() for ch in term)
+            and term[0] not in _FRAGMENT_EDGES and term[-1] not in _FRAGMENT_EDGES and term not in _NOT_THEMES
+            and all("\u4e00" <= ch <= "\u9fff" or ch.isalpha() for ch in term))
+
+
 def _term_shares(items: list[ReportItem], tokenizer) -> tuple[Counter, int]:
     frequency: Counter = Counter()
     for item in items:
-        frequency.update({t for t in tokenizer.cut(item.text) if len(t) >= 2 and t[0] not in _NUMERALS})
+        frequency.update({t for t in tokenizer.cut(item.text) if is_theme(t)})
     return frequency, max(len(items), 1)
 
 
+def heading(report: Report, profile: Profile) -> str:
+    if report.kind == "year":
+        return f"{profile.office_name}关于{report.year}年代表建议办理工作情况的报告"
+    return f"{profile.office_name}{report.year}年代表建议交办情况"
+
+
+def opening(report: Report, profile: Profile) -> str:
+    """The report's first sentence in the office's words: how many, how many led and co-handled."""
+    n = len(report.items)
+    lead, co = report.roles.get("主办", 0), report.roles.get("会办", 0)
+    split = f"，其中主办{lead}件、会办{co}件" if lead or co else ""
+    verb = "承办" if report.kind == "year" else "收到交办的"
+    return f"{report.year}年，{profile.office_name}共{verb}代表建议{n}件{split}。"
+
+
 def build_report(year: int, items: list[ReportItem], earlier: dict[int, list[ReportItem]], profile: Profile,
-                 tokenizer) -> Report:
-    report = Report(year, items, dict(sorted(earlier.items())))
+                 tokenizer, *, kind: str = "intake") -> Report:
+    report = Report(year, items, dict(sorted(earlier.items())), kind=kind)
     report.topics = Counter(i.topic for i in items)
     report.divisions = Counter(i.division for i in items)
     report.roles = Counter(i.role or "未注明" for i in items)
@@ -101,25 +135,28 @@ def markdown(report: Report, profile: Profile) -> str:
     topics = [(t.key, t.name) for t in profile.topics]
     divisions = [(d.key, d.name) for d in profile.divisions]
     n = len(report.items)
-    lines = [f"# {report.year}年建议办理情况（router report）", "", report.sentence, ""]
+    lines = [f"# {heading(report, profile)}", "", opening(report, profile) + report.sentence, ""]
     if report.handling is not None:
         lines += handling_markdown(report.handling, profile)
     lines += ["## 按主题", ""] + _table(
         [[name, report.topics.get(key, 0), f"{report.topics.get(key, 0) / max(n, 1):.0%}"] for key, name in topics],
         ["主题", "件数", "占比"]) + [""]
-    lines += ["## 按主办处室", ""] + _table(
-        [[name, report.divisions.get(key, 0)] for key, name in divisions], ["主办处室", "件数"]) + [""]
+    w = profile.unit_word
+    lines += [f"## 按主办{w}", ""] + _table(
+        [[name, report.divisions.get(key, 0)] for key, name in divisions], [f"主办{w}", "件数"]) + [""]
     lines += ["## 主办与会办", ""] + _table([[role, count] for role, count in sorted(report.roles.items())],
                                         ["办理类型", "件数"]) + [""]
     if report.earlier:
         lines += ["## 与往年比较（主题）", ""]
         lines += _table(_comparison_rows(report, profile, "topic", topics), ["年度", *[n for _, n in topics], "合计"]) + [""]
-        lines += ["## 与往年比较（主办处室）", ""]
+        lines += [f"## 与往年比较（主办{w}）", ""]
         lines += _table(_comparison_rows(report, profile, "division", divisions),
                         ["年度", *[n for _, n in divisions], "合计"]) + [""]
         lines += ["![各年度主题分布](trend.png)", ""]
         lines += ["## 今年新出现的词", "", "、".join(f"{t}（{c}件）" for t, c in report.new_terms) or "无", ""]
         lines += ["## 明显增多的词", "", "、".join(f"{t}（{a:.0%}，往年{b:.0%}）" for t, a, b in report.rising_terms) or "无", ""]
+    if report.kind == "year":
+        return "\n".join(lines) + "\n"  # the review queue belongs to the intake report
     pending = sorted((i for i in report.items if i.needs_review), key=lambda i: i.confidence)
     lines += ["## 需人工复核的建议", ""]
     lines += _table([[i.id, i.title, profile.topic(i.topic).name, profile.division(i.division).name,
@@ -165,11 +202,13 @@ def write_report(report: Report, profile: Profile, folder: Path) -> dict[str, Pa
     book = Workbook()
     sheet = book.active
     sheet.title = "办理情况"
-    sheet.append([report.sentence])
+    sheet.append([heading(report, profile)])
+    sheet.cell(row=1, column=1).font = Font(bold=True, size=14)
+    sheet.append([opening(report, profile) + report.sentence])
     sheet.append([])
     topics = [(t.key, t.name) for t in profile.topics]
     divisions = [(d.key, d.name) for d in profile.divisions]
-    for title, attribute, labels in (("主题", "topic", topics), ("主办处室", "division", divisions)):
+    for title, attribute, labels in (("主题", "topic", topics), (f"主办{profile.unit_word}", "division", divisions)):
         sheet.append([f"年度 / {title}", *[n for _, n in labels], "合计"])
         sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True)
         for row in _comparison_rows(report, profile, attribute, labels):
@@ -179,12 +218,13 @@ def write_report(report: Report, profile: Profile, folder: Path) -> dict[str, Pa
     for role, count in sorted(report.roles.items()):
         sheet.append([role, count])
     sheet.column_dimensions["A"].width = 18
-    pending = book.create_sheet("需人工复核")
-    pending.append(["建议号", "标题", "建议主题", "建议主办处室", "置信度"])
-    for i in sorted((i for i in report.items if i.needs_review), key=lambda i: i.confidence):
-        pending.append([safe_cell(i.id), safe_cell(i.title), profile.topic(i.topic).name,
-                        profile.division(i.division).name, round(i.confidence, 3)])
-    pending.column_dimensions["B"].width = 48
+    if report.kind != "year":
+        pending = book.create_sheet("需人工复核")
+        pending.append(["建议号", "标题", "建议主题", "建议主办处室", "置信度"])
+        for i in sorted((i for i in report.items if i.needs_review), key=lambda i: i.confidence):
+            pending.append([safe_cell(i.id), safe_cell(i.title), profile.topic(i.topic).name,
+                            profile.division(i.division).name, round(i.confidence, 3)])
+        pending.column_dimensions["B"].width = 48
     if report.handling is not None:
         handled = book.create_sheet("办理结果", 1)
         for sentence in report.handling.sentences:

@@ -159,6 +159,12 @@ def read_reviewed_table(path: Path, profile: Profile, *, confirm_unflagged: bool
             untouched += 1
         else:
             reviewed.append(row)
+    first_row: dict[str, ReviewRow] = {}
+    for row in reviewed:
+        other = first_row.setdefault(row.key, row)
+        if other is not row and (other.action, other.confirmed) != (row.action, row.confirmed):
+            problems.append(f"{path}: row {row.row}: the same suggestion as row {other.row} ({KEY_HEADER}) with a "
+                            "different decision (a copied row?); keep one of them")
     if len(problems) == 1:
         raise InputError(problems[0])
     if problems:

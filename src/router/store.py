@@ -433,7 +433,8 @@ class Store:
                 detail = json.dumps({"topics": r.topics, "divisions": r.divisions, "reasons": r.reasons,
                                      "source": r.source, "needs_review": r.needs_review, "leader": r.leader,
                                      "deadline": r.deadline, "similar": r.similar,
-                                     "duplicate_of": r.duplicate_of}, ensure_ascii=False)
+                                     "duplicate_of": r.duplicate_of, "role": r.suggestion.role},
+                                    ensure_ascii=False)
                 db.execute(
                     "INSERT INTO routes (suggestion_id, model, topic, division, co_divisions, topic_confidence, "
                     "division_confidence, detail, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -533,6 +534,22 @@ class Store:
         from .intake import Identity
 
         return {Identity(r["office"], r["year"], r["number"], r["occurrence"]): r for r in self.confirmed()}
+
+    @_reported
+    def routed_of_year(self, year: int) -> list[dict]:
+        """Every suggestion of ``year`` that was routed, with its latest route (and the intake's 主办/会办)."""
+        rows = self.db.execute(
+            """
+            SELECT s.id, s.number, s.title, s.body, r.topic, r.division, r.detail
+            FROM suggestions s JOIN routes r ON r.id = (SELECT MAX(id) FROM routes WHERE suggestion_id = s.id)
+            WHERE s.year = ? ORDER BY s.id
+            """, (year,)).fetchall()
+        out = []
+        for sid, number, title, body, topic, division, detail in rows:
+            role = (json.loads(detail) if detail else {}).get("role", "")
+            out.append({"id": sid, "number": number or "", "title": title, "body": body, "topic": topic,
+                        "division": division, "role": role or ""})
+        return out
 
     @_reported
     def last_decision_id(self) -> int:

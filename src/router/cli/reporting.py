@@ -25,7 +25,7 @@ def report(state, files, year, from_store, store_path, model_dir, models_root, o
     """一批建议或一个年度的报告：分类件数、与往年比较、报告用语。
 
     FILES 是往年带标注的工作簿和/或未标注的建议文件（用当前模型分办，存储中的人工决定优先）；--from-store 加入存储中已确认的决定。报告 --year 年度（默认：最近年度），更早的年度作为比较。"""
-    from ..services.reporting import report_items, year_report
+    from ..services.reporting import is_labelled, report_items, year_report
 
     if not files and not from_store:
         raise click.UsageError("请给出历史工作簿和/或建议文件，或者 --from-store")
@@ -34,8 +34,9 @@ def report(state, files, year, from_store, store_path, model_dir, models_root, o
     with open_store(store_file, create=False, only_if_exists=not from_store) as store:
         items = report_items(profile, [Path(f) for f in files], store=store, from_store=from_store, year=year,
                              load_model=lambda: _resolve_model(state, model_dir, models_root))
+        labelled_only = all(is_labelled(profile, Path(f)) for f in files)
         done = year_report(profile, items, Path(out_dir), year=year, store=store if from_store else None,
-                           cache=state.cache)
+                           cache=state.cache, kind="year" if labelled_only else "intake")
     click.echo(done.sentence)
     for sentence in done.handling_sentences:
         click.echo(sentence)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from ..errors import InputError
 from .base import _resolve_model, _reviewer, cli, models_option, open_store, pass_state, store_option
 
 
@@ -63,14 +62,14 @@ def accept(state, table, reviewer, confirm_unflagged, force, store_path):
     click.echo(f"新记录决定 {done.new} 条" + ("" if done.new or done.conflicts else "（与已有决定相同，未重复记录）"))
 
 
-def _describe_route(profile, r) -> str:
+def _describe_route(profile, r, position: str = "") -> str:
     from ..services.review import alternatives
 
     s = r.suggestion
     lines = [
         "",
         "=" * 60,
-        f"序号 {r.seq}　{s.id}　{s.title}",
+        (f"[{position}] " if position else "") + f"序号 {r.seq}　{s.id}　{s.title}",
         f"领衔代表：{s.deputy}" if s.deputy else "",
         (s.body[:400] + ("……" if len(s.body) > 400 else "")) if s.body else "",
         "-" * 60,
@@ -99,13 +98,41 @@ def _ask_choice(prompt: str, names: list[str], default: str | None) -> str:
         click.echo("请输入列表中的编号或名称")
 
 
+def _ask_divisions(profile, current) -> list[str]:
+    """Co-handling divisions by number or name (several, separated by 、, commas or spaces); empty for none."""
+    import re
+
+    names = [d.name for d in profile.divisions]
+    listing = "  ".join(f"{i}.{n}" for i, n in enumerate(names, start=1))
+    default = " ".join(str(profile.division_keys.index(k) + 1) for k in current)
+    while True:
+        answer = click.prompt(f"会办处室（编号或名称，可多个，用空格或、分隔；-=无）（{listing}）", default=default,
+                              show_default=bool(default)).strip()
+        if answer in ("", "-"):
+            return []
+        keys, bad = [], []
+        for part in (p for p in re.split(r"[、,，;；\s]+", answer) if p):
+            if part.isdigit() and 1 <= int(part) <= len(names):
+                keys.append(profile.divisions[int(part) - 1].key)
+            elif profile.division_key(part):
+                keys.append(profile.division_key(part))
+            else:
+                bad.append(part)
+        if not bad:
+            return list(dict.fromkeys(keys))
+        click.echo(f"无法识别：{'、'.join(bad)}；请输入列表中的编号或名称")
+
+
 def _ask_decision(profile, r):
     """The reviewer's answer as a decision; None to skip, "quit" to stop."""
     from ..services import review as service
 
-    answer = click.prompt("决定", default="", show_default=False).strip().lower()
+    answer = click.prompt("决定（回车=同意，数字=备选，e=修改，s=跳过，u=撤销上一条，q=退出）", default="",
+                          show_default=False).strip().lower()
     if answer == "q":
         return "quit"
+    if answer == "u":
+        return "undo"
     if answer == "s":
         return None
     if not answer:
@@ -115,12 +142,7 @@ def _ask_decision(profile, r):
     if answer == "e":
         topic = _ask_choice("主题", [t.name for t in profile.topics], profile.topic(r.topic).name)
         division = _ask_choice("主办处室", [d.name for d in profile.divisions], profile.division(r.division).name)
-        co = click.prompt("会办处室（用、分隔，可空）", default="", show_default=False)
-        try:
-            service.edit(profile, r, topic=topic, division=division, co_divisions=co)
-        except InputError:
-            click.echo("会办处室名称有误，本条跳过")
-            return None
+        co = "、".join(profile.division(k).name for k in _ask_divisions(profile, r.co_divisions))
         comment = click.prompt("复核意见（可空）", default="", show_default=False)
         return service.edit(profile, r, topic=topic, division=division, co_divisions=co, comment=comment)
     click.echo("未识别的输入，本条跳过")
@@ -153,17 +175,34 @@ def review(state, input_path, model_dir, models_root, sheet, year, reviewer, sto
         reviewer = _reviewer(reviewer)
         session = service.start_review(profile, model, store, suggestions, year=year, source=source)
         click.echo(f"待复核 {len(session.pending)} 条（已有人工决定的 {session.already_decided} 条不再询问）。"
-                   "回车=同意，数字=选备选，e=修改，s=跳过，q=退出")
+                   "回车=同意，数字=选备选，e=修改，s=跳过，u=撤销上一条，q=退出")
         done = 0
-        for r in session.pending:
-            click.echo(_describe_route(profile, r))
+        pending = session.pending
+        undo: list = []  # (position, what record_decision returned) for u
+        i = 0
+        while i < len(pending):
+            r = pending[i]
+            click.echo(_describe_route(profile, r, position=f"{i + 1}/{len(pending)}"))
             decision = _ask_decision(profile, r)
             if decision == "quit":
                 break
-            if decision is None:
+            if decision == "undo":
+                if not undo:
+                    click.echo("没有可撤销的决定")
+                    continue
+                i, recorded = undo.pop()
+                service.undo_decision(store, recorded, reviewer=reviewer)
+                done -= 1
+                click.echo(f"已撤销第 {i + 1} 条的决定，请重新决定")
                 continue
-            service.record_decision(store, r, decision, reviewer=reviewer, year=session.year, source=source)
+            if decision is None:
+                i += 1
+                continue
+            recorded = service.record_decision(store, r, decision, reviewer=reviewer, year=session.year,
+                                               source=source)
+            undo.append((i, recorded))
             done += 1
             click.echo(f"已保存：{decision.action} → {profile.topic(decision.after['topic']).name}／"
-                       f"{profile.division(decision.after['division']).name}")
+                       f"{profile.division(decision.after['division']).name}（已完成 {i + 1}/{len(pending)}）")
+            i += 1
         click.echo(f"本次记录 {done} 条决定（存储：{store.path}）")

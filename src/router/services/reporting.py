@@ -10,7 +10,7 @@ from ..errors import RequestError
 from ..profile import Profile
 from ..report import Report, ReportItem
 
-__all__ = ["YearReport", "report_items", "year_report"]
+__all__ = ["YearReport", "is_labelled", "report_items", "year_report"]
 
 
 @dataclass
@@ -27,9 +27,10 @@ class YearReport:
         return list(self.report.handling.sentences) if getattr(self.report, "handling", None) else []
 
 
-def _store_items(store) -> list[ReportItem]:
+def _store_items(store, year: int | None = None) -> list[ReportItem]:
     """Confirmed suggestions; assigned ones count with their handling role, and with the assignment's
-    route when no reviewer confirmed one."""
+    route when no reviewer confirmed one. With ``year``, every suggestion of that year counts,
+    reviewed or not: those without a confirmed decision with their latest route."""
     from .tracking import assigned_years, handlings_of_year
 
     assigned = {h.suggestion_id: h for y in assigned_years(store) for h in handlings_of_year(store, y)}
@@ -38,10 +39,29 @@ def _store_items(store) -> list[ReportItem]:
         h = assigned.pop(r["id"], None)
         items.append(ReportItem(r["year"], r["number"] or "", r["title"], f"{r['title']}\n{r['body']}", r["topic"],
                                 r["division"], h.role if h else ""))
+    counted = {r["id"] for r in store.confirmed()} | set(assigned)
     for h in assigned.values():
         if h.topic and h.division:
             items.append(ReportItem(h.year, h.number, h.title, f"{h.title}\n{h.body}", h.topic, h.division, h.role))
+    if year:
+        routed = store.routed_of_year(year)
+        for r in routed:
+            if r["id"] not in counted and r["topic"] and r["division"]:
+                items.append(ReportItem(year, r["number"], r["title"], f"{r['title']}\n{r['body']}", r["topic"],
+                                        r["division"], r["role"]))
+        roles = {r["number"]: r["role"] for r in routed if r["role"]}
+        for i in items:
+            if i.year == year and not i.role and roles.get(i.id):
+                i.role = roles[i.id]
     return items
+
+
+def is_labelled(profile: Profile, path: Path) -> bool:
+    """A labelled year (topic and lead division columns) rather than an intake to route."""
+    from ..intake import open_intake
+
+    mapping = open_intake(path, profile).mapping
+    return "topic" in mapping and "lead_division" in mapping
 
 
 def report_items(profile: Profile, files: Iterable[Path] = (), *, store=None, from_store: bool = False,
@@ -60,7 +80,7 @@ def report_items(profile: Profile, files: Iterable[Path] = (), *, store=None, fr
     files = [Path(f) for f in files]
     if not files and not from_store:
         raise RequestError("请给出历史工作簿和/或建议文件，或者 --from-store")
-    items: list[ReportItem] = _store_items(store) if from_store else []
+    items: list[ReportItem] = _store_items(store, year) if from_store else []
     model = decisions = None
     for path in files:
         reader = open_intake(path, profile)
@@ -83,10 +103,11 @@ def report_items(profile: Profile, files: Iterable[Path] = (), *, store=None, fr
 
 
 def year_report(profile: Profile, items: list[ReportItem], out_dir: Path, *, year: int | None = None,
-                store=None, cache: Path | None = None) -> YearReport:
+                store=None, cache: Path | None = None, kind: str = "year") -> YearReport:
     """Report on ``year`` (default: the latest among the items), earlier years as the comparison.
 
     With ``store``, the year's handling figures (replies, grades, follow-up) join the report.
+    ``kind`` is "year" (the year-end report: no review queue) or "intake" (a routed intake).
     """
     from ..report import build_report, write_report
     from ..tokenizer import Tokenizer
@@ -98,7 +119,8 @@ def year_report(profile: Profile, items: list[ReportItem], out_dir: Path, *, yea
     if year not in years:
         raise RequestError(f"没有 {year} 年的建议；输入涵盖的年度为 {'、'.join(map(str, years))}")
     earlier = {y: [i for i in items if i.year == y] for y in years if y < year}
-    report = build_report(year, [i for i in items if i.year == year], earlier, profile, Tokenizer(cache=cache))
+    report = build_report(year, [i for i in items if i.year == year], earlier, profile, Tokenizer(cache=cache),
+                          kind=kind)
     if store is not None:
         from .tracking import year_end
 

@@ -139,13 +139,36 @@ def edit(profile: Profile, route: Route, *, topic: str, division: str, co_divisi
     return ReviewDecision(action, after, suggested, comment)
 
 
+@dataclass
+class Recorded:
+    """What one recorded decision replaced, so that the reviewer can undo it."""
+
+    suggestion_id: int
+    previous: object  # the StoredDecision before, or None
+    new: bool
+
+
 def record_decision(store, route: Route, decision: ReviewDecision, *, reviewer: str, year: int,
-                    source: str, origin: str = "review") -> bool:
-    """Append the decision at once, in its own transaction; True when something new was recorded."""
+                    source: str, origin: str = "review") -> Recorded:
+    """Append the decision at once, in its own transaction."""
     with store.transaction() as db:
         sid = store.upsert_suggestion(db, route.suggestion, year=year, source=source, identity=route.identity)
-        return store.add_decision(db, sid, action=decision.action, reviewer=reviewer, after=decision.after,
-                                  before=decision.before, comment=decision.comment, origin=origin)
+        previous = store.latest_decision(db, sid)
+        new = store.add_decision(db, sid, action=decision.action, reviewer=reviewer, after=decision.after,
+                                 before=decision.before, comment=decision.comment, origin=origin)
+    return Recorded(sid, previous, new)
+
+
+def undo_decision(store, recorded: Recorded, *, reviewer: str) -> None:
+    """Undo a decision: decisions are append-only, so record again the one before it (or 待定)."""
+    previous = recorded.previous
+    with store.transaction() as db:
+        if previous is None:
+            store.add_decision(db, recorded.suggestion_id, action="待定", reviewer=reviewer, after=None,
+                               comment="撤销上一条决定", origin="review")
+        else:
+            store.add_decision(db, recorded.suggestion_id, action=previous.action, reviewer=reviewer,
+                               after=previous.after, comment=previous.comment or "撤销上一条决定", origin="review")
 
 
 def review_suggestions(profile: Profile, *, input_path: Path | None = None, sheet: str | None = None,

@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputError, StoreError
+from ..errors import InputError
 from ..profile import Profile
 from ..routing import add_months
 from ..store import Store, _now
