@@ -82,7 +82,12 @@ def score(predictions: list[Prediction], profile: Profile) -> dict:
 
 
 def _train(examples: list[Example], profile: Profile, tokenizer) -> RouterModel:
-    return RouterModel.from_profile(profile).fit(examples, profile, tokenizer)
+    from .similar import attach_memory
+
+    # What `router train` makes: the fitted model and its memory of past routes (precedents).
+    model = RouterModel.from_profile(profile).fit(examples, profile, tokenizer)
+    attach_memory(model, examples, profile)
+    return model
 
 
 def backtest(examples: list[Example], profile: Profile, tokenizer, *, progress=None, test_years=None,

@@ -42,6 +42,11 @@ __all__ = ["RouterModel", "Decision", "Example", "LARGE_HISTORY", "FORMAT"]
 FORMAT = "router-blend-2"
 # How the prior splits between the topic rules and the remit text for divisions.
 RULE_SHARE = 0.5
+# A past suggestion this close (cosine of the TF-IDF rows; the near-duplicate mark's level) is
+# the same ask filed again: its confirmed route weighs this much against the blend, so a
+# reviewer's correction is followed next time even where the priors outweigh the history.
+PRECEDENT_MIN = 0.75
+PRECEDENT_WEIGHT = 0.8
 # The candidate history weights the temporal backtest chooses from.
 WEIGHT_GRID = tuple(round(x, 2) for x in np.linspace(0.0, 1.0, 21))
 
@@ -169,6 +174,7 @@ class RouterModel:
         self.topic_model_ = _LabelModel(self.topics_, C=self.C, large=large)
         self.division_model_ = _LabelModel(self.divisions_, C=self.C, large=large)
         self.n_examples_ = len(examples)
+        self.memory_ = None  # set by router.similar.attach_memory
         self.blend_evidence_ = {}
         self.history_weight_ = 0.0
         if examples:
@@ -300,6 +306,7 @@ class RouterModel:
         w = self.history_weight_
         topic_p, div_p, parts = self._blend(w, self.topic_model_.proba(X), self.topic_prior_.proba(X),
                                             self.division_model_.proba(X), self.division_prior_.proba(X))
+        topic_p, div_p = self._precedents(X, topic_p, div_p)
         rows = np.arange(len(texts))
         t_best = np.argmax(topic_p, axis=1)
         d_best = np.argmax(div_p, axis=1)
@@ -318,6 +325,25 @@ class RouterModel:
             )
             for i in range(len(texts))
         ]
+
+    def _precedents(self, X, topic_p, div_p):
+        """Move each row towards the confirmed route of a past suggestion that files the same ask."""
+        memory = self.memory_
+        if memory is None or memory.vectors is None:
+            return topic_p, div_p
+        scores = (self.features_.sparse_block(X) @ memory.vectors.T).tocsr()
+        topic_p, div_p = topic_p.copy(), div_p.copy()
+        for i in range(scores.shape[0]):
+            row = scores.getrow(i)
+            if row.nnz == 0 or row.data.max() < PRECEDENT_MIN:
+                continue
+            item = memory.items[int(row.indices[row.data.argmax()])]
+            if item["topic"] in self.topics_ and item["division"] in self.divisions_:
+                topic_p[i] *= 1 - PRECEDENT_WEIGHT
+                topic_p[i, self.topics_.index(item["topic"])] += PRECEDENT_WEIGHT
+                div_p[i] *= 1 - PRECEDENT_WEIGHT
+                div_p[i, self.divisions_.index(item["division"])] += PRECEDENT_WEIGHT
+        return topic_p, div_p
 
     def _reasons_many(self, X, topic_index: np.ndarray, w: float, k: int) -> list[list[str]]:
         """For each row, the whole words of its text that pushed hardest towards its chosen topic.
