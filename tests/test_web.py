@@ -308,7 +308,7 @@ def test_coordinator_progress_confirm_unflagged_and_exports(app, store_path, pro
     response = client.get("/coordinator/report.xlsx")
     assert response.status_code == 200
     report = openpyxl.load_workbook(io.BytesIO(response.data))
-    assert report["办理情况"]["A1"].value.startswith(f"{len(SPECS)}件建议中")
+    assert f"。{len(SPECS)}件建议中" in report["办理情况"]["A2"].value  # A1 is the heading
 
 
 def test_keyboard_script_is_served_by_the_package(app):

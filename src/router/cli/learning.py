@@ -177,8 +177,8 @@ def models_promote(state, name, force, models_root, store_path):
 
     root = state.models_root(models_root, write=True, what="设定当前模型")
     with open_store(state.store_path(store_path, write=False), only_if_exists=True) as store:
-        promoted = promote_model(state.profile, root, name, force=force, store=store,
-                                 cache=state.cache)
+        promoted = promote_model(state.profile, root, name, force=force, store=store, cache=state.cache,
+                                 defer_to_bundled=state.office is not None and root == state.office.models_root)
     click.echo(f"当前模型：{promoted.name}")
 
 

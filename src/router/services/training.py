@@ -228,12 +228,14 @@ def _current_score_on(year: int, current: dict, current_dir: Path, profile: Prof
 
 
 def promote_model(profile: Profile, models_root: Path, name: str, *, force: bool = False, store=None,
-                  cache: Path | None = None) -> Promotion:
+                  cache: Path | None = None, defer_to_bundled: bool = False) -> Promotion:
     """Make ``name`` current unless it scores worse than the current model on its latest decided year.
 
     ``name``'s score there comes from its manifest (trained on the years before); the current
     model's from its manifest for the same year, or, if it never saw that year, by routing that
     year's decided suggestions from ``store``. Without a comparison the promotion is refused.
+    ``defer_to_bundled``: the folder is an office's that has promoted nothing yet, which routes
+    with the packaged model; that model is the one to compare with.
     """
     from ..registry import current_model_dir, model_folder, promote, read_manifest, verify_model
 
@@ -244,7 +246,7 @@ def promote_model(profile: Profile, models_root: Path, name: str, *, force: bool
         current = read_manifest(current_dir)
     except RouterError:
         current_dir, current = None, None
-        if bundled_fits(profile):
+        if defer_to_bundled and bundled_fits(profile):
             # An office that has not promoted a model routes with the packaged one: compare with that.
             from ..office import bundled_models_dir
 
@@ -257,7 +259,7 @@ def promote_model(profile: Profile, models_root: Path, name: str, *, force: bool
             raise ModelError(
                 f"{name} 是冷启动模型（没有历史数据，只依据职责与规则），当前模型 {current_dir.name} 用 "
                 f"{current['examples']} 条历史训练；冷启动模型不能与它比较，确认要换用，加 --force")
-        if not new:
+        if not new and current.get("examples"):
             raise ModelError(
                 f"{name} 没有回测成绩（训练数据不足两个年度），无法与当前模型 {current_dir.name} 比较；"
                 "用多个年度训练（router train --from-store），或确认要换用，加 --force")
