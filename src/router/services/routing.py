@@ -57,8 +57,12 @@ def output_path(input_path: Path, output: Path | None, fmt: str) -> Path:
     return output
 
 
-def _annotated(model, routes, chunk: int = 20000):
-    """Similar past suggestions and duplicates for a stream, a chunk at a time (duplicates within a chunk)."""
+def _annotated(model, routes, chunk: int = 2000):
+    """Similar past suggestions and duplicates for a stream, a chunk at a time (duplicates within a chunk).
+
+    The chunk is the routing stream's own, so the table starts to be written as soon as the first
+    chunk is routed and memory stays bounded.
+    """
     from ..similar import annotate
 
     batch = []
