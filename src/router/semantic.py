@@ -108,16 +108,7 @@ class SentenceEncoder:
         todo = [i for i, t in enumerate(cleaned) if t.strip() and t not in seen]
         if not todo:
             return out
-        from threadpoolctl import threadpool_limits
-
-        use = self._model()
-        with threadpool_limits(1):
-            for start in range(0, len(todo), BATCH):
-                rows = todo[start:start + BATCH]
-                vectors = np.asarray(use.encode([cleaned[i] for i in rows]), dtype=np.float32)
-                norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-                norms[norms == 0] = 1.0
-                out[rows] = vectors / norms
+        out[todo] = self._forward([cleaned[i] for i in todo])
         if len(seen) < SEEN_MAX:
             for i in todo:
                 seen[cleaned[i]] = out[i]
@@ -125,15 +116,19 @@ class SentenceEncoder:
 
     def encode_phrases(self, phrases: list[str]) -> np.ndarray:
         """Vectors of short profile phrases (terms, asks, remits), read as they are."""
-        out = np.zeros((len(phrases), DIMENSIONS), dtype=np.float32)
         if not phrases:
-            return out
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        return self._forward(list(phrases))
+
+    def _forward(self, texts: list[str]) -> np.ndarray:
+        """The encoder's unit vectors for non-empty texts, in batches, on one BLAS thread."""
         from threadpoolctl import threadpool_limits
 
         use = self._model()
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
         with threadpool_limits(1):
-            for start in range(0, len(phrases), BATCH):
-                vectors = np.asarray(use.encode(phrases[start:start + BATCH]), dtype=np.float32)
+            for start in range(0, len(texts), BATCH):
+                vectors = np.asarray(use.encode(texts[start:start + BATCH]), dtype=np.float32)
                 norms = np.linalg.norm(vectors, axis=1, keepdims=True)
                 norms[norms == 0] = 1.0
                 out[start:start + BATCH] = vectors / norms
