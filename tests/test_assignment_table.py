@@ -46,7 +46,7 @@ def test_print_sheet(runner, tmp_path):
 
 def test_headers_use_the_profiles_word_for_units(tmp_path):
     from router.profile import init_profile
-    from router.table import print_headers
+    from router.printsheet import print_headers
 
     county = init_profile("county", tmp_path / "c.toml")
     assert print_headers(county)[9:11] == ["责任部门", "会办部门"]

@@ -446,7 +446,8 @@ def test_any_text_is_read_and_routed_once(model, office, fmt, cells):
 @backs("A 100,000-character cell")
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_a_100000_character_cell(model, office, tmp_path, fmt):
-    from router.table import TRUNCATED, XLSX_CELL_MAX, write_routes
+    from router.fileio import TRUNCATED, XLSX_CELL_MAX
+    from router.table import write_routes
 
     long_title = ("关于加强通村公路建设的建议" + "ＡＢＣ😀ab1") * 5000
     assert len(long_title) == 100_000

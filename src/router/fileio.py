@@ -1,13 +1,15 @@
-"""Writing files so that a crash, a full disk or a kill never leaves half a file.
+"""Writing files so that a crash, a full disk or a kill never leaves half a file, and cells that are safe.
 
 Every file router writes goes to a temporary file in the target folder and is renamed over
 the target only when complete; the new file gets the mode the old one had (or the umask's).
 The table writers, the store's backup, the model registry and the reports all use this.
+A spreadsheet cell written by router is text that never runs as a formula and fits in one cell.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import os
 import stat
 import tempfile
@@ -16,7 +18,7 @@ from typing import Iterator
 
 from .errors import OutputError
 
-__all__ = ["atomic_path", "file_mode"]
+__all__ = ["atomic_path", "file_mode", "safe_cell", "XLSX_CELL_MAX"]
 
 
 def file_mode(path: Path, *, folder: bool = False) -> int:
@@ -64,3 +66,37 @@ def atomic_path(path: Path, *, advice: str = "choose another -o", before_replace
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+# Characters XML 1.0 forbids (an XLSX holding one cannot be opened) and lone surrogates.
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Excel and WPS hold at most 32,767 characters in a cell and report a damaged file beyond it.
+XLSX_CELL_MAX = 32767
+TRUNCATED = "……（超出表格单元格 32767 字上限，已截断；全文见原文件）"
+
+
+def safe_cell(value):
+    """A value that a spreadsheet shows as text and never evaluates."""
+    if not isinstance(value, str):
+        return value
+    value = _ILLEGAL.sub("", value)
+    if value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _xlsx_cell(value):
+    """:func:`safe_cell`, cut to what one XLSX cell holds (counted as Excel counts, in UTF-16 units)."""
+    value = safe_cell(value)
+    if isinstance(value, str) and len(value) > XLSX_CELL_MAX // 2 and _utf16_len(value) > XLSX_CELL_MAX:
+        budget = XLSX_CELL_MAX - _utf16_len(TRUNCATED)
+        cut = value[:budget]
+        while (excess := _utf16_len(cut) - budget) > 0:
+            cut = cut[: -((excess + 1) // 2)]  # a character is one or two units: never cut too much
+        return cut + TRUNCATED
+    return value

@@ -29,12 +29,11 @@ import pickle
 import sys
 
 import numpy as np
-import scipy.sparse as sp
 
 from .domain import Decision, Example
 from .profile import Profile
 from .textmodels import LARGE_HISTORY, SEMANTIC_WEIGHT, Prototypes, TextFeatures
-from .textmodels.linear import NBSVM, softmax
+from .textmodels.linear import NBSVM
 
 __all__ = ["RouterModel", "Decision", "Example", "LARGE_HISTORY", "FORMAT"]
 

@@ -1,4 +1,9 @@
-"""The office profile: taxonomy, divisions, rules and intake aliases, read once from TOML."""
+"""The office profile: taxonomy, divisions, rules and intake aliases, read once from TOML.
+
+Why one module of about 570 lines: a profile is read by one pass that checks every value and
+names the line of each mistake (the helpers ``_where``/``_line_of`` are shared by all fields);
+the dataclasses, the reader and the writer of that one file format change together.
+"""
 
 from __future__ import annotations
 

@@ -4,6 +4,10 @@ Decisions are appended, never updated or deleted (triggers refuse both); the lat
 for a suggestion is the one that counts, and a latest decision of 待定 means the suggestion has
 no confirmed route. The database runs in WAL mode with a busy timeout so that several
 processes can record decisions at once without losing any.
+
+Why one module of about 500 lines: :class:`Store` is the only place that speaks SQL to the
+history, so that every transaction, lock wait and append-only rule is read in one place; the
+schema itself is data in :mod:`router.store.schema`.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import OutputError, StoreError
+from ..errors import OutputError, StoreError
+from .schema import MIGRATIONS, SCHEMA_VERSION, statements
 
 __all__ = ["Store", "StoredDecision", "STORE_ENV", "default_store_path", "ACTIONS", "SCHEMA_VERSION"]
 
@@ -28,126 +33,6 @@ STORE_ENV = "ROUTER_STORE"
 _LOG = logging.getLogger("router.store")
 ACTIONS = ("同意", "修改", "待定")
 
-MIGRATIONS = [
-    # 1: the first schema.
-    """
-    CREATE TABLE suggestions (
-        id INTEGER PRIMARY KEY,
-        content_hash TEXT NOT NULL UNIQUE,
-        year INTEGER,
-        number TEXT,
-        title TEXT NOT NULL,
-        body TEXT NOT NULL,
-        deputy TEXT,
-        source_file TEXT,
-        created TEXT NOT NULL
-    );
-    CREATE INDEX suggestions_year ON suggestions(year);
-    CREATE TABLE routes (
-        id INTEGER PRIMARY KEY,
-        suggestion_id INTEGER NOT NULL REFERENCES suggestions(id),
-        model TEXT,
-        topic TEXT,
-        division TEXT,
-        co_divisions TEXT,
-        topic_confidence REAL,
-        division_confidence REAL,
-        detail TEXT,
-        created TEXT NOT NULL
-    );
-    CREATE INDEX routes_suggestion ON routes(suggestion_id);
-    CREATE TABLE decisions (
-        id INTEGER PRIMARY KEY,
-        suggestion_id INTEGER NOT NULL REFERENCES suggestions(id),
-        reviewer TEXT NOT NULL,
-        created TEXT NOT NULL,
-        action TEXT NOT NULL CHECK (action IN ('同意', '修改', '待定')),
-        before TEXT,
-        after TEXT,
-        comment TEXT NOT NULL DEFAULT '',
-        origin TEXT NOT NULL DEFAULT ''
-    );
-    CREATE INDEX decisions_suggestion ON decisions(suggestion_id, id);
-    CREATE TRIGGER decisions_append_only_update BEFORE UPDATE ON decisions
-        BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
-    CREATE TRIGGER decisions_append_only_delete BEFORE DELETE ON decisions
-        BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
-    """,
-    # 2 (web): accounts and sign-in sessions of `router serve`; decisions stay in `decisions`.
-    """
-    CREATE TABLE users (
-        name TEXT PRIMARY KEY,
-        role TEXT NOT NULL CHECK (role IN ('reviewer', 'coordinator')),
-        divisions TEXT NOT NULL DEFAULT '[]',
-        password TEXT NOT NULL,
-        created TEXT NOT NULL
-    );
-    CREATE TABLE web_sessions (
-        token_hash TEXT PRIMARY KEY,
-        user_name TEXT NOT NULL REFERENCES users(name),
-        csrf TEXT NOT NULL,
-        created TEXT NOT NULL,
-        expires TEXT NOT NULL
-    );
-    """,
-    # 3 (integrity, #13): a suggestion is who it is, not what it says. Identity is (office, year,
-    # number, occurrence: the nth row with that number in its file); the text is a property.
-    # Two suggestions with the same text are two rows; one filed again in a later year is a new
-    # row linked to the earlier one by repeat_of, never merged with it. Existing rows keep their
-    # ids, so routes and decisions stay attached; their office is unknown ('') and is claimed by
-    # the first office that finds the row by its identity.
-    """
-    CREATE TABLE suggestions_v2 (
-        id INTEGER PRIMARY KEY,
-        office TEXT NOT NULL DEFAULT '',
-        year INTEGER,
-        number TEXT NOT NULL DEFAULT '',
-        occurrence INTEGER NOT NULL DEFAULT 1,
-        content_hash TEXT NOT NULL,
-        title TEXT NOT NULL,
-        body TEXT NOT NULL,
-        deputy TEXT,
-        source_file TEXT,
-        created TEXT NOT NULL,
-        repeat_of INTEGER REFERENCES suggestions(id)
-    );
-    INSERT INTO suggestions_v2 (id, office, year, number, occurrence, content_hash, title, body, deputy,
-                                source_file, created)
-        SELECT id, '', year, IFNULL(number, ''),
-               ROW_NUMBER() OVER (PARTITION BY year, IFNULL(number, '') ORDER BY id),
-               content_hash, title, body, deputy, source_file, created
-        FROM suggestions;
-    UPDATE suggestions_v2 SET repeat_of = (
-        SELECT e.id FROM suggestions_v2 e
-        WHERE e.content_hash = suggestions_v2.content_hash AND e.year < suggestions_v2.year
-        ORDER BY e.year DESC, e.id DESC LIMIT 1);
-    DROP TABLE suggestions;
-    ALTER TABLE suggestions_v2 RENAME TO suggestions;
-    CREATE UNIQUE INDEX suggestions_identity ON suggestions(office, year, number, occurrence);
-    CREATE INDEX suggestions_year ON suggestions(year);
-    CREATE INDEX suggestions_content ON suggestions(content_hash);
-    """,
-    # 4 (tracking, #16): handling records after assignment (router.services.tracking), append-only like decisions.
-    # The latest record of a step for a suggestion is the one that counts.
-    """
-    CREATE TABLE handling (
-        id INTEGER PRIMARY KEY,
-        suggestion_id INTEGER NOT NULL REFERENCES suggestions(id),
-        step TEXT NOT NULL CHECK (step IN ('已交办', '已转办', '已联系代表', '已会商', '已答复', '已回访')),
-        day TEXT,
-        detail TEXT NOT NULL DEFAULT '{}',
-        recorder TEXT NOT NULL,
-        origin TEXT NOT NULL DEFAULT '',
-        created TEXT NOT NULL
-    );
-    CREATE INDEX handling_suggestion ON handling(suggestion_id, step, id);
-    CREATE TRIGGER handling_append_only_update BEFORE UPDATE ON handling
-        BEGIN SELECT RAISE(ABORT, 'handling records are append-only'); END;
-    CREATE TRIGGER handling_append_only_delete BEFORE DELETE ON handling
-        BEGIN SELECT RAISE(ABORT, 'handling records are append-only'); END;
-    """,
-]
-SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def default_store_path() -> Path:
@@ -370,7 +255,7 @@ class Store:
                                          "upgrade router")
                     if version == SCHEMA_VERSION:
                         break
-                    for statement in _statements(MIGRATIONS[version]):
+                    for statement in statements(MIGRATIONS[version]):
                         db.execute(statement)
                     broken = db.execute("PRAGMA foreign_key_check").fetchall()
                     if broken:
@@ -445,7 +330,7 @@ class Store:
     @_reported
     def suggestions_of_year(self, year: int) -> list:
         """The stored suggestions of one year, as :class:`router.intake.Suggestion` in stored order."""
-        from .intake import Suggestion
+        from ..intake import Suggestion
 
         rows = self.db.execute(
             "SELECT id, number, occurrence, title, body, deputy FROM suggestions WHERE year = ? ORDER BY id", (year,)
@@ -531,7 +416,7 @@ class Store:
     @_reported
     def decisions_by_identity(self) -> dict:
         """The confirmed decisions keyed by :class:`router.intake.Identity` (office '' for rows that predate offices)."""
-        from .intake import Identity
+        from ..intake import Identity
 
         return {Identity(r["office"], r["year"], r["number"], r["occurrence"]): r for r in self.confirmed()}
 
@@ -577,7 +462,7 @@ class Store:
 
     def backup(self, target: Path) -> None:
         """SQLite's online backup: consistent even while others write; the target appears only when whole."""
-        from .fileio import atomic_path
+        from ..fileio import atomic_path
 
         target = Path(target)
         if target.exists():
@@ -590,20 +475,6 @@ class Store:
             raise _store_error(target, exc) from None
         except OutputError as exc:
             raise StoreError(str(exc)) from None
-
-
-def _statements(script: str) -> list[str]:
-    """A migration script as single statements (a trigger's body holds semicolons)."""
-    out, pending = [], ""
-    for line in script.splitlines(keepends=True):
-        pending += line
-        if sqlite3.complete_statement(pending):
-            if pending.strip().rstrip(";").strip():
-                out.append(pending.strip())
-            pending = ""
-    if pending.strip():
-        out.append(pending.strip())
-    return out
 
 
 def check_store(path: Path) -> list[str]:

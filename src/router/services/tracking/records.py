@@ -1,0 +1,370 @@
+"""The steps of handling, and each record of one: parsing dates, checking a step, appending it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+
+from ...errors import InputError
+from ...profile import Profile
+from ...routing import add_months
+from ...store import Store, _now
+
+ASSIGNED, TRANSFERRED, CONTACTED, CONSULTED, REPLIED, VISITED = STEPS = (
+    "已交办", "已转办", "已联系代表", "已会商", "已答复", "已回访")
+ROLES = ("主办", "会办")
+ORIGIN = "tracking"
+
+# The column (and terminal option) that holds each step's date.
+DATE_COLUMN = {ASSIGNED: "交办日期", TRANSFERRED: "转办日期", CONTACTED: "联系日期", CONSULTED: "会商日期",
+               REPLIED: "答复日期", VISITED: "回访日期"}
+MISSING = {CONTACTED: "未联系代表", CONSULTED: "未送会办意见", REPLIED: "未答复", VISITED: "未回访"}
+
+
+
+# --- dates -------------------------------------------------------------------------------
+
+_DATE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
+
+
+def parse_day(value) -> dt.date | None:
+    """A date from a cell or an option: a date, 2021-03-05, 2021/3/5, 2021.3.5, 2021年3月5日; None when empty."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 20000 <= value <= 80000:
+        return dt.date(1899, 12, 30) + dt.timedelta(days=int(value))  # an Excel serial date
+    text = str(value).strip().lstrip("'")
+    if (m := re.match(r"^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(:\d{2})?$", text)):
+        text = m.group(1)
+    match = _DATE.match(text)
+    if not match:
+        raise ValueError(f"'{text}' 不是日期；请写成 2021-03-05")
+    try:
+        return dt.date(*(int(g) for g in match.groups()))
+    except ValueError:
+        raise ValueError(f"'{text}' 不是有效日期；请写成 2021-03-05") from None
+
+
+# --- the stored records ------------------------------------------------------------------
+
+@dataclass
+class Record:
+    """One stored handling record."""
+
+    id: int
+    step: str
+    day: dt.date | None
+    detail: dict
+    recorder: str
+    origin: str
+    created: str
+
+
+@dataclass
+class Handling:
+    """A suggestion and its handling records: its state, read from the latest record of each step."""
+
+    suggestion_id: int
+    year: int | None
+    number: str
+    title: str
+    routed: dict
+    records: list[Record] = field(default_factory=list)
+    body: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.number or self.suggestion_id}（{self.year}年）" if self.year else str(self.number)
+
+    def latest(self, step: str) -> Record | None:
+        return next((r for r in reversed(self.records) if r.step == step), None)
+
+    @property
+    def assignment(self) -> Record | None:
+        return self.latest(ASSIGNED)
+
+    @property
+    def assigned(self) -> dt.date | None:
+        return self.assignment.day if self.assignment else None
+
+    @property
+    def role(self) -> str:
+        return self.assignment.detail.get("role", "") if self.assignment else ""
+
+    @property
+    def key(self) -> bool:
+        return bool(self.assignment and self.assignment.detail.get("key"))
+
+    @property
+    def division(self) -> str | None:
+        transfer = self.latest(TRANSFERRED)
+        if transfer:
+            return transfer.detail["division"]
+        if self.assignment and self.assignment.detail.get("division"):
+            return self.assignment.detail["division"]
+        return self.routed.get("division")
+
+    @property
+    def topic(self) -> str | None:
+        return self.routed.get("topic") or (self.assignment.detail.get("topic") if self.assignment else None)
+
+    def reply_due(self, profile: Profile) -> dt.date:
+        months = profile.tracking.key_months if self.key and profile.tracking.key_months else profile.deadline_months
+        return add_months(self.assigned, months)
+
+    def due_of(self, step: str, profile: Profile) -> dt.date | None:
+        """When ``step`` is due for this suggestion, or None when the office does not owe it."""
+        t = profile.tracking
+        if not self.assigned:
+            return None
+        if step == CONTACTED and self.role == "主办":
+            return self.assigned + dt.timedelta(days=t.contact_days)
+        if step == CONSULTED and self.role == "会办":
+            return self.reply_due(profile) - dt.timedelta(days=t.opinion_days_before)
+        if step == REPLIED and self.role == "主办":
+            return self.reply_due(profile)
+        if step == VISITED and self.latest(REPLIED) and self.latest(REPLIED).day:
+            return self.latest(REPLIED).day + dt.timedelta(days=t.followup_days)
+        return None
+
+    def done_by(self, step: str, on: dt.date) -> bool:
+        """Whether the step is recorded as done on or before ``on`` (a record without a date counts as done)."""
+        record = self.latest(step)
+        return record is not None and (record.day is None or record.day <= on)
+
+    def on_time(self, step: str, profile: Profile) -> bool | None:
+        """Whether the step was done by its due date; None when not done or not owed."""
+        record, due = self.latest(step), self.due_of(step, profile)
+        if record is None or due is None or record.day is None:
+            return None
+        return record.day <= due
+
+
+def _routed(db, suggestion_id: int) -> dict:
+    """The route that counts: the latest decision's, else the latest suggested route."""
+    row = db.execute("SELECT after FROM decisions WHERE suggestion_id = ? ORDER BY id DESC LIMIT 1",
+                     (suggestion_id,)).fetchone()
+    if row and row[0]:
+        return json.loads(row[0])
+    row = db.execute("SELECT topic, division, co_divisions FROM routes WHERE suggestion_id = ? ORDER BY id DESC LIMIT 1",
+                     (suggestion_id,)).fetchone()
+    if row and row[0]:
+        return {"topic": row[0], "division": row[1], "co_divisions": json.loads(row[2] or "[]")}
+    return {}
+
+
+def _records(db, suggestion_ids: list[int]) -> dict[int, list[Record]]:
+    out: dict[int, list[Record]] = {sid: [] for sid in suggestion_ids}
+    for start in range(0, len(suggestion_ids), 500):
+        chunk = suggestion_ids[start:start + 500]
+        rows = db.execute(
+            f"SELECT id, suggestion_id, step, day, detail, recorder, origin, created FROM handling "
+            f"WHERE suggestion_id IN ({','.join('?' * len(chunk))}) ORDER BY id", chunk).fetchall()
+        for rid, sid, step, day, detail, recorder, origin, created in rows:
+            out[sid].append(Record(rid, step, dt.date.fromisoformat(day) if day else None, json.loads(detail),
+                                   recorder, origin, created))
+    return out
+
+
+def handling_of(db, suggestion_id: int) -> Handling:
+    year, number, title, body = db.execute("SELECT year, number, title, body FROM suggestions WHERE id = ?",
+                                           (suggestion_id,)).fetchone()
+    return Handling(suggestion_id, year, number or "", title, _routed(db, suggestion_id),
+                    _records(db, [suggestion_id])[suggestion_id], body)
+
+
+def handlings_of_year(store: Store, year: int) -> list[Handling]:
+    """Every assigned suggestion of ``year``, in the order of their numbers."""
+    db = store.db
+    rows = db.execute(
+        "SELECT DISTINCT s.id, s.year, s.number, s.title, s.body FROM suggestions s "
+        "JOIN handling h ON h.suggestion_id = s.id WHERE s.year = ? AND h.step = ?", (year, ASSIGNED)).fetchall()
+    records = _records(db, [r[0] for r in rows])
+    out = [Handling(sid, y, number or "", title, _routed(db, sid), records[sid], body)
+           for sid, y, number, title, body in rows]
+    return sorted(out, key=lambda h: (_number_key(h.number), h.suggestion_id))
+
+
+def _number_key(number: str) -> tuple:
+    digits = re.sub(r"\D", "", number or "")
+    return (int(digits) if digits else 10 ** 12, number or "")
+
+
+def assigned_years(store: Store) -> list[int]:
+    rows = store.db.execute("SELECT DISTINCT s.year FROM suggestions s JOIN handling h ON h.suggestion_id = s.id "
+                            "WHERE h.step = ? AND s.year IS NOT NULL ORDER BY s.year", (ASSIGNED,)).fetchall()
+    return [r[0] for r in rows]
+
+
+def tracking_year(store: Store) -> int | None:
+    """The latest year with assigned suggestions; else the latest year in the store."""
+    row = store.db.execute(
+        "SELECT MAX(s.year) FROM suggestions s JOIN handling h ON h.suggestion_id = s.id WHERE h.step = ?",
+        (ASSIGNED,)).fetchone()
+    if row and row[0]:
+        return row[0]
+    row = store.db.execute("SELECT MAX(year) FROM suggestions").fetchone()
+    return row[0] if row else None
+
+
+def find_suggestion(store: Store, ident: str, year: int | None = None) -> int:
+    """The stored suggestion numbered ``ident`` (第318号, 318), in ``year`` when given."""
+    wanted = re.sub(r"\D", "", ident)
+    rows = store.db.execute("SELECT id, year, number FROM suggestions" + (" WHERE year = ?" if year else ""),
+                            (year,) if year else ()).fetchall()
+    matches = [(sid, y) for sid, y, number in rows
+               if (number or "") == ident.strip() or (wanted and re.sub(r"\D", "", number or "") == wanted)]
+    where = f"{year}年" if year else "存储"
+    if not matches:
+        raise InputError(f"{store.path}：{where}中没有建议 {ident}；请核对建议号" + ("" if year else "或加 --year"))
+    years = sorted({y for _, y in matches if y})
+    if len(matches) > 1:
+        if len(years) > 1:
+            raise InputError(f"{store.path}：建议 {ident} 在{'、'.join(f'{y}年' for y in years)}都有；请加 --year 指明年度")
+        raise InputError(f"{store.path}：{where}中有 {len(matches)} 件建议编号为 {ident}；请核对建议号")
+    return matches[0][0]
+
+
+# --- recording ---------------------------------------------------------------------------
+
+def _check(h: Handling, step: str, day: dt.date | None, detail: dict, profile: Profile) -> tuple[str, str] | None:
+    """What is wrong with recording ``step`` for ``h`` now, as (column, message); None when it may be recorded."""
+    t = profile.tracking
+    date_column = DATE_COLUMN[step]
+    if step == ASSIGNED:
+        if day is None:
+            return date_column, "交办需要交办日期"
+        if detail.get("role") not in ROLES:
+            return "办理类型", f"'{detail.get('role', '')}' 不是 {'、'.join(ROLES)} 之一"
+        if not detail.get("division"):
+            return "确认主办处室", "交办需要主办处室；请先复核（router accept）或指明处室"
+        return None
+    if not h.assigned:
+        return date_column, f"尚未交办，不能登记“{step}”；请先登记交办（填写交办日期，或 router track ID 交办 --date …）"
+    if day is not None and day < h.assigned:
+        return date_column, f"{date_column} {day} 早于交办日期 {h.assigned}；请核对日期"
+    if step == TRANSFERRED:
+        if not detail.get("division"):
+            return "转办处室", "转办需要新的主办处室"
+        if detail["division"] == h.division:
+            return "转办处室", f"已由{profile.division(h.division).name}办理，无需转办"
+    elif step == CONTACTED:
+        if day is None:
+            return date_column, "联系代表需要联系日期"
+        if detail.get("how") not in t.contact_methods:
+            return "联系方式", f"'{detail.get('how', '')}' 不是联系方式之一（可选：{'、'.join(t.contact_methods)}）"
+    elif step == CONSULTED:
+        if day is None:
+            return date_column, "会商需要送达会办意见的日期"
+    elif step == REPLIED:
+        if day is None:
+            return date_column, "答复需要答复日期"
+        grade = detail.get("grade", "")
+        if not grade:
+            return "答复类别", "答复需要答复类别（可选：" + "、".join(g.code for g in t.grades) + "）"
+        if t.grade(grade) is None:
+            return "答复类别", f"'{grade}' 不在本机构的答复类别中（可选：{'、'.join(g.code for g in t.grades)}）"
+        asks, adopted = detail.get("asks"), detail.get("adopted")
+        if adopted is not None and asks is not None and adopted > asks:
+            return "采纳条数", f"采纳条数 {adopted} 多于建议条数 {asks}"
+    elif step == VISITED:
+        reply = h.latest(REPLIED)
+        if reply is None:
+            return "满意度", "尚无答复记录，不能登记满意度；请先登记答复"
+        if detail.get("satisfaction") not in t.satisfaction:
+            return "满意度", f"'{detail.get('satisfaction', '')}' 不是满意度之一（可选：{'、'.join(t.satisfaction)}）"
+        if day is not None and reply.day and day < reply.day:
+            return date_column, f"回访日期 {day} 早于答复日期 {reply.day}；请核对日期"
+    return None
+
+
+def _normalized(step: str, detail: dict, profile: Profile) -> dict:
+    """Only the fields a step keeps, in canonical form, so equal records compare equal."""
+    keep = {ASSIGNED: ("role", "key", "topic", "division", "co_divisions"), TRANSFERRED: ("division", "from", "comment"),
+            CONTACTED: ("how", "note"), CONSULTED: ("note",), REPLIED: ("grade", "text", "asks", "adopted"),
+            VISITED: ("satisfaction", "comment")}[step]
+    out = {k: detail.get(k) for k in keep}
+    if step == REPLIED and out["grade"]:
+        grade = profile.tracking.grade(out["grade"])
+        out["grade"] = grade.code if grade else out["grade"]
+    if step == ASSIGNED:
+        out["key"] = bool(out["key"])
+        out["co_divisions"] = list(out["co_divisions"] or [])
+    return {k: ("" if v is None and k in ("note", "comment", "text", "from") else v) for k, v in out.items()}
+
+
+def describe(record: Record, profile: Profile) -> str:
+    """A record's details in words, e.g. "主办，开发指导处，重点" or "A1，已印发文件（3条建议，采纳2条）"."""
+    d = record.detail
+    name = lambda key: profile.division(key).name if key in profile.division_keys else (key or "")  # noqa: E731
+    if record.step == ASSIGNED:
+        return "，".join(x for x in (d.get("role"), name(d.get("division")), "重点" if d.get("key") else "") if x)
+    if record.step == TRANSFERRED:
+        return f"{name(d.get('from'))}→{name(d.get('division'))}" + (f"，{d['comment']}" if d.get("comment") else "")
+    if record.step == CONTACTED:
+        return d.get("how", "") + (f"，{d['note']}" if d.get("note") else "")
+    if record.step == CONSULTED:
+        return d.get("note", "")
+    if record.step == REPLIED:
+        asks = f"（{d['asks']}条建议，采纳{d.get('adopted') or 0}条）" if d.get("asks") is not None else ""
+        return d.get("grade", "") + (f"，{d['text']}" if d.get("text") else "") + asks
+    return d.get("satisfaction", "") + (f"，{d['comment']}" if d.get("comment") else "")
+
+
+def _same(record: Record | None, day: dt.date | None, detail: dict) -> bool:
+    return record is not None and record.day == day and record.detail == detail
+
+
+def _append(db, h: Handling, step: str, day: dt.date | None, detail: dict, *, recorder: str, origin: str,
+            profile: Profile, store: Store) -> Record:
+    cursor = db.execute(
+        "INSERT INTO handling (suggestion_id, step, day, detail, recorder, origin, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (h.suggestion_id, step, day.isoformat() if day else None, json.dumps(detail, ensure_ascii=False, sort_keys=True),
+         recorder, origin, _now()))
+    record = Record(cursor.lastrowid, step, day, detail, recorder, origin, _now())
+    if step == TRANSFERRED:
+        # A route corrected during handling is a reviewer's correction for the next model.
+        before = {"topic": h.topic, "division": h.division, "co_divisions": list(h.routed.get("co_divisions", []))}
+        after = {"topic": h.topic, "division": detail["division"],
+                 "co_divisions": [c for c in before["co_divisions"] if c != detail["division"]]}
+        if h.topic:
+            store.add_decision(db, h.suggestion_id, action="修改", reviewer=recorder, after=after, before=before,
+                               comment=detail.get("comment") or f"办理中转办：{profile.division(h.division).name}→"
+                               f"{profile.division(detail['division']).name}", origin=ORIGIN)
+            h.routed = after
+    h.records.append(record)
+    return record
+
+
+def record_event(store: Store, profile: Profile, suggestion_id: int, step: str, *, day: dt.date | None = None,
+                 recorder: str, origin: str = "terminal", **fields) -> bool:
+    """Record one step for one suggestion after checking it; True when something new was recorded.
+
+    ``fields`` are the step's details: role, key, division (交办, 转办); how (联系); grade, text,
+    asks, adopted (答复); satisfaction, comment (回访); note, comment.
+    """
+    if step not in STEPS:
+        raise InputError(f"未知的办理步骤 '{step}'；可选：{'、'.join(STEPS)}")
+    with store.transaction() as db:
+        h = handling_of(db, suggestion_id)
+        if step == ASSIGNED:
+            fields.setdefault("division", h.routed.get("division"))
+            fields.setdefault("topic", h.routed.get("topic"))
+            fields.setdefault("co_divisions", h.routed.get("co_divisions", []))
+        if step == TRANSFERRED:
+            fields["from"] = h.division or ""
+        detail = _normalized(step, fields, profile)
+        problem = _check(h, step, day, detail, profile)
+        if problem:
+            raise InputError(f"{h.label}：{problem[1]}（未记录）")
+        if _same(h.latest(step), day, detail):
+            return False
+        _append(db, h, step, day, detail, recorder=recorder, origin=origin, profile=profile, store=store)
+        return True
+
