@@ -30,7 +30,7 @@ browser:
 	fi
 
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 # Retrain the bundled default model (inside the package) from the bundled history and make it current.
 model: $(STAMP)
