@@ -266,3 +266,32 @@ def test_promote_refuses_a_worse_model_unless_forced(runner, tmp_path, trained_m
     assert (models / "CURRENT").read_text().strip() == "good"
     assert invoke(runner, ["models", "promote", "noisy", "--force", "--models", models]).exit_code == 0
     assert (models / "CURRENT").read_text().strip() == "noisy"
+
+
+def test_xlsx_route_cuts_each_text_once(runner, tmp_path, monkeypatch):
+    """Issue #12: routing the bundled intake (XLSX, recorded in a store) runs jieba once per suggestion.
+
+    Features, reasons, similar past suggestions and near-duplicate marks all read what the one
+    pass produced; a second pass (as the first round's similar search did) doubles the calls.
+    """
+    import jieba
+    from collections import Counter
+
+    from router.intake import read_intake
+    from router.profile import load_profile
+
+    cuts = Counter()
+    original = jieba.Tokenizer.cut
+
+    def counted(self, sentence, *args, **kwargs):
+        cuts[sentence] += 1
+        return original(self, sentence, *args, **kwargs)
+
+    monkeypatch.setattr(jieba.Tokenizer, "cut", counted)
+    routed = invoke(runner, ["route", INTAKE, "-o", tmp_path / "交办任务表.xlsx", "--date", "2021-02-20",
+                             "--store", tmp_path / "store.sqlite"])
+    assert routed.exit_code == 0, routed.output
+    _, suggestions = read_intake(INTAKE, load_profile())
+    assert len(suggestions) == 98
+    assert sum(cuts.values()) == len(suggestions), cuts.most_common(3)
+    assert set(cuts.values()) == {1}
