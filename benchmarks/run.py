@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/run.py            # everything, about 20 minutes on 2 cores
     .venv/bin/python benchmarks/run.py --quick    # a smoke run of a couple of minutes
     .venv/bin/python benchmarks/run.py --only speed
+    .venv/bin/python benchmarks/run.py --only before_after   # issue #12: route before/after the redesign
 
 It reads the teddy2020 messages from ``../shared/datasets/teddy2020/`` beside the repository
 (never copied into it), writes ``benchmarks/results/latest.json``, ``latest.md`` and
@@ -26,6 +27,9 @@ and ``<!-- bench:end -->`` in README.md.
 3. Growth: ``router train`` over 1,000 / 10,000 / 100,000 labelled items (time and peak
    memory, a table and a log-log plot), and ``router route`` over a 1,000,000-row CSV (titles
    only, to keep the run short) with its peak memory.
+4. Before and after (``benchmarks/before_after.py``): ``router route`` of the bundled intake
+   repeated to 1,000 and 10,000 rows (XLSX), by the code of the first round's last commit and by
+   this checkout, side by side.
 
 Peak memory is the largest sum of RSS over the process and its children, sampled every 50 ms.
 """
@@ -55,6 +59,8 @@ RESULTS = REPO / "benchmarks" / "results"
 README = REPO / "README.md"
 MARK_START, MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
 REAL_START, REAL_END = "<!-- real:start -->", "<!-- real:end -->"
+BA_START, BA_END = "<!-- before-after:start -->", "<!-- before-after:end -->"
+PARTS = ("real", "quality", "speed", "growth", "before_after")
 ROUTER = Path(sys.executable).parent / "router"
 
 TARGET_F1 = 0.94
@@ -574,6 +580,11 @@ def markdown(results: dict) -> str:
         lines += ["", f"`router route` over a {big['rows']:,}-row CSV ({big['input_mb']} MB of titles, "
                       f"{big['rows_out']:,} rows out): {big['seconds']:.0f} s, peak memory {big['peak_rss_mb']:.0f} MB.",
                   ""]
+    before_after = results.get("before_after")
+    if before_after:
+        from before_after import markdown as before_after_markdown
+
+        lines += before_after_markdown(before_after)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -592,12 +603,12 @@ def update_readme(table: str, start: str = MARK_START, end: str = MARK_END) -> b
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small smoke run (a couple of minutes)")
-    parser.add_argument("--only", choices=["real", "quality", "speed", "growth"], action="append",
-                        help="run only this part (repeatable); default: all four")
+    parser.add_argument("--only", choices=PARTS, action="append",
+                        help="run only this part (repeatable); default: all five")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder (default benchmarks/results)")
     parser.add_argument("--no-readme", action="store_true", help="do not update README.md")
     args = parser.parse_args(argv)
-    parts = args.only or ["real", "quality", "speed", "growth"]
+    parts = args.only or list(PARTS)
 
     messages = load_messages()
     results = {
@@ -626,12 +637,16 @@ def main(argv: list[str] | None = None) -> int:
         if "growth" in parts:
             results["growth"] = run_growth(messages, work, args.quick, model)
             plot_growth(results["growth"], args.out / "growth.png")
+        if "before_after" in parts:
+            from before_after import run_before_after
+
+            results["before_after"] = run_before_after(work, measure, args.quick)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     results["targets"] = targets(results)
     results["benchmark_seconds"] = round(time.perf_counter() - started, 1)
     table = markdown(results)
-    stem = "real" if parts == ["real"] else "latest"
+    stem = parts[0] if len(parts) == 1 and parts[0] in ("real", "before_after") else "latest"
     (args.out / f"{stem}.json").write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     (args.out / f"{stem}.md").write_text(table, encoding="utf-8")
     print(table)
@@ -639,6 +654,9 @@ def main(argv: list[str] | None = None) -> int:
         # A run of the real section alone refreshes its own block and leaves the last full run's.
         if update_readme(markdown(results), REAL_START, REAL_END):
             log("README.md: real-data table replaced between the real markers")
+    elif not args.no_readme and parts == ["before_after"]:
+        if update_readme(markdown(results), BA_START, BA_END):
+            log("README.md: before/after table replaced between the before-after markers")
     elif not args.no_readme and update_readme(table):
         log("README.md: results table replaced between the bench markers")
     log(f"wrote {args.out / (stem + '.json')} and {args.out / (stem + '.md')} in {results['benchmark_seconds']:.0f} s")
