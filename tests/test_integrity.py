@@ -604,3 +604,26 @@ def test_every_non_empty_row_is_accounted_for(profile, tmp_path_factory, lines, 
     for s in suggestions:  # ids as written: never a number's or a date's repr
         if not damaged:
             assert s.id == text[s.row - 1].split(",")[0] or (s.id.startswith("R") and not s.id[1:].isalpha())
+
+
+@pytest.mark.parametrize("old, new, kind", [("planning_finance", "finance", "division"), ("funding", "money", "topic")])
+def test_report_from_store_follows_renamed_keys(runner, bundled_model_dir, tmp_path, old, new, kind):
+    """A year-end report over decisions recorded under a key the profile has since renamed (#13)."""
+    from router.profile import default_profile_path
+    from router.store import Store
+
+    store = tmp_path / "s.sqlite"
+    source = write_csv(tmp_path / "in.csv", SAMPLE)
+    assert invoke(runner, ["route", source, "--model", bundled_model_dir, "-o", tmp_path / "t.xlsx", "--store", store,
+                           "--year", "2021"]).exit_code == 0
+    with Store.open(store) as opened:
+        with opened.transaction() as db:
+            opened.add_decision(db, 2, action="修改", reviewer="x",
+                                after={"topic": "funding", "division": "planning_finance", "co_divisions": []})
+    text = default_profile_path().read_text(encoding="utf-8").replace(f'"{old}"', f'"{new}"')
+    mapped = tmp_path / "mapped.toml"
+    mapped.write_text(f'renamed = {{{old} = "{new}"}}\n' + text, encoding="utf-8")
+    reported = invoke(runner, ["--profile", mapped, "report", "--from-store", "--store", store, "--year", "2021",
+                               "--out", tmp_path / "report"])
+    assert reported.exit_code == 0, reported.output
+    assert (tmp_path / "report" / "report.md").is_file()
