@@ -16,7 +16,7 @@ from typing import Iterable
 
 from .errors import OutputError
 from .fileio import _xlsx_cell, atomic_path, file_mode, safe_cell  # noqa: F401  (re-exported: table writers used to own them)
-from .printsheet import _print_setup, _write_assignment_sheets
+from .printsheet import _print_setup, _write_assignment_sheets, cell_maker
 from .profile import Profile
 from .routing import Route
 
@@ -189,7 +189,6 @@ def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str
                 assigned: dt.date | None = None, meta: dict | None = None) -> int:
     """The review workbook, written in openpyxl's write-only (streaming) mode: rows go to disk as they come."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
@@ -238,11 +237,7 @@ def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str
         validation.add(f"{target}2:{target}{last}")
         sheet.data_validations.append(validation)
 
-    def styled(value, **style):
-        cell = WriteOnlyCell(sheet, value=value)
-        for key, item in style.items():
-            setattr(cell, key, item)
-        return cell
+    styled = cell_maker(sheet)
 
     centered = Alignment(horizontal="center", vertical="center", wrap_text=True)
     sheet.append([styled(name, font=bold, alignment=centered) for name in headers])
