@@ -463,6 +463,21 @@ def test_json_array_file_is_read(runner, tmp_path):
         f"Error: {path}：数组的第2个元素不是 JSON 对象；每个元素应是一条建议，如 {{\"标题\": \"……\"}}")
 
 
+def _routed_with_a_correction(runner, model_dir, tmp_path):
+    """SAMPLE routed into a new store for 2021, the second suggestion corrected to funding / planning_finance."""
+    from router.store import Store
+
+    store = tmp_path / "s.sqlite"
+    source = write_csv(tmp_path / "in.csv", SAMPLE)
+    assert invoke(runner, ["route", source, "--model", model_dir, "-o", tmp_path / "t.xlsx", "--store", store,
+                           "--year", "2021"]).exit_code == 0
+    with Store.open(store) as opened:
+        with opened.transaction() as db:
+            opened.add_decision(db, 2, action="修改", reviewer="x",
+                                after={"topic": "funding", "division": "planning_finance", "co_divisions": []})
+    return store, source
+
+
 def test_division_key_renamed_after_decisions(runner, bundled_model_dir, tmp_path):
     import types
 
@@ -473,14 +488,8 @@ def test_division_key_renamed_after_decisions(runner, bundled_model_dir, tmp_pat
     from router.routing import route_batch
     from router.store import Store
 
-    store = tmp_path / "s.sqlite"
-    source = write_csv(tmp_path / "in.csv", SAMPLE)
-    assert invoke(runner, ["route", source, "--model", bundled_model_dir, "-o", tmp_path / "t.xlsx", "--store", store,
-                           "--year", "2021"]).exit_code == 0
+    store, source = _routed_with_a_correction(runner, bundled_model_dir, tmp_path)
     with Store.open(store) as opened:
-        with opened.transaction() as db:
-            opened.add_decision(db, 2, action="修改", reviewer="x",
-                                after={"topic": "funding", "division": "planning_finance", "co_divisions": []})
         decisions = human_decisions(opened)
     text = default_profile_path().read_text(encoding="utf-8").replace('"planning_finance"', '"finance"')
     renamed = tmp_path / "renamed.toml"
@@ -610,16 +619,8 @@ def test_every_non_empty_row_is_accounted_for(profile, tmp_path_factory, lines, 
 def test_report_from_store_follows_renamed_keys(runner, bundled_model_dir, tmp_path, old, new, kind):
     """A year-end report over decisions recorded under a key the profile has since renamed (#13)."""
     from router.profile import default_profile_path
-    from router.store import Store
 
-    store = tmp_path / "s.sqlite"
-    source = write_csv(tmp_path / "in.csv", SAMPLE)
-    assert invoke(runner, ["route", source, "--model", bundled_model_dir, "-o", tmp_path / "t.xlsx", "--store", store,
-                           "--year", "2021"]).exit_code == 0
-    with Store.open(store) as opened:
-        with opened.transaction() as db:
-            opened.add_decision(db, 2, action="修改", reviewer="x",
-                                after={"topic": "funding", "division": "planning_finance", "co_divisions": []})
+    store, _ = _routed_with_a_correction(runner, bundled_model_dir, tmp_path)
     text = default_profile_path().read_text(encoding="utf-8").replace(f'"{old}"', f'"{new}"')
     mapped = tmp_path / "mapped.toml"
     mapped.write_text(f'renamed = {{{old} = "{new}"}}\n' + text, encoding="utf-8")

@@ -61,6 +61,19 @@ def read_table_state(path: Path) -> dict:
     return {_cell(k): _cell(v) for k, v, *_ in book[META_SHEET].iter_rows(min_row=2, values_only=True) if k}
 
 
+def open_table_sheet(path: Path, what_to_give: str):
+    """The sheet 交办任务表 (else the first) of a filled-in assignment workbook, read-only, cached values."""
+    import openpyxl
+
+    if not path.is_file():
+        raise InputError(f"{path}：找不到文件；{what_to_give}")
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:
+        raise InputError(f"{path}：不是可读的 .xlsx 工作簿（{type(exc).__name__}）；请在 Excel 或 WPS 中另存为 .xlsx") from None
+    return book["交办任务表"] if "交办任务表" in book.sheetnames else book.worksheets[0]
+
+
 def read_reviewed_table(path: Path, profile: Profile, *, confirm_unflagged: bool = False) -> tuple[list[ReviewRow], int]:
     """Rows with a 复核 value, checked against the profile; and the number of untouched rows.
 
@@ -70,16 +83,8 @@ def read_reviewed_table(path: Path, profile: Profile, *, confirm_unflagged: bool
     ``confirm_unflagged`` a row whose 复核 is empty and that was not flagged for review
     (需人工复核 否) counts as 同意: the coordinator confirms every unflagged route in one step.
     """
-    import openpyxl
-
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: file not found; give the reviewed .xlsx written by `router route`")
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:
-        raise InputError(f"{path}: not a readable .xlsx workbook ({type(exc).__name__}); save it again as .xlsx") from None
-    sheet = book["交办任务表"] if "交办任务表" in book.sheetnames else book.worksheets[0]
+    sheet = open_table_sheet(path, "请给出 router route 写出、复核后的交办任务表（.xlsx）")
     header_at, header = _header_row(sheet.iter_rows(max_row=6, values_only=True))
     rows = sheet.iter_rows(min_row=header_at + 1, values_only=True)
     needed = ["需人工复核", "建议主题", "建议主办处室", "建议会办处室", "复核", "确认主题", "确认主办处室", "确认会办处室", "复核意见",

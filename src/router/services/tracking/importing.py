@@ -168,17 +168,12 @@ def import_table(store: Store, profile: Profile, path: Path, *, year: int | None
     listed, not recorded (an older copy never overrides a newer record; correct a record with
     `router track`). Values equal to the records are skipped.
     """
-    import openpyxl
+    from ...review import open_table_sheet
 
     path = Path(path)
     origin = origin or path.name
-    if not path.is_file():
-        raise InputError(f"{path}：找不到文件；请给出 router route 写出并由处室填写的交办任务表（.xlsx）")
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:
-        raise InputError(f"{path}：不是可读的 .xlsx 工作簿（{type(exc).__name__}）；请在 Excel 或 WPS 中另存为 .xlsx") from None
-    sheet = book["交办任务表"] if "交办任务表" in book.sheetnames else book.worksheets[0]
+    sheet = open_table_sheet(path, "请给出 router route 写出并由处室填写的交办任务表（.xlsx）")
+    book = sheet.parent
     rows = sheet.iter_rows(values_only=True)
     header = [_cell(c) for c in next(rows, [])]
     missing = [name for name in [KEY_HEADER, *TRACKING_HEADERS] if name not in header]
