@@ -67,3 +67,8 @@ def invoke(runner, args, **kwargs):
     from router.cli import cli
 
     return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False, **kwargs)
+
+
+def pytest_collection_modifyitems(items):
+    """The longest tests first (the wheel walkthrough), so that no worker starts one near the end."""
+    items.sort(key=lambda item: item.get_closest_marker("walkthrough") is None)

@@ -136,6 +136,8 @@ def route_file(profile: Profile, input_path: Path, output: Path, fmt: str, *, lo
     if fmt == "xlsx":
         routed = list(routes())
         annotate(model, routed)
+        for r in routed:
+            r.features = None  # similar search was their last reader; the table needs only the routes
         meta = {}
         if store_file is not None:
             meta = {"历史库": str(Path(store_file).resolve()),
