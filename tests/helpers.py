@@ -30,3 +30,11 @@ SAMPLE = [
     ["102", "《关于扩大扶贫小额信贷覆盖面的建议》", "代表A058", "建议延长续贷期限，增加风险补偿金。"],
     ["103", "关于加强村卫生室建设的建议", "代表A070", "红土县村卫生室缺少乡村医生。"],
 ]
+
+
+def table_header(sheet) -> tuple[int, list]:
+    """The row number and cells of an assignment table's header (the row holding 建议标识)."""
+    for number, row in enumerate(sheet.iter_rows(max_row=6, values_only=True), start=1):
+        if "建议标识" in row:
+            return number, list(row)
+    raise AssertionError("no header row")

@@ -5,20 +5,13 @@ import shutil
 import openpyxl
 
 from conftest import invoke
-from helpers import SAMPLE, write_csv
-
-
-def _header_row(sheet):
-    for number, row in enumerate(sheet.iter_rows(max_row=6, values_only=True), start=1):
-        if "建议标识" in row:
-            return number, list(row)
-    raise AssertionError("no header")
+from helpers import SAMPLE, table_header, write_csv
 
 
 def _edit(table, changes):
     book = openpyxl.load_workbook(table)
     sheet = book["交办任务表"]
-    at, header = _header_row(sheet)
+    at, header = table_header(sheet)
     for seq, values in changes.items():
         for name, value in values.items():
             sheet.cell(at + seq, header.index(name) + 1, value)
@@ -27,7 +20,7 @@ def _edit(table, changes):
 
 def _row(table, seq):
     sheet = openpyxl.load_workbook(table)["交办任务表"]
-    at, header = _header_row(sheet)
+    at, header = table_header(sheet)
     return dict(zip(header, [c.value for c in sheet[at + seq]]))
 
 
@@ -123,7 +116,7 @@ def test_a_copied_row_with_another_decision_is_refused(runner, tmp_path):
     intake, table, store = _routed(runner, tmp_path)
     book = openpyxl.load_workbook(table)
     sheet = book["交办任务表"]
-    at, header = _header_row(sheet)
+    at, header = table_header(sheet)
     copy = [c.value for c in sheet[at + 1]]
     sheet.append(copy)
     book.save(table)

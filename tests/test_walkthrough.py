@@ -25,6 +25,7 @@ import openpyxl
 import pytest
 
 from conftest import HISTORY, INTAKE, ROOT
+from helpers import table_header
 
 pytestmark = pytest.mark.walkthrough
 
@@ -59,13 +60,6 @@ def _env(cache: Path) -> dict:
            if k not in ("PYTHONPATH", "ROUTER_STORE", "ROUTER_MODELS", "ROUTER_PROFILE", "ROUTER_OFFICE")}
     env["ROUTER_CACHE_DIR"] = str(cache)
     return env
-
-
-def _header(sheet):
-    for number, row in enumerate(sheet.iter_rows(max_row=6, values_only=True), start=1):
-        if "建议标识" in row:
-            return number, list(row)
-    raise AssertionError("no header row")
 
 
 def test_february_end_to_end(installed, tmp_path):
@@ -105,7 +99,7 @@ def test_february_end_to_end(installed, tmp_path):
     # The reviewer corrects two flagged rows and agrees with the other flagged ones.
     book = openpyxl.load_workbook(table)
     sheet = book["交办任务表"]
-    at, header = _header(sheet)
+    at, header = table_header(sheet)
     col = {name: header.index(name) + 1 for name in header if name}
     flagged = [r for r in range(at + 1, at + 99) if sheet.cell(r, col["需人工复核"]).value == "是"]
     assert 2 < len(flagged) < 98

@@ -18,7 +18,7 @@ from typing import Iterator
 
 from .errors import OutputError
 
-__all__ = ["atomic_path", "file_mode", "safe_cell", "XLSX_CELL_MAX"]
+__all__ = ["atomic_path", "file_mode", "safe_cell", "xlsx_cell", "XLSX_CELL_MAX"]
 
 
 def file_mode(path: Path, *, folder: bool = False) -> int:
@@ -90,7 +90,7 @@ def _utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
-def _xlsx_cell(value):
+def xlsx_cell(value):
     """:func:`safe_cell`, cut to what one XLSX cell holds (counted as Excel counts, in UTF-16 units)."""
     value = safe_cell(value)
     if isinstance(value, str) and len(value) > XLSX_CELL_MAX // 2 and _utf16_len(value) > XLSX_CELL_MAX:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from .fileio import _xlsx_cell
+from .fileio import xlsx_cell
 from .profile import Profile
 from .routing import Route
 
@@ -133,7 +133,7 @@ def _write_assignment_sheets(book, routes: list[Route], profile: Profile, assign
     styled = cell_maker(sheet)
 
     def cell(value, **style):
-        return styled(_xlsx_cell(value), **style)
+        return styled(xlsx_cell(value), **style)
 
     year = meta.get("年度") or (assigned.year if assigned else "")
     office = profile.office_name
@@ -169,5 +169,5 @@ def _write_assignment_sheets(book, routes: list[Route], profile: Profile, assign
     full.append([WriteOnlyCell(full, value=h) for h in ("序号", "建议号", "标题", "领衔代表", "建议内容")])
     for route in routes:
         s = route.suggestion
-        full.append([route.seq, _xlsx_cell(s.id), _xlsx_cell(s.title), _xlsx_cell(s.deputy), _xlsx_cell(s.body)])
+        full.append([route.seq, xlsx_cell(s.id), xlsx_cell(s.title), xlsx_cell(s.deputy), xlsx_cell(s.body)])
     full.freeze_panes = "A2"

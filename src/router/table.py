@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .errors import OutputError
-from .fileio import _xlsx_cell, atomic_path, file_mode, safe_cell  # noqa: F401  (re-exported: table writers used to own them)
+from .fileio import xlsx_cell, atomic_path, file_mode, safe_cell  # noqa: F401  (re-exported: table writers used to own them)
 from .printsheet import _print_setup, _write_assignment_sheets, cell_maker
 from .profile import Profile
 from .routing import Route
@@ -243,15 +243,15 @@ def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str
     sheet.append([styled(name, font=bold, alignment=centered) for name in headers])
     highlight = PatternFill("solid", fgColor="FFF2CC")
     for route in routes:
-        values = [_xlsx_cell(v) for v in row_values(route, profile) + review_values(route, profile)] \
-            + [_xlsx_cell(v) for v in _tracking_values(route, assigned)] \
+        values = [xlsx_cell(v) for v in row_values(route, profile) + review_values(route, profile)] \
+            + [xlsx_cell(v) for v in _tracking_values(route, assigned)] \
             + [route.identity.as_text() if route.identity else route.suggestion.content_hash]
         sheet.append([styled(v, fill=highlight) for v in values] if route.needs_review else values)
 
     lists = book.create_sheet("选项")
     columns = list(options.items())
     for r in range(max(len(v) for _, v in columns) + 1):
-        lists.append([(name if r == 0 else (_xlsx_cell(values[r - 1]) if r - 1 < len(values) else None))
+        lists.append([(name if r == 0 else (xlsx_cell(values[r - 1]) if r - 1 < len(values) else None))
                       for name, values in columns])
     lists.sheet_state = "hidden"
 
@@ -266,13 +266,13 @@ def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str
     pending = sorted((r for r in routes if r.needs_review), key=lambda r: min(r.topic_confidence, r.division_confidence))
     for route in pending:
         values = row_values(route, profile)
-        queue.append([_xlsx_cell(v) for v in (values[0], values[1], values[2], values[4], values[5], values[6], values[8], values[12])])
+        queue.append([xlsx_cell(v) for v in (values[0], values[1], values[2], values[4], values[5], values[6], values[8], values[12])])
     if meta:
         # What the table was routed from, so that accepting an older copy can tell newer decisions apart.
         state = book.create_sheet(META_SHEET)
         state.append(["项目", "值"])
         for key, value in meta.items():
-            state.append([key, _xlsx_cell(str(value))])
+            state.append([key, xlsx_cell(str(value))])
         state.sheet_state = "hidden"
     book.properties.title = title
     book.save(tmp)

@@ -99,26 +99,19 @@ class State:
 
     def models_root(self, given, *, write: bool, what: str = "这个命令"):
         """--models or $ROUTER_MODELS, else the office's models/; None (the bundled models) when reading."""
-        from ..office import no_office_error
-
-        given = given or os.environ.get("ROUTER_MODELS")
-        if given:
-            return Path(given)
-        if self.office is not None:
-            return self.office.models_root
-        if write:
-            raise no_office_error(what)
-        return None
+        return self._office_part(given or os.environ.get("ROUTER_MODELS"), "models_root", write=write, what=what)
 
     def store_path(self, given, *, write: bool, what: str = "这个命令"):
         """--store or $ROUTER_STORE, else the office's store; None when reading without an office."""
+        return self._office_part(given or os.environ.get("ROUTER_STORE"), "store_path", write=write, what=what)
+
+    def _office_part(self, given, part: str, *, write: bool, what: str):
         from ..office import no_office_error
 
-        given = given or os.environ.get("ROUTER_STORE")
         if given:
             return Path(given)
         if self.office is not None:
-            return self.office.store_path
+            return getattr(self.office, part)
         if write:
             raise no_office_error(what)
         return None

@@ -14,7 +14,6 @@ from .reader import IntakeReader, _cell_text, _match_columns
 
 def _open_jsonl(path: Path, profile: Profile, reader: IntakeReader) -> None:
     codec, label = _sniff(path, reader, "write one JSON object per line")
-    keys: list[str] = []
 
     with open(path, encoding=codec, errors="replace") as handle:
         first = handle.read(4096).lstrip("\ufeff \t\r\n")[:1]
@@ -44,17 +43,7 @@ def _open_jsonl(path: Path, profile: Profile, reader: IntakeReader) -> None:
                 ) from None
 
     # Keys are gathered from every line, so a field that first appears late is not dropped.
-    for _, obj in objects():
-        for key in obj:
-            if key not in keys:
-                keys.append(key)
-    mapping = _match_columns(keys, profile)
-    if "title" not in mapping:
-        accepted = "、".join(profile.columns["title"])
-        raise InputError(
-            f"{path}: no title field found; fields found: {'、'.join(keys) or '(none)'}; "
-            f"name it 'title' or one of: {accepted}"
-        )
+    keys, mapping = _fields(path, (obj for _, obj in objects()), profile)
     reader.columns = keys
     reader.mapping = mapping
     reader.generated_ids = "id" not in mapping
@@ -95,18 +84,10 @@ def _open_json_array(path: Path, profile: Profile, reader: IntakeReader, codec: 
         raise InputError(f"{path}：第{exc.lineno}行第{exc.colno}列不是有效的 JSON（{exc.msg}）；请修正该处后重试") from None
     if not isinstance(items, list):
         raise InputError(f"{path}：JSON 文件应是一个由对象组成的数组，或每行一个对象（JSONL）")
-    keys: list[str] = []
     for number, item in enumerate(items, start=1):
         if not isinstance(item, dict):
             raise InputError(f"{path}：数组的第{number}个元素不是 JSON 对象；每个元素应是一条建议，如 {{\"标题\": \"……\"}}")
-        for key in item:
-            if key not in keys:
-                keys.append(key)
-    mapping = _match_columns(keys, profile)
-    if "title" not in mapping:
-        accepted = "、".join(profile.columns["title"])
-        raise InputError(f"{path}: no title field found; fields found: {'、'.join(keys) or '(none)'}; "
-                         f"name it 'title' or one of: {accepted}")
+    keys, mapping = _fields(path, items, profile)
     reader.format = "json"
     reader.columns, reader.mapping = keys, mapping
     reader.generated_ids = "id" not in mapping
@@ -121,3 +102,17 @@ def _open_json_array(path: Path, profile: Profile, reader: IntakeReader, codec: 
 
     reader._rows = rows
 
+
+def _fields(path: Path, objects, profile: Profile) -> tuple[list[str], dict[str, str]]:
+    """Every key of ``objects`` in order of first appearance, and the fields they map to; a title is required."""
+    keys: list[str] = []
+    for obj in objects:
+        for key in obj:
+            if key not in keys:
+                keys.append(key)
+    mapping = _match_columns(keys, profile)
+    if "title" not in mapping:
+        accepted = "、".join(profile.columns["title"])
+        raise InputError(f"{path}: no title field found; fields found: {'、'.join(keys) or '(none)'}; "
+                         f"name it 'title' or one of: {accepted}")
+    return keys, mapping
