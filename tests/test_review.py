@@ -185,7 +185,7 @@ def test_store_check_and_backup(runner, routed, tmp_path):
     assert "完好" in invoke(runner, ["store", "check", "--store", backup]).output
     broken = tmp_path / "broken.sqlite"
     data = bytearray(store.read_bytes())
-    data[200:4000] = b"\xff" * 3800
+    data[100:4096] = b"\xff" * 3996  # the whole first page after the file header: the schema
     broken.write_bytes(bytes(data))
     result = invoke(runner, ["store", "check", "--store", broken])
     line = result.output.strip()

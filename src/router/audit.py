@@ -16,15 +16,8 @@ AUDIT_HEADERS = ["年度", "建议号", "标题", "决定时间", "复核人", "
 
 def decision_log(store, *, year: int | None = None) -> list[dict]:
     """Every decision (append-only, oldest first), joined with its suggestion's year, number and title."""
-    sql = ("SELECT s.year, s.number, s.title, d.created, d.reviewer, d.action, d.before, d.after, d.comment, d.origin "
-           "FROM decisions d JOIN suggestions s ON s.id = d.suggestion_id")
-    args: tuple = ()
-    if year is not None:
-        sql += " WHERE s.year = ?"
-        args = (year,)
-    sql += " ORDER BY d.id"
     out = []
-    for y, number, title, created, reviewer, action, before, after, comment, origin in store.db.execute(sql, args):
+    for y, number, title, created, reviewer, action, before, after, comment, origin in store.decision_log_rows(year):
         out.append({"year": y, "number": number or "", "title": title, "created": created, "reviewer": reviewer,
                     "action": action, "before": json.loads(before) if before else None,
                     "after": json.loads(after) if after else None, "comment": comment or "", "origin": origin or ""})

@@ -79,7 +79,8 @@ def read_reviewed_table(path: Path, profile: Profile, *, confirm_unflagged: bool
 
     Every bad row is reported at once (one error listing them all), and nothing is recorded.
     A row whose 确认 columns are filled but whose 复核 is empty counts as 修改 (its
-    ``inferred`` says so); a 修改 that changes nothing counts as 同意. With
+    ``inferred`` says so); a 待定 needs its reason in 复核意见. Whether a 修改 changes anything
+    is settled against the store when it is recorded (:func:`router.services.review.settle`). With
     ``confirm_unflagged`` a row whose 复核 is empty and that was not flagged for review
     (需人工复核 否) counts as 同意: the coordinator confirms every unflagged route in one step.
     """
@@ -93,7 +94,6 @@ def read_reviewed_table(path: Path, profile: Profile, *, confirm_unflagged: bool
     if missing:
         raise InputError(f"{path}: not an assignment table from `router route` (missing columns: {'、'.join(missing)})")
     col = {name: header.index(name) for name in needed}
-    source_col = header.index("路由来源") if "路由来源" in header else None
     topics = "、".join(t.name for t in profile.topics)
     divisions = "、".join(d.name for d in profile.divisions)
 
@@ -109,7 +109,7 @@ def read_reviewed_table(path: Path, profile: Profile, *, confirm_unflagged: bool
             raise InputError(f"{path}: row {row_number}, column {column}: unknown division '{value}'; use one of: {divisions}")
         return key
 
-    def one_row(row_number: int, get, human: bool) -> ReviewRow | None:
+    def one_row(row_number: int, get) -> ReviewRow | None:
         action = get("复核")
         inferred = False
         if not action and any(get(name) for name in ("确认主题", "确认主办处室", "确认会办处室")):
@@ -140,9 +140,9 @@ def read_reviewed_table(path: Path, profile: Profile, *, confirm_unflagged: bool
                 raise InputError(f"{path}: row {row_number}: {action} needs 确认主题 and 确认主办处室 for a row without a route")
             confirmed = {"topic": topic, "division": division, "co_divisions": [c for c in co if c != division]}
             if action == "同意" and confirmed != suggested:
-                action = "修改"
-            elif action == "修改" and confirmed == suggested and not human:
-                action = "同意"  # a correction that changes nothing agrees with the route
+                action = "修改"  # 同意 beside other 确认 columns: the reviewer's own route
+        elif not get("复核意见"):
+            raise InputError(f"{path}: row {row_number}, column 复核意见: 待定请写明原因")
         return ReviewRow(row_number, get(KEY_HEADER), action, suggested, confirmed, get("复核意见"), get("复核人"),
                          inferred)
 
@@ -154,9 +154,8 @@ def read_reviewed_table(path: Path, profile: Profile, *, confirm_unflagged: bool
         if not any(_cell(v) for v in values):
             continue
         get = lambda name, values=values: _cell(values[col[name]])  # noqa: E731
-        human = source_col is not None and _cell(values[source_col]) == "人工确认"
         try:
-            row = one_row(row_number, get, human)
+            row = one_row(row_number, get)
         except InputError as exc:
             problems.append(str(exc))
             continue
@@ -192,15 +191,14 @@ def find_conflicts(store: Store, rows: list[ReviewRow], *, since: int, origin: s
     out = []
     with store.transaction() as db:
         for r in rows:
-            sid = _stored_row(store, db, r, origin)
+            sid = stored_row(store, db, r, origin)
             newer = store.decisions_since(db, sid, since)
             if not newer:
                 continue
             latest = newer[-1]
-            if latest["action"] == r.action and (latest["after"] or None) == (r.confirmed or None):
-                continue
-            number = db.execute("SELECT number FROM suggestions WHERE id = ?", (sid,)).fetchone()[0]
-            out.append(Conflict(r, number or "", latest))
+            if (latest["after"] or None) == (r.confirmed or None):
+                continue  # the same route (or both 待定): nothing to choose between
+            out.append(Conflict(r, store.suggestion_number(db, sid), latest))
     return out
 
 
@@ -246,7 +244,7 @@ def unrecorded_review_rows(path: Path, profile: Profile, decisions: dict) -> lis
     return out
 
 
-def _stored_row(store: Store, db, r: ReviewRow, origin: str) -> int:
+def stored_row(store: Store, db, r: ReviewRow, origin: str) -> int:
     identity = Identity.from_text(r.key)
     if identity is not None:
         sid = store.find(db, identity)
@@ -267,35 +265,22 @@ def _stored_row(store: Store, db, r: ReviewRow, origin: str) -> int:
 
 
 def accept_rows(store: Store, rows: list[ReviewRow], *, reviewer: str, origin: str) -> Counter:
-    """Record all rows in one transaction (all or nothing); count what was recorded by action."""
-    recorded: Counter = Counter()
-    with store.transaction() as db:
-        for r in rows:
-            sid = _stored_row(store, db, r, origin)
-            before = r.suggested if r.suggested.get("topic") else None
-            if store.add_decision(db, sid, action=r.action, reviewer=r.reviewer or reviewer, after=r.confirmed,
-                                  before=before, comment=r.comment, origin=origin):
-                recorded[r.action] += 1
-    return recorded
+    """Record all rows in one transaction (all or nothing) by the office's rules; count what was recorded by action.
+
+    The rules are :mod:`router.services.review`'s (kept here for callers of the library).
+    """
+    from .services.review import record_rows
+
+    return record_rows(store, rows, reviewer=reviewer, origin=origin)
 
 
 def import_history(store: Store, items: list[Labelled], *, importer: str, origin: str,
                    office: str = "") -> tuple[int, int]:
-    """Past years' final routes as decisions; (new suggestions, new decisions).
+    """Past years' final routes as decisions; (new suggestions, new decisions). See
+    :func:`router.services.review.record_history`."""
+    from .services.review import record_history
 
-    Each item is its own suggestion, by (office, year, number): the same text in two years is
-    two suggestions, each with its year's route.
-    """
-    added = decided = 0
-    with store.transaction() as db:
-        for item in items:
-            identity = item.suggestion.identity(office, item.year)
-            known = store.find(db, identity) is not None
-            sid = store.upsert_suggestion(db, item.suggestion, year=item.year, source=origin, identity=identity)
-            added += not known
-            after = {"topic": item.topic, "division": item.division, "co_divisions": list(item.co_divisions)}
-            decided += store.add_decision(db, sid, action="同意", reviewer=importer, after=after, origin=origin)
-    return added, decided
+    return record_history(store, items, importer=importer, origin=origin, office=office)
 
 
 def human_decisions(store: Store) -> dict[Identity, HumanDecision]:

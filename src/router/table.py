@@ -50,6 +50,7 @@ KEY_HEADER = "建议标识"
 META_SHEET = "路由信息"
 META_STORE = "历史库"
 META_DECISION = "决定序号"
+META_STORE_ID = "存储标识"  # the random id of the store that routed the table (a table from another store is refused)
 SOURCE_NAMES = {"model": "模型（历史数据）", "remit": "职责文本", "rule": "主题规则", "human": "人工确认", "empty": "无法路由"}
 
 FORMATS = ("xlsx", "csv", "jsonl")

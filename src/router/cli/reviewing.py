@@ -202,7 +202,8 @@ def review(state, input_path, model_dir, models_root, sheet, year, reviewer, sto
                                                source=source)
             undo.append((i, recorded))
             done += 1
-            click.echo(f"已保存：{decision.action} → {profile.topic(decision.after['topic']).name}／"
-                       f"{profile.division(decision.after['division']).name}（已完成 {i + 1}/{len(pending)}）")
+            settled = recorded.decision
+            click.echo(f"已保存：{settled.action} → {profile.topic(settled.after['topic']).name}／"
+                       f"{profile.division(settled.after['division']).name}（已完成 {i + 1}/{len(pending)}）")
             i += 1
         click.echo(f"本次记录 {done} 条决定（存储：{store.path}）")

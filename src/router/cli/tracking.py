@@ -144,7 +144,7 @@ def track_show(state, ident, year, store_path):
 
     profile = state.profile
     with Store.open(state.store_path(store_path, write=True, what="查看办理情况"), create=False) as store:
-        h = handling_of(store.db, find_suggestion(store, ident, year))
+        h = handling_of(store, store.db, find_suggestion(store, ident, year))
     click.echo(f"{h.label} {h.title}")
     if not h.records:
         click.echo("尚未交办")

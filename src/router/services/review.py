@@ -18,6 +18,16 @@ from ..review import human_decisions
 from ..routing import Route
 
 __all__ = [
+    "Standing",
+    "standing",
+    "checked_route",
+    "settle",
+    "repeats_latest",
+    "record",
+    "may_decide",
+    "decide_stored",
+    "record_rows",
+    "record_history",
     "ReviewDecision",
     "ReviewSession",
     "Accepted",
@@ -101,16 +111,169 @@ def alternatives(profile: Profile, route: Route) -> list[tuple[str, str]]:
     return out
 
 
+# --- the rules of a decision, written once for every surface ---------------------------------
+#
+# The web pages, the terminal review, `router accept`, tracking's 转办 and the history import all
+# record decisions through :func:`settle` and :func:`record`:
+#
+# * 同意 agrees with the route that holds now: the latest decision's route when a decision exists
+#   (a colleague's 修改 included), else the model's suggestion. A surface that shows its own route
+#   beside 同意 (the table's 建议 columns, a past year's final route) passes that route.
+# * 修改 whose route is the one that holds now changes nothing: it is 同意, with its comment kept.
+# * 待定 needs a reason (the comment) on every surface: the next person must know what is open.
+# * A decision that repeats the latest one (same action, route and comment) records nothing.
+# * A reviewer limited to divisions may decide the rows whose division now (the route that holds)
+#   is one of theirs (:func:`may_decide`).
+
+
+@dataclass
+class Standing:
+    """What holds now for one stored suggestion: the model's suggestion and the latest decision."""
+
+    suggestion_id: int
+    suggested: dict | None
+    latest: object = None  # router.store.StoredDecision or None
+
+    @property
+    def current(self) -> dict | None:
+        """The route that holds: the latest decision's (同意 or 修改), else the suggested one."""
+        if self.latest is not None and self.latest.after:
+            return self.latest.after
+        return self.suggested
+
+    @property
+    def division(self) -> str | None:
+        return (self.current or {}).get("division")
+
+
+def standing(store, db, suggestion_id: int) -> Standing:
+    """The suggestion's :class:`Standing`, read inside the transaction ``db``."""
+    return Standing(suggestion_id, store.suggested_route(db, suggestion_id), store.latest_decision(db, suggestion_id))
+
+
+def _route(route: dict | None) -> dict | None:
+    if not route or not route.get("topic"):
+        return None
+    division = route.get("division")
+    co = []
+    for key in route.get("co_divisions") or ():
+        if key != division and key not in co:
+            co.append(key)
+    return {"topic": route["topic"], "division": division, "co_divisions": co}
+
+
+def checked_route(profile: Profile, *, topic: str, division: str, co_divisions=()) -> dict:
+    """A route given by names or keys (co-divisions as a list or one text split at 、，, and spaces), as keys.
+
+    A co-division equal to the lead is dropped; every unknown name is a Chinese error naming the choices.
+    """
+    from ..history import split_divisions
+
+    topic_key, division_key = profile.topic_key(topic or ""), profile.division_key(division or "")
+    if topic_key is None:
+        raise InputError("请从列表中选择主题" + (f"（“{topic}”不是本机构的主题；可选：{'、'.join(t.name for t in profile.topics)}）"
+                                          if topic else ""))
+    if division_key is None:
+        raise InputError("请从列表中选择主办处室" + (
+            f"（“{division}”不是本机构的处室；可选：{'、'.join(d.name for d in profile.divisions)}）" if division else ""))
+    names = split_divisions(co_divisions) if isinstance(co_divisions, str) else list(co_divisions or ())
+    co = []
+    for name in names:
+        key = profile.division_key(name)
+        if key is None:
+            raise InputError(f"会办处室“{name}”不在配置中；请从以下处室中选择：{'、'.join(d.name for d in profile.divisions)}")
+        if key != division_key and key not in co:
+            co.append(key)
+    return {"topic": topic_key, "division": division_key, "co_divisions": co}
+
+
+def settle(now: Standing, action: str, *, route: dict | None = None, comment: str = "") -> ReviewDecision:
+    """A reviewer's answer as the decision to record, by the office's rules (see above).
+
+    ``route`` (keys) is the route of a 修改, or of a 同意 whose surface showed its own route.
+    """
+    comment = (comment or "").strip()
+    if action == "同意":
+        after = _route(route) or now.current
+        if after is None:
+            raise InputError("这条建议没有建议路由，无法“同意”；请用“修改”选择主题和主办处室")
+        after = _route(after)
+    elif action == "修改":
+        after = _route(route)
+        if after is None:
+            raise InputError("“修改”需要选择主题和主办处室")
+        latest = now.latest
+        copy = latest is not None and latest.action == "修改" and _route(latest.after) == after \
+            and (latest.comment or "") == comment  # the decision that holds, read again (a table's copy)
+        if after == _route(now.current) and not copy:
+            action = "同意"  # a 修改 that changes nothing agrees with the route that holds
+    elif action == "待定":
+        if not comment:
+            raise InputError("待定请写明原因")
+        after = None
+    else:
+        raise InputError(f"未知的决定“{action}”；可选：同意、修改、待定")
+    return ReviewDecision(action, after, now.suggested, comment)
+
+
+def repeats_latest(now: Standing, decision: ReviewDecision) -> bool:
+    """Whether recording ``decision`` would repeat the latest decision (then nothing is recorded)."""
+    latest = now.latest
+    return latest is not None and latest.action == decision.action and (latest.comment or "") == decision.comment \
+        and _route(latest.after) == _route(decision.after)
+
+
+def record(store, db, now: Standing, decision: ReviewDecision, *, reviewer: str, origin: str) -> bool:
+    """Append the decision inside ``db`` unless it repeats the latest one; True when recorded."""
+    if repeats_latest(now, decision):
+        return False
+    return store.add_decision(db, now.suggestion_id, action=decision.action, reviewer=reviewer,
+                              after=decision.after, before=decision.before, comment=decision.comment, origin=origin)
+
+
+def may_decide(divisions, now: Standing | str | None) -> bool:
+    """Whether a reviewer limited to ``divisions`` (empty: not limited) may decide this suggestion.
+
+    ``now`` is the suggestion's :class:`Standing` or the division that holds now; a suggestion a
+    colleague moved to one's division is one's own, one moved away is no longer.
+    """
+    if not divisions:
+        return True
+    division = now.division if isinstance(now, Standing) else now
+    return division in set(divisions)
+
+
+def decide_stored(store, suggestion_id: int, action: str, *, reviewer: str, origin: str, route: dict | None = None,
+                  comment: str = "", seen: int | None = None, divisions=()):
+    """One decision on a stored suggestion, in its own transaction: (kind, decision, latest before).
+
+    ``kind`` is "saved", "unchanged" (it repeats the latest decision), "conflict" (someone decided
+    after decision ``seen``, the id the reviewer last saw, 0 for none; nothing is written) or
+    "forbidden" (the suggestion is not in the reviewer's ``divisions``).
+    """
+    with store.transaction() as db:
+        now = standing(store, db, suggestion_id)
+        latest_id = (store.decision_rows(suggestion_id, db=db, latest=True) or [(0,)])[0][0]
+        if not may_decide(divisions, now):
+            return "forbidden", None, now.latest
+        decision = settle(now, action, route=route, comment=comment)
+        if seen is not None and latest_id != seen:
+            return ("unchanged" if repeats_latest(now, decision) else "conflict"), decision, now.latest
+        recorded = record(store, db, now, decision, reviewer=reviewer, origin=origin)
+    return ("saved" if recorded else "unchanged"), decision, now.latest
+
+
 def agree(route: Route) -> ReviewDecision:
+    """同意 in the terminal: the route that holds is settled when it is recorded (:func:`record_decision`)."""
     suggested = _suggested(route)
-    return ReviewDecision("同意", dict(suggested), suggested)
+    return ReviewDecision("同意", None, suggested)
 
 
 def pick_alternative(profile: Profile, route: Route, number: int) -> ReviewDecision:
     """Alternative ``number`` (from 1) of :func:`alternatives`, as a 修改."""
     options = alternatives(profile, route)
     if not 1 <= number <= len(options):
-        raise InputError(f"no alternative {number}; choose from 1 to {len(options)}")
+        raise InputError(f"没有第 {number} 个备选；请选 1 到 {len(options)}")
     topic, division = options[number - 1]
     after = {"topic": topic, "division": division, "co_divisions": [k for k in route.co_divisions if k != division]}
     return ReviewDecision("修改", after, _suggested(route))
@@ -120,23 +283,10 @@ def edit(profile: Profile, route: Route, *, topic: str, division: str, co_divisi
          comment: str = "") -> ReviewDecision:
     """A reviewer's own route, given by names or keys; co-divisions as one text split at 、，, and spaces.
 
-    A route that equals the suggestion and carries no comment is recorded as 同意.
+    Whether it changes anything is settled when it is recorded (:func:`settle`).
     """
-    from ..history import split_divisions
-
-    topic_key, division_key = profile.topic_key(topic), profile.division_key(division)
-    if topic_key is None:
-        raise InputError(f"unknown topic '{topic}'; use one of: {'、'.join(t.name for t in profile.topics)}")
-    if division_key is None:
-        raise InputError(f"unknown division '{division}'; use one of: {'、'.join(d.name for d in profile.divisions)}")
-    co_keys = [profile.division_key(n) for n in split_divisions(co_divisions)]
-    if None in co_keys:
-        raise InputError(f"unknown co-division in '{co_divisions}'; use names of: "
-                         f"{'、'.join(d.name for d in profile.divisions)}")
-    suggested = _suggested(route)
-    after = {"topic": topic_key, "division": division_key, "co_divisions": [k for k in co_keys if k != division_key]}
-    action = "同意" if after == suggested and not comment else "修改"
-    return ReviewDecision(action, after, suggested, comment)
+    after = checked_route(profile, topic=topic, division=division, co_divisions=co_divisions)
+    return ReviewDecision("修改", after, _suggested(route), comment)
 
 
 @dataclass
@@ -146,17 +296,18 @@ class Recorded:
     suggestion_id: int
     previous: object  # the StoredDecision before, or None
     new: bool
+    decision: ReviewDecision | None = None  # what was settled and recorded
 
 
 def record_decision(store, route: Route, decision: ReviewDecision, *, reviewer: str, year: int,
                     source: str, origin: str = "review") -> Recorded:
-    """Append the decision at once, in its own transaction."""
+    """Settle the terminal's answer by the rules and append it at once, in its own transaction."""
     with store.transaction() as db:
         sid = store.upsert_suggestion(db, route.suggestion, year=year, source=source, identity=route.identity)
-        previous = store.latest_decision(db, sid)
-        new = store.add_decision(db, sid, action=decision.action, reviewer=reviewer, after=decision.after,
-                                 before=decision.before, comment=decision.comment, origin=origin)
-    return Recorded(sid, previous, new)
+        now = standing(store, db, sid)
+        settled = settle(now, decision.action, route=decision.after, comment=decision.comment)
+        new = record(store, db, now, settled, reviewer=reviewer, origin=origin)
+    return Recorded(sid, now.latest, new, settled)
 
 
 def undo_decision(store, recorded: Recorded, *, reviewer: str) -> None:
@@ -203,35 +354,102 @@ def start_review(profile: Profile, model, store, suggestions: list, *, year: int
     return ReviewSession(routes, pending, year, source)
 
 
+def table_store_problem(store, table: Path, state: dict) -> str | None:
+    """Why a table routed by another store may not be read into this one (None when it may).
+
+    A table remembers the store that routed it (存储标识 in its hidden 路由信息 sheet); a table
+    from before stores had identities names none and is read as before.
+    """
+    from ..table import META_STORE_ID
+
+    theirs = state.get(META_STORE_ID, "")
+    if theirs and theirs != store.store_id:
+        return (f"{table}：这张表是另一个历史库分办写出的（存储标识 {theirs}，本历史库为 {store.store_id}），"
+                f"即使机构名称相同也不能记入本历史库；请用写出这张表的历史库（--store），"
+                "或在本办公室文件夹中重新 router route 这份来文")
+    return None
+
+
+def _settled_rows(store, db, rows, origin: str) -> list[tuple]:
+    """Each table row as (row, Standing, decision settled by the rules)."""
+    from ..review import stored_row
+
+    out = []
+    for r in rows:
+        now = standing(store, db, stored_row(store, db, r, origin))
+        out.append((r, now, settle(now, r.action, route=r.confirmed, comment=r.comment)))
+    return out
+
+
+def record_rows(store, rows, *, reviewer: str, origin: str) -> Counter:
+    """Record reviewed table rows in one transaction (all or nothing), by the rules; count what was recorded."""
+    recorded: Counter = Counter()
+    with store.transaction() as db:
+        for r, now, decision in _settled_rows(store, db, rows, origin):
+            if record(store, db, now, decision, reviewer=r.reviewer or reviewer, origin=origin):
+                recorded[decision.action] += 1
+    return recorded
+
+
 def accept_table(profile: Profile, store, table: Path, *, reviewer: str, confirm_unflagged: bool = False,
                  force: bool = False) -> Accepted:
     """Record the decisions of a reviewed assignment table (all rows or none).
 
-    A copy routed before decisions recorded since does not override them: the rows that differ
-    are the result's ``conflicts`` and are left unrecorded unless ``force``.
-    ``confirm_unflagged`` records 同意 by ``reviewer`` for every unflagged row left empty.
+    A table routed by another store is refused. A copy routed before decisions recorded since
+    does not override them: the rows that differ are the result's ``conflicts`` and are left
+    unrecorded unless ``force``. ``confirm_unflagged`` records 同意 by ``reviewer`` for every
+    unflagged row left empty. Each row is settled by the rules of :func:`settle`.
     """
-    from ..review import accept_rows, find_conflicts, read_reviewed_table, read_table_state
+    from ..review import find_conflicts, read_reviewed_table, read_table_state
 
     table = Path(table)
     rows, untouched = read_reviewed_table(table, profile, confirm_unflagged=confirm_unflagged)
-    since = read_table_state(table).get("决定序号")
+    state = read_table_state(table)
+    problem = table_store_problem(store, table, state)
+    if problem:
+        raise InputError(problem)
+    since = state.get("决定序号")
     conflicts = find_conflicts(store, rows, since=int(since), origin=table.name) if since else []
-    to_record = rows
-    if conflicts and not force:
-        skipped = {id(c.row) for c in conflicts}
-        to_record = [r for r in rows if id(r) not in skipped]
-    recorded = accept_rows(store, to_record, reviewer=reviewer, origin=table.name)
-    seen = {a: sum(r.action == a for r in rows) for a in ("同意", "修改", "待定")}
-    return Accepted(seen, untouched, recorded, [r for r in rows if r.inferred], conflicts, force)
+    skipped = {id(c.row) for c in conflicts} if not force else set()
+    recorded: Counter = Counter()
+    seen: Counter = Counter()
+    with store.transaction() as db:
+        for r, now, decision in _settled_rows(store, db, rows, table.name):
+            seen[decision.action if id(r) not in skipped else r.action] += 1
+            if id(r) in skipped:
+                continue
+            if record(store, db, now, decision, reviewer=r.reviewer or reviewer, origin=table.name):
+                recorded[decision.action] += 1
+    return Accepted({a: seen[a] for a in ("同意", "修改", "待定")}, untouched, recorded,
+                    [r for r in rows if r.inferred], conflicts, force)
+
+
+def record_history(store, items, *, importer: str, origin: str, office: str = "") -> tuple[int, int]:
+    """Past years' final routes as decisions (同意 of the final route, by the rules); (new suggestions, new decisions).
+
+    Each item is its own suggestion, by (office, year, number): the same text in two years is
+    two suggestions, each with its year's route.
+    """
+    added = decided = 0
+    with store.transaction() as db:
+        for item in items:
+            identity = item.suggestion.identity(office, item.year)
+            known = store.find(db, identity) is not None
+            sid = store.upsert_suggestion(db, item.suggestion, year=item.year, source=origin, identity=identity)
+            added += not known
+            now = standing(store, db, sid)
+            after = {"topic": item.topic, "division": item.division, "co_divisions": list(item.co_divisions)}
+            decision = settle(now, "同意", route=after)
+            decided += record(store, db, now, ReviewDecision("同意", decision.after, None), reviewer=importer,
+                              origin=origin)
+    return added, decided
 
 
 def import_history_file(profile: Profile, store, path: Path, *, year: int | None = None, importer: str) -> Imported:
     """A past year's workbook with its final routes, recorded as decisions."""
     from ..history import read_history
-    from ..review import import_history
 
     items = read_history(Path(path), profile, year=year)
-    added, decided = import_history(store, items, importer=importer, origin=Path(path).name,
+    added, decided = record_history(store, items, importer=importer, origin=Path(path).name,
                                     office=profile.office_name)
     return Imported(len(items), added, decided)

@@ -90,6 +90,16 @@ def _refuse_unaccepted_review(output: Path, profile: Profile, decisions: dict) -
             "或加 --force 覆盖")
 
 
+def _store_id(store, store_file: Path) -> str:
+    """The identity of the store the routes go into (made now when the store is new)."""
+    from ..store import Store
+
+    if store is not None:
+        return store.store_id
+    with Store.open(store_file) as created:
+        return created.store_id
+
+
 def route_file(profile: Profile, input_path: Path, output: Path, fmt: str, *, load_model: Callable[[], object],
                store=None, store_file: Path | None = None, threshold: float | None = None, sheet: str | None = None,
                assignment_date: dt.date | None = None, jobs: int = 1, year: int | None = None, force: bool = False,
@@ -141,7 +151,8 @@ def route_file(profile: Profile, input_path: Path, output: Path, fmt: str, *, lo
         meta = {}
         if store_file is not None:
             meta = {"历史库": str(Path(store_file).resolve()),
-                    "决定序号": store.last_decision_id() if store is not None else 0}
+                    "决定序号": store.last_decision_id() if store is not None else 0,
+                    "存储标识": _store_id(store, store_file)}
         meta.update({"年度": year, "交办日期": day.isoformat(), "来文": Path(input_path).name,
                      "模型": model.folder.name, "路由时间": dt.datetime.now().isoformat(timespec="seconds")})
 

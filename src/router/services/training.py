@@ -103,8 +103,7 @@ def labelled_examples(profile: Profile, *, files: Iterable[Path] = (), store=Non
 
 def _refuse_without_past_years(store, data: TrainingData) -> None:
     """Training on this year's few reviewed rows alone makes a poor model: say so and name the fix."""
-    imported = {y for (y,) in store.db.execute(
-        "SELECT DISTINCT year FROM suggestions s WHERE NOT EXISTS (SELECT 1 FROM routes r WHERE r.suggestion_id = s.id)")}
+    imported = store.imported_years()
     by_year = data.by_year()
     if len(by_year) > 1 or set(by_year) & imported:
         return

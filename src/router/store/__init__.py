@@ -5,9 +5,10 @@ for a suggestion is the one that counts, and a latest decision of 待定 means t
 no confirmed route. The database runs in WAL mode with a busy timeout so that several
 processes can record decisions at once without losing any.
 
-Why one module of about 500 lines: :class:`Store` is the only place that speaks SQL to the
-history, so that every transaction, lock wait and append-only rule is read in one place; the
-schema itself is data in :mod:`router.store.schema`.
+Why one package: :class:`Store` is the only place that speaks SQL to the history, so that every
+transaction, lock wait and append-only rule is read in one place; the schema itself is data in
+:mod:`router.store.schema`, and the reads of the review pages, tracking, the audit trail and
+withdrawals are in :mod:`router.store.queries` (part of :class:`Store`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import OutputError, StoreError
+from .queries import LIVE, Queries
 from .schema import MIGRATIONS, SCHEMA_VERSION, statements
 
 __all__ = ["Store", "StoredDecision", "STORE_ENV", "default_store_path", "ACTIONS", "SCHEMA_VERSION"]
@@ -110,7 +112,7 @@ def _reported(method):
     return wrapper
 
 
-class Store:
+class Store(Queries):
     """One SQLite file; open with :meth:`open`, use as a context manager."""
 
     def __init__(self, path: Path, connection: sqlite3.Connection):
@@ -333,7 +335,8 @@ class Store:
         from ..intake import Suggestion
 
         rows = self.db.execute(
-            "SELECT id, number, occurrence, title, body, deputy FROM suggestions WHERE year = ? ORDER BY id", (year,)
+            f"SELECT s.id, s.number, s.occurrence, s.title, s.body, s.deputy FROM suggestions s WHERE s.year = ? AND {LIVE} "
+            "ORDER BY s.id", (year,)
         ).fetchall()
         return [Suggestion(row=i, id=number or str(sid), title=title, body=body, deputy=deputy or "",
                            occurrence=occurrence if number else 1)
@@ -399,7 +402,7 @@ class Store:
                    d.reviewer, d.comment, d.id
             FROM suggestions s
             JOIN decisions d ON d.id = (SELECT MAX(id) FROM decisions WHERE suggestion_id = s.id)
-            WHERE d.action IN ('同意', '修改') AND d.after IS NOT NULL {in_years}
+            WHERE d.action IN ('同意', '修改') AND d.after IS NOT NULL {in_years} AND {LIVE}
             ORDER BY s.year, s.id
             """,
             years,
@@ -424,10 +427,10 @@ class Store:
     def routed_of_year(self, year: int) -> list[dict]:
         """Every suggestion of ``year`` that was routed, with its latest route (and the intake's 主办/会办)."""
         rows = self.db.execute(
-            """
+            f"""
             SELECT s.id, s.number, s.title, s.body, r.topic, r.division, r.detail
             FROM suggestions s JOIN routes r ON r.id = (SELECT MAX(id) FROM routes WHERE suggestion_id = s.id)
-            WHERE s.year = ? ORDER BY s.id
+            WHERE s.year = ? AND {LIVE} ORDER BY s.id
             """, (year,)).fetchall()
         out = []
         for sid, number, title, body, topic, division, detail in rows:

@@ -128,6 +128,32 @@ MIGRATIONS = [
     CREATE TRIGGER handling_append_only_delete BEFORE DELETE ON handling
         BEGIN SELECT RAISE(ABORT, 'handling records are append-only'); END;
     """,
+    # 5 (decisions, #20): a store knows who it is (a random id written into every table it routes,
+    # so a table from another store is refused), and a wrong route or import can be taken back:
+    # a withdrawal names a year, a source file or both, is append-only, and every reader leaves
+    # out the suggestions it covers (router.store.queries.LIVE).
+    """
+    CREATE TABLE store_info (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    INSERT INTO store_info (key, value) VALUES ('store_id', lower(hex(randomblob(8))));
+    CREATE TABLE withdrawals (
+        id INTEGER PRIMARY KEY,
+        year INTEGER,
+        source TEXT NOT NULL DEFAULT '',
+        reason TEXT NOT NULL DEFAULT '',
+        who TEXT NOT NULL,
+        created TEXT NOT NULL,
+        CHECK (year IS NOT NULL OR source != '')
+    );
+    CREATE TRIGGER withdrawals_append_only_update BEFORE UPDATE ON withdrawals
+        BEGIN SELECT RAISE(ABORT, 'withdrawals are append-only'); END;
+    CREATE TRIGGER withdrawals_append_only_delete BEFORE DELETE ON withdrawals
+        BEGIN SELECT RAISE(ABORT, 'withdrawals are append-only'); END;
+    CREATE TRIGGER store_info_fixed_update BEFORE UPDATE ON store_info
+        BEGIN SELECT RAISE(ABORT, 'the store id never changes'); END;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,9 +1,10 @@
 """Everything the web pages read from or write to the store, in one module.
 
 The views never touch SQL or the review rules directly: they call these functions, which call
-the same library functions the CLI uses (``Store.add_decision`` for every decision, the
-assignment-table writer of ``router route``, the report of ``router report``). When the
-review rules move into ``router.services.review``, this is the one module to switch.
+what the CLI calls: the store's methods (no SQL here), the decision rules of
+:mod:`router.services.review` (:func:`~router.services.review.decide_stored` for every
+decision), the assignment-table writer of ``router route`` with the same identity and hidden
+路由信息 sheet, and the report of ``router report``.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
+from ..intake import Identity
 from ..profile import Profile
 from ..store import Store
 
 __all__ = ["Item", "Entry", "Outcome", "STATUSES", "years", "queue", "order", "item", "decide", "confirm_unflagged", "progress",
-           "assignment_table", "intake_report", "suggested_of"]
+           "assignment_table", "intake_report", "suggested_of", "may_decide"]
 
 STATUSES = ("未复核", "待定", "已确认")
 
@@ -62,6 +64,10 @@ class Item:
     latest: Decision | None
     body: str = ""
     history: list[Decision] = field(default_factory=list)
+    office: str = ""
+    year: int | None = None
+    occurrence: int = 1
+    key: str = ""  # the suggestion's identity as the table's hidden 建议标识 holds it
 
     @property
     def confidence(self) -> float:
@@ -101,18 +107,6 @@ class Outcome:
     latest: Decision | None = None
 
 
-_ITEMS = """
-    SELECT s.id, s.number, s.title, s.deputy, s.content_hash, r.topic, r.division, r.co_divisions,
-           r.topic_confidence, r.division_confidence, r.detail,
-           d.id, d.action, d.after, d.reviewer, d.created, d.comment {body}
-    FROM suggestions s
-    JOIN routes r ON r.id = (SELECT MAX(id) FROM routes WHERE suggestion_id = s.id)
-    LEFT JOIN decisions d ON d.id = (SELECT MAX(id) FROM decisions WHERE suggestion_id = s.id)
-    WHERE {where}
-    ORDER BY s.id
-"""
-
-
 def _decision(row) -> Decision | None:
     if row[0] is None:
         return None
@@ -121,24 +115,25 @@ def _decision(row) -> Decision | None:
 
 
 def _item(row) -> Item:
+    """An :class:`Item` from a row of :meth:`router.store.Store.review_rows`."""
     (sid, number, title, deputy, content_hash, topic, division, co, tc, dc, detail) = row[:11]
+    rest = row[17:]
+    office, year, occurrence = rest[-3:]
+    key = Identity(office or "", year, number or "", occurrence or 1).as_text()
     return Item(sid, number or str(sid), title, deputy or "", content_hash, topic, division, json.loads(co or "[]"),
                 tc or 0.0, dc or 0.0, json.loads(detail or "{}"), _decision(row[11:17]),
-                body=row[17] if len(row) > 17 else "")
+                body=rest[0] if len(rest) > 3 else "", office=office or "", year=year, occurrence=occurrence or 1,
+                key=key)
 
 
 def years(store: Store) -> list[int]:
-    """Years that have routed suggestions in the store, newest first."""
-    rows = store.db.execute(
-        "SELECT DISTINCT s.year FROM suggestions s JOIN routes r ON r.suggestion_id = s.id "
-        "WHERE s.year IS NOT NULL ORDER BY s.year DESC").fetchall()
-    return [row[0] for row in rows]
+    """Years that have routed suggestions in the store (not withdrawn), newest first."""
+    return store.routed_years()
 
 
 def queue(store: Store, year: int) -> list[Item]:
     """The year's routed suggestions, least confident first (unroutable ones at the very top)."""
-    rows = store.db.execute(_ITEMS.format(body="", where="s.year = ?"), (year,)).fetchall()
-    items = [_item(row) for row in rows]
+    items = [_item(row) for row in store.review_rows(year=year)]
     return sorted(items, key=lambda i: (i.topic is not None, i.confidence, i.sid))
 
 
@@ -167,95 +162,67 @@ class Entry:
 
 def order(store: Store, year: int) -> list[Entry]:
     """The queue's order (as :func:`queue`) in one light query."""
-    rows = store.db.execute(
-        """
-        SELECT s.id, r.topic, r.division, MIN(COALESCE(r.topic_confidence, 0), COALESCE(r.division_confidence, 0)),
-               d.action, json_extract(d.after, '$.topic'), json_extract(d.after, '$.division')
-        FROM suggestions s
-        JOIN routes r ON r.id = (SELECT MAX(id) FROM routes WHERE suggestion_id = s.id)
-        LEFT JOIN decisions d ON d.id = (SELECT MAX(id) FROM decisions WHERE suggestion_id = s.id)
-        WHERE s.year = ?
-        """, (year,)).fetchall()
-    entries = [Entry(*row) for row in rows]
+    entries = [Entry(*row) for row in store.queue_entries(year)]
     return sorted(entries, key=lambda e: (e.topic is not None, e.confidence, e.sid))
 
 
 def item(store: Store, sid: int) -> Item | None:
-    row = store.db.execute(_ITEMS.format(body=", s.body", where="s.id = ?"), (sid,)).fetchone()
-    if row is None:
+    rows = store.review_rows(suggestion_id=sid, body=True)
+    if not rows:
         return None
-    found = _item(row)
-    found.history = [_decision(r) for r in store.db.execute(
-        "SELECT id, action, after, reviewer, created, comment FROM decisions WHERE suggestion_id = ? ORDER BY id",
-        (sid,)).fetchall()]
+    found = _item(rows[0])
+    found.history = [_decision(r) for r in store.decision_rows(sid)]
     return found
 
 
 def check_route(profile: Profile, route: dict) -> dict:
-    """A route from a form, checked against the profile; co-handlers never repeat the lead."""
-    if profile.topic_key(route.get("topic") or "") is None:
-        raise InputError("请从列表中选择主题")
-    if profile.division_key(route.get("division") or "") is None:
-        raise InputError("请从列表中选择主办处室")
-    division = profile.division_key(route["division"])
-    co = []
-    for label in route.get("co_divisions") or []:
-        key = profile.division_key(label)
-        if key is None:
-            raise InputError(f"会办处室“{label}”不在配置中")
-        if key != division and key not in co:
-            co.append(key)
-    return {"topic": profile.topic_key(route["topic"]), "division": division, "co_divisions": co}
+    """A route from a form (names or keys), checked against the profile; co-handlers never repeat the lead."""
+    from ..services.review import checked_route
+
+    return checked_route(profile, topic=route.get("topic") or "", division=route.get("division") or "",
+                         co_divisions=list(route.get("co_divisions") or ()))
 
 
-def _latest(db, sid: int) -> Decision | None:
-    row = db.execute("SELECT id, action, after, reviewer, created, comment FROM decisions WHERE suggestion_id = ? "
-                     "ORDER BY id DESC LIMIT 1", (sid,)).fetchone()
-    return _decision(row) if row else None
+def may_decide(divisions, found: Item) -> bool:
+    """Whether a reviewer limited to ``divisions`` (empty: not limited) may decide ``found``: the rule of
+    :func:`router.services.review.may_decide`, on the division that holds now (the current decision's)."""
+    from ..services.review import may_decide as rule
+
+    return rule(divisions, (found.current or {}).get("division"))
 
 
 def decide(store: Store, profile: Profile, found: Item, *, action: str, reviewer: str, route: dict | None = None,
-           comment: str = "", seen: int = 0) -> Outcome:
-    """Record one decision unless someone decided since the page was shown (``seen`` is the id
-    of the latest decision the reviewer saw, 0 for none); then nothing is written and the
-    other decision is returned, so the reviewer can choose."""
-    comment = comment.strip()
-    suggested = suggested_of(found) if found.topic else None
-    if action == "同意":
-        if suggested is None:
-            raise InputError("这条建议没有建议路由，请用“修改”选择主题和处室")
-        after = dict(suggested)
-    elif action == "修改":
-        after = check_route(profile, route or {})
-        if after == suggested and not comment:
-            action = "同意"
-    elif action == "待定":
-        if not comment:
-            raise InputError("待定请写明原因")
-        after = None
-    else:
+           comment: str = "", seen: int = 0, divisions=None) -> Outcome:
+    """Record one decision by the office's rules (:func:`router.services.review.settle`: 同意 agrees
+    with the current decision, an unchanged 修改 is 同意, 待定 needs a reason) unless someone
+    decided since the page was shown (``seen`` is the id of the latest decision the reviewer saw,
+    0 for none); then nothing is written and the other decision is returned, so the reviewer can
+    choose. With ``divisions`` (a limited reviewer's), a suggestion whose current division is not
+    among them is "forbidden" and nothing is written."""
+    from ..services.review import decide_stored
+
+    checked = check_route(profile, route or {}) if action == "修改" else None
+    if action not in ("同意", "修改", "待定"):
         raise InputError("未知的决定")
-    with store.transaction() as db:
-        latest = _latest(db, found.sid)
-        if (latest.id if latest else 0) != seen:
-            same = latest is not None and latest.action == action and latest.after == after \
-                and latest.comment == comment
-            return Outcome("unchanged" if same else "conflict", latest)
-        recorded = store.add_decision(db, found.sid, action=action, reviewer=reviewer, after=after,
-                                      before=suggested, comment=comment, origin="web")
-    return Outcome("saved" if recorded else "unchanged", latest)
+    kind, _, latest = decide_stored(store, found.sid, action, reviewer=reviewer, origin="web", route=checked,
+                                    comment=comment, seen=seen, divisions=divisions or ())
+    if kind in ("conflict", "unchanged") and latest is not None:
+        rows = store.decision_rows(found.sid, latest=True)
+        return Outcome(kind, _decision(rows[0]) if rows else None)
+    return Outcome(kind, None)
 
 
 def confirm_unflagged(store: Store, year: int, reviewer: str) -> int:
     """同意 for every routed suggestion of the year that is not flagged for review and has no decision yet."""
+    from ..services.review import record, settle, standing
+
     count = 0
     with store.transaction() as db:
-        rows = db.execute(_ITEMS.format(body="", where="s.year = ?"), (year,)).fetchall()
-        for found in map(_item, rows):
+        for found in map(_item, store.review_rows(year=year, db=db)):
             if found.latest is not None or found.topic is None or found.needs_review:
                 continue
-            count += store.add_decision(db, found.sid, action="同意", reviewer=reviewer, after=suggested_of(found),
-                                        before=suggested_of(found), origin="web:confirm-unflagged")
+            now = standing(store, db, found.sid)
+            count += record(store, db, now, settle(now, "同意"), reviewer=reviewer, origin="web:confirm-unflagged")
     return count
 
 
@@ -271,10 +238,7 @@ def progress(store: Store, year: int) -> tuple[dict[str | None, Counter], dict[s
     """Counts by suggested division and status, and decisions of the year by reviewer and action."""
     by_division = division_counts(queue(store, year))
     by_reviewer: dict[str, Counter] = defaultdict(Counter)
-    rows = store.db.execute(
-        "SELECT d.reviewer, d.action, COUNT(*) FROM decisions d JOIN suggestions s ON s.id = d.suggestion_id "
-        "WHERE s.year = ? GROUP BY d.reviewer, d.action", (year,)).fetchall()
-    for reviewer, action, n in rows:
+    for reviewer, action, n in store.decision_counts(year):
         by_reviewer[reviewer][action] += n
         by_reviewer[reviewer]["合计"] += n
     return by_division, dict(sorted(by_reviewer.items()))
@@ -285,8 +249,7 @@ def _routes_of_year(store: Store, profile: Profile, year: int):
     from ..intake import Suggestion
     from ..routing import Route
 
-    rows = store.db.execute(_ITEMS.format(body=", s.body", where="s.year = ?"), (year,)).fetchall()
-    items = [_item(row) for row in rows]
+    items = [_item(row) for row in store.review_rows(year=year, body=True)]
     routes = []
     for seq, i in enumerate(items, start=1):
         d = i.detail
@@ -299,21 +262,30 @@ def _routes_of_year(store: Store, profile: Profile, year: int):
             needs_review=i.needs_review, reasons=list(d.get("reasons", [])), source=d.get("source", "model"),
             leader=d.get("leader") or (profile.division(division).leader if division else ""),
             deadline=d.get("deadline", ""), similar=list(d.get("similar", [])), duplicate_of=d.get("duplicate_of", ""),
+            identity=Identity.from_text(i.key),
         ))
     return items, routes
 
 
 def assignment_table(store: Store, profile: Profile, year: int) -> bytes:
     """The XLSX `router route` writes, with each suggestion's latest decision in the review columns,
-    so that `router accept` reads it back as the same decisions."""
+    so that `router accept` reads it back as the same decisions.
+
+    It carries what `router route`'s table carries: each suggestion's identity in 建议标识, and the
+    hidden 路由信息 sheet naming this store (存储标识) and its latest decision (决定序号), so that
+    accepting an older download lists the rows decided since as conflicts.
+    """
     import openpyxl
 
-    from ..table import safe_cell, write_routes
+    from ..table import META_DECISION, META_STORE, META_STORE_ID, safe_cell, write_routes
 
+    meta = {META_STORE: str(Path(store.path).resolve()), META_DECISION: store.last_decision_id(),
+            META_STORE_ID: store.store_id, "年度": year, "来文": f"网页下载（{year}年）",
+            "路由时间": dt.datetime.now().isoformat(timespec="seconds")}
     items, routes = _routes_of_year(store, profile, year)
     with tempfile.TemporaryDirectory(prefix="router-web-") as folder:
         path = Path(folder) / "交办任务表.xlsx"
-        write_routes(routes, profile, path, "xlsx", title=f"{year}年建议交办任务表")
+        write_routes(routes, profile, path, "xlsx", title=f"{year}年建议交办任务表", meta=meta)
         book = openpyxl.load_workbook(path)
     sheet = book["交办任务表"]
     header = [c.value for c in sheet[1]]

@@ -168,10 +168,14 @@ def import_table(store: Store, profile: Profile, path: Path, *, year: int | None
     listed, not recorded (an older copy never overrides a newer record; correct a record with
     `router track`). Values equal to the records are skipped.
     """
-    from ...review import open_table_sheet
+    from ...review import open_table_sheet, read_table_state
+    from ..review import table_store_problem
 
     path = Path(path)
     origin = origin or path.name
+    problem = table_store_problem(store, path, read_table_state(path)) if path.is_file() else None
+    if problem:
+        raise InputError(problem)
     sheet = open_table_sheet(path, "请给出 router route 写出并由处室填写的交办任务表（.xlsx）")
     book = sheet.parent
     rows = sheet.iter_rows(values_only=True)
@@ -186,7 +190,7 @@ def import_table(store: Store, profile: Profile, path: Path, *, year: int | None
 
     with store.transaction() as db:
         # The latest year in the store: last year's table needs --year, so it is never taken for this year's.
-        target = year or store.db.execute("SELECT MAX(year) FROM suggestions").fetchone()[0]
+        target = year or store.latest_year(db)
         result = ImportResult(year=target)
         problems: list[str] = []
         pending: list[tuple[Handling, str, dt.date | None, dict]] = []
@@ -214,7 +218,7 @@ def import_table(store: Store, profile: Profile, path: Path, *, year: int | None
                                 "请用当前版本重新 router route 这份来文，在新表上填写")
                 continue
             sid = found[0]
-            own_year = db.execute("SELECT year FROM suggestions WHERE id = ?", (sid,)).fetchone()[0]
+            own_year = store.suggestion_year(db, sid)
             if target and own_year != target:
                 problems.append(f"{where}：该建议属于{own_year}年，本次导入的是{target}年的办理记录；"
                                 f"导入{own_year}年的表格请加 --year {own_year}")
@@ -223,7 +227,7 @@ def import_table(store: Store, profile: Profile, path: Path, *, year: int | None
                 problems.append(f"{where}：与第{handled[sid]}行是同一件建议；每件建议只填一行")
                 continue
             handled[sid] = row_number
-            h = handling_of(db, sid)
+            h = handling_of(store, db, sid)
             for step, columns in _ROW_STEPS:
                 if not any(get(c) for c in _FILLED_BY[step]):
                     continue

@@ -146,47 +146,35 @@ class Handling:
         return record.day <= due
 
 
-def _routed(db, suggestion_id: int) -> dict:
+def _routed(store: Store, db, suggestion_id: int) -> dict:
     """The route that counts: the latest decision's, else the latest suggested route."""
-    row = db.execute("SELECT after FROM decisions WHERE suggestion_id = ? ORDER BY id DESC LIMIT 1",
-                     (suggestion_id,)).fetchone()
-    if row and row[0]:
-        return json.loads(row[0])
-    row = db.execute("SELECT topic, division, co_divisions FROM routes WHERE suggestion_id = ? ORDER BY id DESC LIMIT 1",
-                     (suggestion_id,)).fetchone()
-    if row and row[0]:
-        return {"topic": row[0], "division": row[1], "co_divisions": json.loads(row[2] or "[]")}
-    return {}
+    latest = store.latest_decision(db, suggestion_id)
+    if latest is not None and latest.after:
+        return latest.after
+    return store.suggested_route(db, suggestion_id) or {}
 
 
-def _records(db, suggestion_ids: list[int]) -> dict[int, list[Record]]:
+def _records(store: Store, db, suggestion_ids: list[int]) -> dict[int, list[Record]]:
     out: dict[int, list[Record]] = {sid: [] for sid in suggestion_ids}
-    for start in range(0, len(suggestion_ids), 500):
-        chunk = suggestion_ids[start:start + 500]
-        rows = db.execute(
-            f"SELECT id, suggestion_id, step, day, detail, recorder, origin, created FROM handling "
-            f"WHERE suggestion_id IN ({','.join('?' * len(chunk))}) ORDER BY id", chunk).fetchall()
-        for rid, sid, step, day, detail, recorder, origin, created in rows:
-            out[sid].append(Record(rid, step, dt.date.fromisoformat(day) if day else None, json.loads(detail),
-                                   recorder, origin, created))
+    for rid, sid, step, day, detail, recorder, origin, created in store.handling_rows(db, suggestion_ids):
+        out[sid].append(Record(rid, step, dt.date.fromisoformat(day) if day else None, json.loads(detail),
+                               recorder, origin, created))
     return out
 
 
-def handling_of(db, suggestion_id: int) -> Handling:
-    year, number, title, body = db.execute("SELECT year, number, title, body FROM suggestions WHERE id = ?",
-                                           (suggestion_id,)).fetchone()
-    return Handling(suggestion_id, year, number or "", title, _routed(db, suggestion_id),
-                    _records(db, [suggestion_id])[suggestion_id], body)
+def handling_of(store: Store, db, suggestion_id: int) -> Handling:
+    """One suggestion's handling, read inside ``db`` (a transaction of ``store``, or its connection)."""
+    year, number, title, body = store.suggestion_brief(db, suggestion_id)
+    return Handling(suggestion_id, year, number or "", title, _routed(store, db, suggestion_id),
+                    _records(store, db, [suggestion_id])[suggestion_id], body)
 
 
 def handlings_of_year(store: Store, year: int) -> list[Handling]:
-    """Every assigned suggestion of ``year``, in the order of their numbers."""
+    """Every assigned suggestion of ``year`` (not withdrawn), in the order of their numbers."""
     db = store.db
-    rows = db.execute(
-        "SELECT DISTINCT s.id, s.year, s.number, s.title, s.body FROM suggestions s "
-        "JOIN handling h ON h.suggestion_id = s.id WHERE s.year = ? AND h.step = ?", (year, ASSIGNED)).fetchall()
-    records = _records(db, [r[0] for r in rows])
-    out = [Handling(sid, y, number or "", title, _routed(db, sid), records[sid], body)
+    rows = store.suggestions_with_step(year, ASSIGNED)
+    records = _records(store, db, [r[0] for r in rows])
+    out = [Handling(sid, y, number or "", title, _routed(store, db, sid), records[sid], body)
            for sid, y, number, title, body in rows]
     return sorted(out, key=lambda h: (_number_key(h.number), h.suggestion_id))
 
@@ -197,36 +185,38 @@ def _number_key(number: str) -> tuple:
 
 
 def assigned_years(store: Store) -> list[int]:
-    rows = store.db.execute("SELECT DISTINCT s.year FROM suggestions s JOIN handling h ON h.suggestion_id = s.id "
-                            "WHERE h.step = ? AND s.year IS NOT NULL ORDER BY s.year", (ASSIGNED,)).fetchall()
-    return [r[0] for r in rows]
+    return store.years_with_step(ASSIGNED)
 
 
 def tracking_year(store: Store) -> int | None:
     """The latest year with assigned suggestions; else the latest year in the store."""
-    row = store.db.execute(
-        "SELECT MAX(s.year) FROM suggestions s JOIN handling h ON h.suggestion_id = s.id WHERE h.step = ?",
-        (ASSIGNED,)).fetchone()
-    if row and row[0]:
-        return row[0]
-    row = store.db.execute("SELECT MAX(year) FROM suggestions").fetchone()
-    return row[0] if row else None
+    years = store.years_with_step(ASSIGNED)
+    return years[-1] if years else store.latest_year()
 
 
 def find_suggestion(store: Store, ident: str, year: int | None = None) -> int:
-    """The stored suggestion numbered ``ident`` (第318号, 318), in ``year`` when given."""
+    """The stored suggestion numbered ``ident`` (第318号, 318), in ``year`` when given.
+
+    Without ``year``, a number filed in several years is the one of the year of the latest
+    交办 of that number; a number never assigned must be given its year.
+    """
     wanted = re.sub(r"\D", "", ident)
-    rows = store.db.execute("SELECT id, year, number FROM suggestions" + (" WHERE year = ?" if year else ""),
-                            (year,) if year else ()).fetchall()
+    rows = store.numbered(year)
     matches = [(sid, y) for sid, y, number in rows
                if (number or "") == ident.strip() or (wanted and re.sub(r"\D", "", number or "") == wanted)]
     where = f"{year}年" if year else "存储"
     if not matches:
         raise InputError(f"{store.path}：{where}中没有建议 {ident}；请核对建议号" + ("" if year else "或加 --year"))
     years = sorted({y for _, y in matches if y})
+    if len(matches) > 1 and len(years) > 1 and not year:
+        assigned = store.latest_step_year(ASSIGNED, wanted) if wanted else None
+        if assigned in years:
+            matches = [(sid, y) for sid, y in matches if y == assigned]
+            years = [assigned]
     if len(matches) > 1:
         if len(years) > 1:
-            raise InputError(f"{store.path}：建议 {ident} 在{'、'.join(f'{y}年' for y in years)}都有；请加 --year 指明年度")
+            raise InputError(f"{store.path}：建议 {ident} 在{'、'.join(f'{y}年' for y in years)}都有，且都未交办；"
+                             "请加 --year 指明年度")
         raise InputError(f"{store.path}：{where}中有 {len(matches)} 件建议编号为 {ident}；请核对建议号")
     return matches[0][0]
 
@@ -323,20 +313,23 @@ def _same(record: Record | None, day: dt.date | None, detail: dict) -> bool:
 
 def _append(db, h: Handling, step: str, day: dt.date | None, detail: dict, *, recorder: str, origin: str,
             profile: Profile, store: Store) -> Record:
-    cursor = db.execute(
-        "INSERT INTO handling (suggestion_id, step, day, detail, recorder, origin, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (h.suggestion_id, step, day.isoformat() if day else None, json.dumps(detail, ensure_ascii=False, sort_keys=True),
-         recorder, origin, _now()))
-    record = Record(cursor.lastrowid, step, day, detail, recorder, origin, _now())
+    created = _now()
+    rid = store.append_handling(db, h.suggestion_id, step, day.isoformat() if day else None, detail,
+                                recorder=recorder, origin=origin, created=created)
+    record = Record(rid, step, day, detail, recorder, origin, created)
     if step == TRANSFERRED:
-        # A route corrected during handling is a reviewer's correction for the next model.
+        # A route corrected during handling is a reviewer's correction for the next model: a 修改,
+        # recorded by the same rules as every other decision.
+        from ..review import record as record_decision, settle, standing
+
         before = {"topic": h.topic, "division": h.division, "co_divisions": list(h.routed.get("co_divisions", []))}
         after = {"topic": h.topic, "division": detail["division"],
                  "co_divisions": [c for c in before["co_divisions"] if c != detail["division"]]}
         if h.topic:
-            store.add_decision(db, h.suggestion_id, action="修改", reviewer=recorder, after=after, before=before,
-                               comment=detail.get("comment") or f"办理中转办：{profile.division(h.division).name}→"
-                               f"{profile.division(detail['division']).name}", origin=ORIGIN)
+            now = standing(store, db, h.suggestion_id)
+            decision = settle(now, "修改", route=after, comment=detail.get("comment") or
+                              f"办理中转办：{profile.division(h.division).name}→{profile.division(detail['division']).name}")
+            record_decision(store, db, now, decision, reviewer=recorder, origin=ORIGIN)
             h.routed = after
     h.records.append(record)
     return record
@@ -352,7 +345,7 @@ def record_event(store: Store, profile: Profile, suggestion_id: int, step: str, 
     if step not in STEPS:
         raise InputError(f"未知的办理步骤 '{step}'；可选：{'、'.join(STEPS)}")
     with store.transaction() as db:
-        h = handling_of(db, suggestion_id)
+        h = handling_of(store, db, suggestion_id)
         if step == ASSIGNED:
             fields.setdefault("division", h.routed.get("division"))
             fields.setdefault("topic", h.routed.get("topic"))
