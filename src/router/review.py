@@ -30,6 +30,10 @@ class ReviewRow:
     inferred: bool = False  # 确认 columns filled, 复核 empty: taken as 修改
 
 
+# What a 确认会办处室 cell holds for "no co-handling division" (an empty cell keeps the suggested ones).
+NO_DIVISIONS = ("无", "-", "—")
+
+
 def _cell(value) -> str:
     return "" if value is None else str(value).strip().lstrip("'")
 
@@ -134,7 +138,8 @@ def read_reviewed_table(path: Path, profile: Profile, *, confirm_unflagged: bool
             topic = topic_of(row_number, "确认主题", get("确认主题")) if get("确认主题") else suggested["topic"]
             division = (division_of(row_number, "确认主办处室", get("确认主办处室"))
                         if get("确认主办处室") else suggested["division"])
-            co = ([division_of(row_number, "确认会办处室", n) for n in split_divisions(get("确认会办处室"))]
+            co = ([] if get("确认会办处室") in NO_DIVISIONS else
+                  [division_of(row_number, "确认会办处室", n) for n in split_divisions(get("确认会办处室"))]
                   if get("确认会办处室") else suggested["co_divisions"])
             if topic is None or division is None:
                 raise InputError(f"{path}: row {row_number}: {action} needs 确认主题 and 确认主办处室 for a row without a route")

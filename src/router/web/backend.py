@@ -298,8 +298,9 @@ def assignment_table(store: Store, profile: Profile, year: int) -> bytes:
         if d.after:
             sheet.cell(row=row, column=col["确认主题"], value=profile.topic(d.after["topic"]).name)
             sheet.cell(row=row, column=col["确认主办处室"], value=profile.division(d.after["division"]).name)
+            # "无", not an empty cell: an empty 确认会办处室 reads back as the suggested co-divisions.
             sheet.cell(row=row, column=col["确认会办处室"],
-                       value="、".join(profile.division(k).name for k in d.after.get("co_divisions", [])))
+                       value="、".join(profile.division(k).name for k in d.after.get("co_divisions", [])) or "无")
         sheet.cell(row=row, column=col["复核意见"], value=safe_cell(d.comment))
         sheet.cell(row=row, column=col["复核人"], value=safe_cell(d.reviewer))
     out = io.BytesIO()
