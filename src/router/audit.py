@@ -14,14 +14,28 @@ AUDIT_HEADERS = ["年度", "建议号", "标题", "决定时间", "复核人", "
                  "确认主题", "确认主办", "确认会办", "复核意见", "来源"]
 
 
+WITHDRAWN = "撤回"
+
+
 def decision_log(store, *, year: int | None = None) -> list[dict]:
-    """Every decision (append-only, oldest first), joined with its suggestion's year, number and title."""
+    """Every decision (append-only, oldest first), joined with its suggestion's year, number and title.
+
+    Decisions on withdrawn suggestions are left out; each withdrawal (``router store withdraw``) is
+    listed instead, as an entry whose action is 撤回, in the order it was made.
+    """
     out = []
     for y, number, title, created, reviewer, action, before, after, comment, origin in store.decision_log_rows(year):
         out.append({"year": y, "number": number or "", "title": title, "created": created, "reviewer": reviewer,
                     "action": action, "before": json.loads(before) if before else None,
                     "after": json.loads(after) if after else None, "comment": comment or "", "origin": origin or ""})
-    return out
+    for w in store.withdrawals():
+        if year is not None and w["year"] not in (None, year):
+            continue
+        what = "、".join(x for x in (f"{w['year']}年" if w["year"] else "", f"来文 {w['source']}" if w["source"] else "") if x)
+        out.append({"year": w["year"] or "", "number": "", "title": f"撤回{what}的全部建议", "created": w["created"],
+                    "reviewer": w["who"], "action": WITHDRAWN, "before": None, "after": None, "comment": w["reason"],
+                    "origin": "router store withdraw"})
+    return sorted(out, key=lambda d: d["created"])
 
 
 def _names(profile: Profile, route: dict | None) -> tuple[str, str, str]:

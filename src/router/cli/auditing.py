@@ -28,6 +28,12 @@ def decisions(state, year, fmt, output, store_path):
     output = Path(output) if output else Path(f"复核决定{'_' + str(year) if year else ''}.{fmt}")
     with Store.open(state.store_path(store_path, write=True, what="导出复核决定"), create=False) as store:
         log = decision_log(store, year=year)
+    from ..audit import WITHDRAWN
+
     written = write_decisions(log, state.profile, output, fmt)
-    people = len({d["reviewer"] for d in log})
-    click.echo(f"已导出复核决定 {written} 条（{people} 人）：{output}")
+    withdrawn = [d for d in log if d["action"] == WITHDRAWN]
+    people = len({d["reviewer"] for d in log if d["action"] != WITHDRAWN})
+    click.echo(f"已导出复核决定 {written - len(withdrawn)} 条（{people} 人）"
+               + (f"，撤回记录 {len(withdrawn)} 条" if withdrawn else "") + f"：{output}")
+    for d in withdrawn:
+        click.echo(f"撤回：{d['created'][:10]} {d['reviewer']} {d['title']}（{d['comment']}）")

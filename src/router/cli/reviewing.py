@@ -19,14 +19,16 @@ def history():
 @click.option("--year", type=click.IntRange(1949, 2200), default=None,
               help="文件所属年度（默认：文件名中的四位年份）。")
 @click.option("--importer", default=None, help="记为决定人的姓名（默认：$USER）。")
+@click.option("--year-ok", is_flag=True, help="确认年度无误：--year 与文件名或届次列不符、或在未来时，仍按此导入。")
 @store_option
 @pass_state
-def history_import(state, file, year, importer, store_path):
+def history_import(state, file, year, importer, year_ok, store_path):
     """导入往年工作簿，把其中最终的主题和处室记为决定。"""
     from ..services.review import import_history_file
 
     with open_store(state.store_path(store_path, write=True, what="导入往年结果")) as store:
-        done = import_history_file(state.profile, store, Path(file), year=year, importer=_reviewer(importer))
+        done = import_history_file(state.profile, store, Path(file), year=year, importer=_reviewer(importer),
+                                   year_ok=year_ok)
         click.echo(f"{file}：{done.items} 条，新增建议 {done.added} 条，新增决定 {done.decided} 条（存储：{store.path}）")
 
 
@@ -127,10 +129,16 @@ def _ask_decision(profile, r):
     """The reviewer's answer as a decision; None to skip, "quit" to stop."""
     from ..services import review as service
 
-    answer = click.prompt("决定（回车=同意，数字=备选，e=修改，s=跳过，u=撤销上一条，q=退出）", default="",
+    answer = click.prompt("决定（回车=同意，数字=备选，e=修改，d=待定，s=跳过，u=撤销上一条，q=退出）", default="",
                           show_default=False).strip().lower()
     if answer == "q":
         return "quit"
+    if answer == "d":
+        reason = click.prompt("待定原因（必填）", default="", show_default=False).strip()
+        if not reason:
+            click.echo("待定请写明原因；本条未记录，请重新决定")
+            return "again"
+        return service.ReviewDecision("待定", None, service.agree(r).before, reason)
     if answer == "u":
         return "undo"
     if answer == "s":
@@ -162,7 +170,7 @@ def _ask_decision(profile, r):
 def review(state, input_path, model_dir, models_root, sheet, year, reviewer, store_path):
     """在终端逐条复核建议，把握最小的在前；每个决定立即保存。
 
-    回车=同意，数字=选备选，e=修改，s=跳过，q=退出。"""
+    回车=同意，数字=选备选，e=修改，d=待定（须写原因），s=跳过，u=撤销上一条，q=退出。"""
     from ..services import review as service
 
     profile = state.profile
@@ -175,7 +183,7 @@ def review(state, input_path, model_dir, models_root, sheet, year, reviewer, sto
         reviewer = _reviewer(reviewer)
         session = service.start_review(profile, model, store, suggestions, year=year, source=source)
         click.echo(f"待复核 {len(session.pending)} 条（已有人工决定的 {session.already_decided} 条不再询问）。"
-                   "回车=同意，数字=选备选，e=修改，s=跳过，u=撤销上一条，q=退出")
+                   "回车=同意，数字=选备选，e=修改，d=待定，s=跳过，u=撤销上一条，q=退出")
         done = 0
         pending = session.pending
         undo: list = []  # (position, what record_decision returned) for u
@@ -195,6 +203,8 @@ def review(state, input_path, model_dir, models_root, sheet, year, reviewer, sto
                 done -= 1
                 click.echo(f"已撤销第 {i + 1} 条的决定，请重新决定")
                 continue
+            if decision == "again":
+                continue
             if decision is None:
                 i += 1
                 continue
@@ -203,7 +213,8 @@ def review(state, input_path, model_dir, models_root, sheet, year, reviewer, sto
             undo.append((i, recorded))
             done += 1
             settled = recorded.decision
-            click.echo(f"已保存：{settled.action} → {profile.topic(settled.after['topic']).name}／"
-                       f"{profile.division(settled.after['division']).name}（已完成 {i + 1}/{len(pending)}）")
+            where = (f"{profile.topic(settled.after['topic']).name}／{profile.division(settled.after['division']).name}"
+                     if settled.after else f"原因：{settled.comment}")
+            click.echo(f"已保存：{settled.action} → {where}（已完成 {i + 1}/{len(pending)}）")
             i += 1
         click.echo(f"本次记录 {done} 条决定（存储：{store.path}）")

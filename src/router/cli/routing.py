@@ -35,10 +35,12 @@ def _counter(every: int = 1000):
 @click.option("--year", type=click.IntRange(1949, 2200), default=None,
               help="建议所属年度，记入存储（默认：交办日期的年份）。")
 @click.option("--force", is_flag=True, help="覆盖含有尚未记录的复核内容的交办任务表。")
+@click.option("--year-ok", is_flag=True,
+              help="确认年度无误：所给年度与来文（文件名、标题行、届次列）不符、在未来或早于历史库最早年度一年以上时，仍按此记录。")
 @store_option
 @pass_state
 def route(state, input_path, output, model_dir, models_root, fmt, threshold, sheet, assignment_date, jobs, year,
-          force, store_path):
+          force, year_ok, store_path):
     """把一批建议分办，写成建议交办任务表。"""
     from ..services.routing import output_format, output_path, route_file
 
@@ -51,7 +53,7 @@ def route(state, input_path, output, model_dir, models_root, fmt, threshold, she
                           load_model=lambda: _resolve_model(state, model_dir, models_root), store=store,
                           store_file=store_file, threshold=threshold, sheet=sheet,
                           assignment_date=assignment_date.date() if assignment_date else None, jobs=jobs,
-                          year=year, force=force, progress=_counter())
+                          year=year, force=force, progress=_counter(), year_ok=year_ok)
     if done.routed >= 1000 and progress_enabled():
         click.echo(f"\r路由：{done.routed} 条", err=True)
     click.echo(f"已写出交办任务表：{done.output}")

@@ -11,7 +11,7 @@ from .base import cli, open_store, pass_state, store_option
 
 @cli.group("store")
 def store_group():
-    """检查和备份历史存储。"""
+    """检查、备份历史存储，撤回错误的分办或导入。"""
 
 
 @store_group.command("check")
@@ -39,3 +39,23 @@ def store_backup(state, target, store_path):
         store.backup(Path(target))
         counts = store.counts()
     click.echo(f"已备份到 {target}：建议 {counts['suggestions']} 条，决定 {counts['decisions']} 条")
+
+
+@store_group.command("withdraw")
+@click.option("--year", type=click.IntRange(1949, 2200), default=None, help="撤回该年度的建议（例如误记的年度）。")
+@click.option("--file", "source", default=None, help="只撤回由该来文或往年文件（按文件名）记入的建议。")
+@click.option("--reason", default="", help="撤回原因（必填，记入审计记录）。")
+@click.option("--who", default=None, help="撤回人姓名（默认：$USER）。")
+@store_option
+@pass_state
+def store_withdraw(state, year, source, reason, who, store_path):
+    """撤回一次错误的分办或导入（只追加记录，不删除）。
+
+    被撤回的建议从此不出现在复核队列、报告、训练、办理跟踪和审计记录中；撤回本身列在 router decisions 里。"""
+    from ..services.review import withdraw
+    from .base import _reviewer
+
+    with open_store(state.store_path(store_path, write=True, what="撤回"), create=False) as store:
+        n = withdraw(store, year=year, source=source or "", reason=reason, who=_reviewer(who))
+    what = "、".join(x for x in (f"{year}年" if year else "", f"来文 {source}" if source else "") if x)
+    click.echo(f"已撤回{what}的建议 {n} 件（存储：{store.path}）；撤回记录列在 router decisions 中")

@@ -28,6 +28,8 @@ __all__ = [
     "decide_stored",
     "record_rows",
     "record_history",
+    "withdraw",
+    "table_store_problem",
     "ReviewDecision",
     "ReviewSession",
     "Accepted",
@@ -445,11 +447,42 @@ def record_history(store, items, *, importer: str, origin: str, office: str = ""
     return added, decided
 
 
-def import_history_file(profile: Profile, store, path: Path, *, year: int | None = None, importer: str) -> Imported:
-    """A past year's workbook with its final routes, recorded as decisions."""
+def import_history_file(profile: Profile, store, path: Path, *, year: int | None = None, importer: str,
+                        year_ok: bool = False) -> Imported:
+    """A past year's workbook with its final routes, recorded as decisions.
+
+    A ``year`` given that disagrees with the file (its name, its 届次/年度 column) or lies in the
+    future is refused unless ``year_ok`` (:mod:`router.services.years`). Past years are often
+    imported newest first, so an early year is not refused here.
+    """
     from ..history import read_history
+    from .years import intake_evidence, year_problem
 
     items = read_history(Path(path), profile, year=year)
+    if year is not None and not year_ok:
+        evidence = intake_evidence(path, sessions=[i.suggestion.session for i in items])
+        problem = year_problem(year, evidence, today=dt.date.today(), given="--year")
+        if problem:
+            raise RequestError(f"{path}：{problem}")
     added, decided = record_history(store, items, importer=importer, origin=Path(path).name,
                                     office=profile.office_name)
     return Imported(len(items), added, decided)
+
+
+def withdraw(store, *, year: int | None = None, source: str = "", reason: str, who: str) -> int:
+    """Take back a wrong route or import: an append-only withdrawal of a year's suggestions (only those
+    first recorded from the file ``source`` when given), which every reader leaves out from now on.
+
+    Returns how many suggestions it took out; refuses one that names nothing or covers nothing.
+    """
+    from ..store import _now
+
+    source = Path(source).name if source else ""
+    if year is None and not source:
+        raise RequestError("请用 --year 和/或 --file 指明撤回哪一年度或哪一份来文")
+    if not (reason or "").strip():
+        raise RequestError("请用 --reason 写明撤回原因（记入审计记录）")
+    what = "、".join(x for x in (f"{year}年" if year else "", f"来文 {source}" if source else "") if x)
+    if not store.covered(year=year, source=source):
+        raise RequestError(f"{store.path}：没有可撤回的建议（{what}）；请用 router decisions 查看已有的年度和来文")
+    return store.withdraw(year=year, source=source, reason=reason.strip(), who=who, created=_now())

@@ -103,7 +103,7 @@ def _store_id(store, store_file: Path) -> str:
 def route_file(profile: Profile, input_path: Path, output: Path, fmt: str, *, load_model: Callable[[], object],
                store=None, store_file: Path | None = None, threshold: float | None = None, sheet: str | None = None,
                assignment_date: dt.date | None = None, jobs: int = 1, year: int | None = None, force: bool = False,
-               progress: Callable[[int], None] | None = None) -> RouteSummary:
+               progress: Callable[[int], None] | None = None, year_ok: bool = False) -> RouteSummary:
     """Route an intake into the assignment table; reviewers' decisions in ``store`` win over the model.
 
     XLSX is the review surface: it is kept whole, enriched with similar past suggestions, refuses
@@ -111,7 +111,9 @@ def route_file(profile: Profile, input_path: Path, output: Path, fmt: str, *, lo
     are recorded in the store at ``store_file`` (``store`` when it is open; created when there is
     none yet) after the new table is whole and before it replaces the old one. Without
     ``store_file`` nothing is recorded. CSV and JSONL stream. ``load_model`` is called once,
-    after the intake is opened.
+    after the intake is opened. A year the user stated (``year`` or ``assignment_date``) that
+    disagrees with the intake, lies in the future or more than a year before the store's first
+    year is refused (:mod:`router.services.years`) unless ``year_ok``.
     """
     from ..intake import open_intake
     from ..review import human_decisions
@@ -121,9 +123,24 @@ def route_file(profile: Profile, input_path: Path, output: Path, fmt: str, *, lo
     from ..table import write_routes
 
     reader = open_intake(input_path, profile, sheet=sheet)
-    model = load_model()
+    stated = year is not None or assignment_date is not None
     day = assignment_date or dt.date.today()
     year = year or day.year
+    first_year = store.first_year() if store is not None else None
+
+    def check_year(sessions=()):
+        from .years import intake_evidence, year_problem
+
+        if not stated or year_ok:
+            return
+        titles = [text for _, kind, text in reader.skipped if kind == "标题行"]
+        problem = year_problem(year, intake_evidence(input_path, title_lines=titles, sessions=sessions),
+                               today=dt.date.today(), first_year=first_year)
+        if problem:
+            raise RequestError(f"{input_path}：{problem}")
+
+    check_year()
+    model = load_model()
     decisions = human_decisions(store) if store is not None else {}
     output = Path(output)
     if fmt == "xlsx" and output.exists() and not force:
@@ -145,6 +162,7 @@ def route_file(profile: Profile, input_path: Path, output: Path, fmt: str, *, lo
 
     if fmt == "xlsx":
         routed = list(routes())
+        check_year([r.suggestion.session for r in routed])
         annotate(model, routed)
         for r in routed:
             r.features = None  # similar search was their last reader; the table needs only the routes
