@@ -197,8 +197,8 @@ def test_agree_after_a_transfer_keeps_the_transfer_on_every_surface(runner, offi
     # tracking: a 转办 is a 修改 by the same rules; the web's 同意 after it keeps it.
     other = _row(store, "102")
     target = _other(profile, other["suggested"]["division"])
-    _edit(again, {_seq_of(again, "102"): {"交办日期": "2021-02-20", "办理类型": "主办",
-                                          "转办处室": profile.division(target).name}})
+    _edit(again, {seq: {"办理类型": "主办"} for seq in (1, 2, 3)})  # the route filled in 交办日期
+    _edit(again, {_seq_of(again, "102"): {"转办处室": profile.division(target).name}})
     result = invoke(runner, ["track", "import", again, "--store", store, "--year", "2021"])
     assert result.exit_code == 0, result.output
     assert _row(store, "102")["latest"][0] == "修改" and _row(store, "102")["latest"][1]["division"] == target
@@ -235,8 +235,8 @@ def test_an_unchanged_correction_is_agreement_on_every_surface(runner, office, p
 
     # tracking: a 转办 to the division that holds already records nothing.
     before = _total(store)
-    _edit(office["table"], {_seq_of(office["table"], table): {
-        "交办日期": "2021-02-20", "办理类型": "主办", "转办处室": profile.division(suggested["division"]).name}})
+    _edit(office["table"], {seq: {"办理类型": "主办"} for seq in (1, 2, 3)})  # the route filled in 交办日期
+    _edit(office["table"], {_seq_of(office["table"], table): {"转办处室": profile.division(suggested["division"]).name}})
     result = invoke(runner, ["track", "import", office["table"], "--store", store, "--year", "2021"])
     assert result.exit_code == 0, result.output
     assert _total(store) == before
@@ -316,7 +316,7 @@ def test_a_table_from_another_store_is_refused(runner, office, profile):
     other_table = office["tmp"] / "other.xlsx"
     assert invoke(runner, ["route", office["intake"], "-o", other_table, "--date", "2021-02-20",
                            "--store", other]).exit_code == 0
-    _edit(other_table, {1: {"复核": "同意", "交办日期": "2021-02-20", "办理类型": "主办"}})
+    _edit(other_table, {1: {"复核": "同意", "办理类型": "主办"}})
     for command in (["accept", other_table], ["track", "import", other_table, "--year", "2021"]):
         result = invoke(runner, [*command, "--store", office["store"]])
         assert result.exit_code == 1, result.output
@@ -366,8 +366,8 @@ def test_a_mistyped_year_is_refused_and_a_wrong_route_withdrawn(runner, tmp_path
     assert future.exit_code == 2 and "年度 2071 与来文不符" in future.output and "--year-ok" in future.output
     plain = tmp_path / "intake.csv"
     shutil.copy(write_csv(tmp_path / "x.csv", SAMPLE), plain)
-    ahead = invoke(runner, ["route", plain, "-o", table, "--year", "2999", "--store", store])
-    assert ahead.exit_code == 2 and "年度 2999 在未来" in ahead.output
+    ahead = invoke(runner, ["route", plain, "-o", table, "--year", "2100", "--store", store])
+    assert ahead.exit_code == 2 and "年度 2100 在未来" in ahead.output
 
     # Confirmed, it is recorded; then withdrawn, no reader sees it, and `router decisions` lists it.
     assert invoke(runner, ["route", INTAKE, "-o", table, "--date", "2012-02-20", "--store", store,
