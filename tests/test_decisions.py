@@ -8,6 +8,7 @@ expected decision is written once per case and asserted on every surface.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import shutil
@@ -402,3 +403,36 @@ def test_track_picks_the_year_of_the_latest_assignment(runner, tmp_path):
     assert "2020年" in shown.output
     unassigned = invoke(runner, ["track", "show", "102", "--store", store])
     assert unassigned.exit_code == 1 and "都未交办；请加 --year 指明年度" in unassigned.output
+
+
+# --- counts that agree: suggestions, not steps; a reply on a 会办 row is the co-handler's opinion --------
+
+
+def test_year_end_counts_suggestions_and_co_handlers_replies_as_opinions(runner, office, profile, tmp_path):
+    from router.services.tracking import division_summary, handlings_of_year, year_end
+
+    store = office["store"]
+    steps = [["101", "交办", "--role", "主办", "--date", "2021-02-20"],
+             ["102", "交办", "--role", "会办", "--date", "2021-02-20"],
+             ["103", "交办", "--role", "主办", "--date", "2021-02-20"],
+             ["101", "联系", "--how", "电话", "--date", "2021-03-01"],
+             ["101", "答复", "--grade", "A1", "--date", "2021-04-01"],
+             ["101", "回访", "--satisfaction", "满意", "--date", "2021-04-20"],
+             ["102", "答复", "--grade", "A1", "--date", "2021-04-01"]]  # a reply recorded on the 会办 row
+    for step in steps:
+        result = invoke(runner, ["track", *step, "--store", store])
+        assert result.exit_code == 0, result.output
+    out = tmp_path / "report"
+    result = invoke(runner, ["report", "--year", "2021", "--from-store", "--store", store, "--out", out])
+    assert result.exit_code == 0, result.output
+    text = (out / "report.md").read_text(encoding="utf-8")
+    assert "已答复的1件主办建议中" in text
+    assert "会办的1件全部按期向主办单位送达会办意见" in text
+    assert "已答复尚未回访" not in text  # the only 主办 reply was visited; the 会办 reply is an opinion
+    with Store.open(store) as opened:
+        figures = year_end(opened, profile, 2021)
+        assert (figures.received, figures.led, figures.co_handled, figures.replied, figures.opinions,
+                figures.not_visited) == (3, 2, 1, 1, 1, 0)
+        summary = division_summary(handlings_of_year(opened, 2021), profile, dt.date(2021, 12, 31))
+    # 103 owes both the contact and the reply: one suggestion overdue, not two steps.
+    assert sum(row["逾期未办"] for row in summary) == 1

@@ -166,9 +166,49 @@ CASES = [
      "Refused before unpickling: `changed since training (sha256 does not match the manifest)`"),
     ("A model folder from a newer router", "Refused: `made by router 99.0.0 …; upgrade router`"),
     ("`router models verify` over good and tampered folders", "Checks them all; lists each failure; exit 1"),
+    # 5. One truth for every decision (issue #20; tests in test_decisions.py): the same case through the web
+    # (HTTP), the terminal, `router accept` and `router track import`, the same decision in the store.
+    ("同意 of a fresh route (web, terminal, `router accept`)", "同意 of the suggested route, on every surface"),
+    ("同意 after a colleague moved the suggestion to another division (web 修改, tracking 转办), then 同意 on the "
+     "web, in a newer table, or the terminal",
+     "Agrees with the current decision: the transfer stands, the new division's reviewer keeps access (no 403); "
+     "the terminal does not ask again"),
+    ("A 修改 that changes nothing (web, terminal, table), or a 转办 to the division that holds",
+     "Recorded as 同意 with its comment (one rule everywhere); the 转办 records nothing"),
+    ("待定 without a reason (web, terminal `d`, table)",
+     "Refused on every surface (`待定请写明原因`); nothing recorded; with a reason it is recorded"),
+    ("An older copy of the table (a route table or a web download) accepted after a newer decision; an unchanged "
+     "web download accepted",
+     "The rows decided since are listed as conflicts and not recorded (--force to override); an unchanged "
+     "download adds no decision (a 修改 without co-divisions reads back as itself): the download carries the "
+     "store's identity, the real 建议标识 and the 路由信息 sheet of `router route`"),
+    ("A table (route table or web download) from another store with the same office name, to `accept` or "
+     "`track import`",
+     "Refused naming the file and both store ids; nothing recorded (each store has a random id, made at creation "
+     "or at migration 5)"),
+    ("A mistyped year: `route --date 2012-02-20` of the 2021 intake, `history import --year 2071`, a year in the "
+     "future or more than one before the store's first",
+     "Refused naming the year the file says (its name, title line, 届次 column) and `--year-ok`; a wrong route "
+     "is taken back by `router store withdraw` (append-only, honoured by every reader, listed in `router "
+     "decisions`)"),
+    ("Replies recorded on 会办 rows; a suggestion with two overdue steps",
+     "The year-end report counts a 会办 reply as the co-handler's opinion, never as the office's reply awaiting a "
+     "visit; 逾期未办 counts the suggestion once"),
 ]
 
 ELSEWHERE = {
+    "同意 of a fresh route": ["test_decisions.py::test_agree_to_a_fresh_route_on_every_surface"],
+    "同意 after a colleague": ["test_decisions.py::test_agree_after_a_transfer_keeps_the_transfer_on_every_surface"],
+    "A 修改 that changes nothing": ["test_decisions.py::test_an_unchanged_correction_is_agreement_on_every_surface"],
+    "待定 without a reason": ["test_decisions.py::test_pending_without_a_reason_is_refused_on_every_surface"],
+    "An older copy of the table": ["test_decisions.py::test_an_older_copy_lists_conflicts_on_accept_and_web_download"],
+    "A table (route table or web download) from another store": [
+        "test_decisions.py::test_a_table_from_another_store_is_refused",
+        "test_decisions.py::test_an_existing_store_gets_an_identity_at_migration"],
+    "A mistyped year": ["test_decisions.py::test_a_mistyped_year_is_refused_and_a_wrong_route_withdrawn",
+                        "test_decisions.py::test_track_picks_the_year_of_the_latest_assignment"],
+    "Replies recorded on 会办 rows": [
+        "test_decisions.py::test_year_end_counts_suggestions_and_co_handlers_replies_as_opinions"],
     "A CSV with an unclosed quote": ["test_integrity.py::test_unclosed_quote_to_the_end_is_refused_naming_the_row",
                                      "test_integrity.py::test_stray_quote_that_closes_rows_later_is_refused",
                                      "test_integrity.py::test_legal_multiline_cells_still_read"],

@@ -10,8 +10,7 @@ import click
 
 from .base import _reviewer, cli, pass_state, store_option
 
-# Terminal names of the steps (either form is accepted).
-STEP_NAMES = {"交办": "已交办", "转办": "已转办", "联系": "已联系代表", "会商": "已会商", "答复": "已答复", "回访": "已回访"}
+from ..services.tracking.steps import TERMINAL_NAMES as STEP_NAMES  # the terminal's words (either form is accepted)
 
 
 class _TrackGroup(click.Group):
@@ -76,31 +75,23 @@ def track_record(state, ident, step, day, role, key, division, how, grade, text,
                  note, year, recorder, store_path):
     """记录一条建议的一个办理步骤（先校验；被拒绝时不记录任何内容）。"""
     from ..errors import InputError
-    from ..services.tracking import ASSIGNED, TRANSFERRED, VISITED, find_suggestion, record_event
+    from ..services.tracking import VISITED, find_suggestion, record_event
+    from ..services.tracking.steps import STEP
     from ..store import Store
 
     profile = state.profile
     step = STEP_NAMES.get(step, step)
     if day is None and step != VISITED:
         day = dt.date.today()
-    fields: dict = {}
-    if step in (ASSIGNED, TRANSFERRED) and division:
+    # The step's fields that the terminal takes (its specification), each from the option of its name.
+    given = {"role": role or "", "key": key, "how": how or "", "note": note, "grade": grade or "", "text": text,
+             "asks": asks, "adopted": adopted, "satisfaction": satisfaction or "", "comment": comment}
+    fields: dict = {f.name: given[f.name] for f in STEP[step].fields if f.option and f.name in given}
+    if STEP[step].field("division") and division:
         key_of = profile.division_key(division)
         if key_of is None:
             raise InputError(f"--division：'{division}' 不是本机构的处室（可选：{'、'.join(d.name for d in profile.divisions)}）")
         fields["division"] = key_of
-    if step == ASSIGNED:
-        fields.update(role=role or "", key=key)
-    elif step == TRANSFERRED:
-        fields.update(comment=comment)
-    elif step == "已联系代表":
-        fields.update(how=how or "", note=note)
-    elif step == "已会商":
-        fields.update(note=note)
-    elif step == "已答复":
-        fields.update(grade=grade or "", text=text, asks=asks, adopted=adopted)
-    elif step == VISITED:
-        fields.update(satisfaction=satisfaction or "", comment=comment)
     with Store.open(state.store_path(store_path, write=True, what="记录办理情况"), create=False) as store:
         sid = find_suggestion(store, ident, year)
         new = record_event(store, profile, sid, step, day=day, recorder=_reviewer(recorder), origin="terminal", **fields)
@@ -153,7 +144,7 @@ def track_show(state, ident, year, store_path):
         click.echo(f"  {r.day or '—'}　{r.step}　{describe(r, profile)}　（{r.recorder}，{r.origin}）")
     for step, word in MISSING.items():
         due = h.due_of(step, profile)
-        if due and not h.latest(step):
+        if due and not h.done(step):
             click.echo(f"  {word}：应于 {due.isoformat()} 前完成")
 
 

@@ -13,12 +13,8 @@ from ...store import Store
 from ...table import KEY_HEADER, TRACKING_HEADERS
 from .records import (
     ASSIGNED,
-    CONSULTED,
-    CONTACTED,
     DATE_COLUMN,
-    REPLIED,
     TRANSFERRED,
-    VISITED,
     Handling,
     Record,
     _append,
@@ -28,6 +24,7 @@ from .records import (
     handling_of,
     parse_day,
 )
+from .steps import STEP, STEP_SPECS
 
 # --- the assignment table ------------------------------------------------------------------
 
@@ -61,31 +58,24 @@ def _cell(value) -> str:
 
 
 def _shown(step: str, record: Record, column: str, profile: Profile) -> str:
-    """A stored record's value as the table's ``column`` shows it."""
-    d = record.detail
-    return {
-        "交办日期": str(record.day or ""), "办理类型": d.get("role", ""), "重点": "是" if d.get("key") else "否",
-        "转办处室": profile.division(d["division"]).name if d.get("division") and step == TRANSFERRED else "",
-        "联系日期": str(record.day or ""), "联系方式": d.get("how", ""), "会商日期": str(record.day or ""),
-        "答复日期": str(record.day or ""), "答复类别": d.get("grade", ""), "答复内容或文号": d.get("text", ""),
-        "建议条数": "" if d.get("asks") is None else str(d["asks"]),
-        "采纳条数": "" if d.get("adopted") is None else str(d["adopted"]),
-        "满意度": d.get("satisfaction", ""), "回访日期": str(record.day or ""), "回访意见": d.get("comment", ""),
-    }[column]
+    """A stored record's value as the table's ``column`` shows it (by the step's specification)."""
+    spec = STEP[step]
+    if column == spec.date_column:
+        return str(record.day or "")
+    field = next(f for f in spec.fields if f.column == column)
+    value = record.detail.get(field.name)
+    if field.kind == "flag":
+        return "是" if value else "否"
+    if field.kind == "division":
+        return profile.division(value).name if value else ""
+    if field.kind == "count":
+        return "" if value is None else str(value)
+    return value or ""
 
 
-# Each step of a row: the table columns it reads, the one whose emptiness means "not filled".
-_ROW_STEPS = [
-    (ASSIGNED, ("交办日期", "办理类型", "重点")),
-    (TRANSFERRED, ("转办处室",)),
-    (CONTACTED, ("联系日期", "联系方式")),
-    (CONSULTED, ("会商日期",)),
-    (REPLIED, ("答复日期", "答复类别", "答复内容或文号", "建议条数", "采纳条数")),
-    (VISITED, ("满意度", "回访日期", "回访意见")),
-]
-# A step is filled in a row when one of these is not empty (the others are details).
-_FILLED_BY = {ASSIGNED: ("交办日期",), TRANSFERRED: ("转办处室",), CONTACTED: ("联系日期", "联系方式"),
-              CONSULTED: ("会商日期",), REPLIED: ("答复日期", "答复类别"), VISITED: ("满意度",)}
+# Each step of a row: the table columns it reads, and those any of which filled means the row fills the step.
+_ROW_STEPS = [(s.name, s.columns) for s in STEP_SPECS]
+_FILLED_BY = {s.name: s.filled_by for s in STEP_SPECS}
 
 
 class _CellError(ValueError):
@@ -103,31 +93,36 @@ def _count(value: str, column: str) -> int | None:
 
 
 def _row_fields(step: str, get, h: Handling, profile: Profile) -> dict:
-    """The details of ``step`` as a row of the table gives them."""
+    """The details of ``step`` as a row of the table gives them: each field of the step's specification
+    read by its kind, then the fields derived from the route and the handling."""
+    out = {}
+    for field in STEP[step].fields:
+        if not field.column:
+            continue
+        value = get(field.column)
+        if field.kind == "flag":
+            if value not in ("", "是", "否"):
+                raise _CellError(field.column, f"'{value}' 应为 是 或 否")
+            value = value == "是"
+        elif field.kind == "division":
+            key = profile.division_key(value)
+            if key is None:
+                raise _CellError(field.column, f"'{value}' 不是本机构的处室（可选：{'、'.join(d.name for d in profile.divisions)}）")
+            value = key
+        elif field.kind == "count":
+            value = _count(value, field.column)
+        out[field.name] = value
     if step == ASSIGNED:
         routed = h.routed or {}
         division = routed.get("division")
         if not division:
             name = get("确认主办处室") or get("建议主办处室")
             division = profile.division_key(name) if name else None
-        if get("重点") not in ("", "是", "否"):
-            raise _CellError("重点", f"'{get('重点')}' 应为 是 或 否")
         topic = routed.get("topic") or profile.topic_key(get("确认主题") or get("建议主题") or "")
-        return {"role": get("办理类型"), "key": get("重点") == "是", "division": division, "topic": topic,
-                "co_divisions": routed.get("co_divisions", [])}
+        out.update(division=division, topic=topic, co_divisions=routed.get("co_divisions", []))
     if step == TRANSFERRED:
-        division = profile.division_key(get("转办处室"))
-        if division is None:
-            raise _CellError("转办处室", f"'{get('转办处室')}' 不是本机构的处室（可选：{'、'.join(d.name for d in profile.divisions)}）")
-        return {"division": division, "from": h.division or ""}
-    if step == CONTACTED:
-        return {"how": get("联系方式")}
-    if step == REPLIED:
-        return {"grade": get("答复类别"), "text": get("答复内容或文号"), "asks": _count(get("建议条数"), "建议条数"),
-                "adopted": _count(get("采纳条数"), "采纳条数")}
-    if step == VISITED:
-        return {"satisfaction": get("满意度"), "comment": get("回访意见")}
-    return {}
+        out["from"] = h.division or ""
+    return out
 
 
 def _conflicts(row: int, step: str, columns, get, day, stored: Record, profile: Profile) -> list[Conflict]:

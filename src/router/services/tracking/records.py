@@ -12,15 +12,11 @@ from ...profile import Profile
 from ...routing import add_months
 from ...store import Store, _now
 
-ASSIGNED, TRANSFERRED, CONTACTED, CONSULTED, REPLIED, VISITED = STEPS = (
-    "已交办", "已转办", "已联系代表", "已会商", "已答复", "已回访")
+from .steps import DATE_COLUMN, MISSING, STEP, STEPS  # noqa: F401  (the steps as data; re-exported)
+
+ASSIGNED, TRANSFERRED, CONTACTED, CONSULTED, REPLIED, VISITED = STEPS
 ROLES = ("主办", "会办")
 ORIGIN = "tracking"
-
-# The column (and terminal option) that holds each step's date.
-DATE_COLUMN = {ASSIGNED: "交办日期", TRANSFERRED: "转办日期", CONTACTED: "联系日期", CONSULTED: "会商日期",
-               REPLIED: "答复日期", VISITED: "回访日期"}
-MISSING = {CONTACTED: "未联系代表", CONSULTED: "未送会办意见", REPLIED: "未答复", VISITED: "未回访"}
 
 
 
@@ -85,6 +81,19 @@ class Handling:
     def latest(self, step: str) -> Record | None:
         return next((r for r in reversed(self.records) if r.step == step), None)
 
+    def done(self, step: str) -> Record | None:
+        """The record that does ``step`` for this suggestion, by its role.
+
+        On a 会办 row a reply is the co-handler's opinion to the lead (it does 已会商, not 已答复):
+        the office's reply and the deputy's visit belong to the lead's row.
+        """
+        if self.role == "会办":
+            if step == CONSULTED:
+                return self.latest(CONSULTED) or self.latest(REPLIED)
+            if step in (REPLIED, VISITED):
+                return None
+        return self.latest(step)
+
     @property
     def assignment(self) -> Record | None:
         return self.latest(ASSIGNED)
@@ -129,18 +138,18 @@ class Handling:
             return self.reply_due(profile) - dt.timedelta(days=t.opinion_days_before)
         if step == REPLIED and self.role == "主办":
             return self.reply_due(profile)
-        if step == VISITED and self.latest(REPLIED) and self.latest(REPLIED).day:
-            return self.latest(REPLIED).day + dt.timedelta(days=t.followup_days)
+        if step == VISITED and self.done(REPLIED) and self.done(REPLIED).day:
+            return self.done(REPLIED).day + dt.timedelta(days=t.followup_days)
         return None
 
     def done_by(self, step: str, on: dt.date) -> bool:
         """Whether the step is recorded as done on or before ``on`` (a record without a date counts as done)."""
-        record = self.latest(step)
+        record = self.done(step)
         return record is not None and (record.day is None or record.day <= on)
 
     def on_time(self, step: str, profile: Profile) -> bool | None:
         """Whether the step was done by its due date; None when not done or not owed."""
-        record, due = self.latest(step), self.due_of(step, profile)
+        record, due = self.done(step), self.due_of(step, profile)
         if record is None or due is None or record.day is None:
             return None
         return record.day <= due
@@ -275,18 +284,17 @@ def _check(h: Handling, step: str, day: dt.date | None, detail: dict, profile: P
 
 
 def _normalized(step: str, detail: dict, profile: Profile) -> dict:
-    """Only the fields a step keeps, in canonical form, so equal records compare equal."""
-    keep = {ASSIGNED: ("role", "key", "topic", "division", "co_divisions"), TRANSFERRED: ("division", "from", "comment"),
-            CONTACTED: ("how", "note"), CONSULTED: ("note",), REPLIED: ("grade", "text", "asks", "adopted"),
-            VISITED: ("satisfaction", "comment")}[step]
-    out = {k: detail.get(k) for k in keep}
+    """Only the fields a step keeps (its :class:`~router.services.tracking.steps.Step`), in canonical
+    form, so equal records compare equal."""
+    fields = STEP[step].fields
+    out = {f.name: detail.get(f.name) for f in fields}
     if step == REPLIED and out["grade"]:
         grade = profile.tracking.grade(out["grade"])
         out["grade"] = grade.code if grade else out["grade"]
     if step == ASSIGNED:
         out["key"] = bool(out["key"])
         out["co_divisions"] = list(out["co_divisions"] or [])
-    return {k: ("" if v is None and k in ("note", "comment", "text", "from") else v) for k, v in out.items()}
+    return {f.name: (f.default if out[f.name] is None else out[f.name]) for f in fields}
 
 
 def describe(record: Record, profile: Profile) -> str:

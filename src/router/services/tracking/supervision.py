@@ -76,7 +76,8 @@ def due_steps(handlings: list[Handling], profile: Profile, on: dt.date, within_d
 
 
 def division_summary(handlings: list[Handling], profile: Profile, on: dt.date) -> list[dict]:
-    """Per division, at ``on``: assigned (led/co-handled), steps done, replies on time, overdue steps."""
+    """Per division, at ``on``: assigned (led/co-handled), suggestions with each step done, replies on
+    time, and suggestions with a step overdue (a suggestion counts once, however many steps it owes)."""
     rows: dict[str, dict] = {}
     for h in handlings:
         division = profile.division(h.division).name if h.division in profile.division_keys else "（未定处室）"
@@ -86,12 +87,14 @@ def division_summary(handlings: list[Handling], profile: Profile, on: dt.date) -
                                          "逾期未办": 0, "_order": _division_order(profile, h.division)})
         row["交办"] += 1
         row[h.role or "主办"] += 1
+        overdue = False
         for step in (CONTACTED, CONSULTED, REPLIED, VISITED):
             if h.done_by(step, on):
                 row[step] += 1
             elif (due := h.due_of(step, profile)) is not None and due < on and (
                     step != VISITED or h.done_by(REPLIED, on)):
-                row["逾期未办"] += 1
+                overdue = True
+        row["逾期未办"] += overdue
         row["按期答复"] += bool(h.done_by(REPLIED, on) and h.on_time(REPLIED, profile))
     return [{k: v for k, v in r.items() if k != "_order"} for r in sorted(rows.values(), key=lambda r: r["_order"])]
 
@@ -166,11 +169,12 @@ def year_end(store: Store, profile: Profile, year: int) -> YearEnd:
     y.received = len(handlings)
     solved = {g.code for g in profile.tracking.grades if g.outcome == "solved"}
     for h in handlings:
-        reply, visit = h.latest(REPLIED), h.latest(VISITED)
+        # By role (Handling.done): a reply on a 会办 row is the co-handler's opinion, not the office's reply.
+        reply, visit = h.done(REPLIED), h.done(VISITED)
         y.transferred += h.latest(TRANSFERRED) is not None
         if h.role == "会办":
             y.co_handled += 1
-            if h.latest(CONSULTED):
+            if h.done(CONSULTED):
                 y.opinions += 1
                 y.opinions_on_time += bool(h.on_time(CONSULTED, profile))
             else:
