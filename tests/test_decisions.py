@@ -436,3 +436,32 @@ def test_year_end_counts_suggestions_and_co_handlers_replies_as_opinions(runner,
         summary = division_summary(handlings_of_year(opened, 2021), profile, dt.date(2021, 12, 31))
     # 103 owes both the contact and the reply: one suggestion overdue, not two steps.
     assert sum(row["逾期未办"] for row in summary) == 1
+
+
+def test_a_bulk_confirmation_is_counted_first_and_can_be_taken_back(runner, office, profile):
+    from router.services.review import confirm_unflagged, undo_batch, unflagged_pending
+
+    store = office["store"]
+    with Store.open(store) as opened:
+        pending = unflagged_pending(opened, YEAR)
+        unflagged = [r for r in _rows(store) if r["latest"] is None]
+        assert sum(pending.values()) >= 1
+        batch = confirm_unflagged(opened, YEAR, reviewer="王五")
+        assert batch.count == sum(pending.values())
+        again = confirm_unflagged(opened, YEAR, reviewer="王五")
+        assert again.count == 0
+    confirmed = [r for r in _rows(store) if r["origin"] == batch.origin]
+    assert len(confirmed) == batch.count and all(r["latest"][0] == "同意" for r in confirmed)
+    # One of them is decided again by a reviewer: taking the batch back leaves that decision standing.
+    kept = confirmed[0]
+    moved = dict(kept["suggested"], division=_other(profile, kept["suggested"]["division"]))
+    moved["co_divisions"] = [k for k in moved["co_divisions"] if k != moved["division"]]
+    assert _web(_client(office, profile), kept["sid"], "修改", route=moved, profile=profile,
+                store=store).status_code == 303
+    with Store.open(store) as opened:
+        assert undo_batch(opened, batch.origin, reviewer="王五") == batch.count - 1
+    after = {r["sid"]: r for r in _rows(store)}
+    assert after[kept["sid"]]["latest"][:2] == ("修改", moved)
+    for r in confirmed[1:]:
+        assert after[r["sid"]]["latest"] == ("待定", None, "撤销批量确认")
+    assert len(unflagged) >= batch.count

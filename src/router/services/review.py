@@ -30,6 +30,9 @@ __all__ = [
     "record_history",
     "withdraw",
     "table_store_problem",
+    "unflagged_pending",
+    "confirm_unflagged",
+    "undo_batch",
     "ReviewDecision",
     "ReviewSession",
     "Accepted",
@@ -486,3 +489,75 @@ def withdraw(store, *, year: int | None = None, source: str = "", reason: str, w
     if not store.covered(year=year, source=source):
         raise RequestError(f"{store.path}：没有可撤回的建议（{what}）；请用 router decisions 查看已有的年度和来文")
     return store.withdraw(year=year, source=source, reason=reason.strip(), who=who, created=_now())
+
+
+# --- bulk confirmation: what it would do, doing it, taking it back ---------------------------------
+
+
+def _unflagged(store, db, year: int, divisions=()):
+    """(suggestion id, Standing) of the year's routed, unflagged suggestions without a decision that a
+    reviewer limited to ``divisions`` may decide."""
+    import json
+
+    for row in store.review_rows(year=year, db=db):
+        sid, topic, detail, decision_id = row[0], row[5], row[10], row[11]
+        if decision_id is not None or topic is None or json.loads(detail or "{}").get("needs_review", True):
+            continue
+        now = standing(store, db, sid)
+        if may_decide(divisions, now):
+            yield sid, now
+
+
+def unflagged_pending(store, year: int, *, divisions=()) -> Counter:
+    """How many suggestions a bulk 同意 would confirm, by division (what to say before asking)."""
+    with store.transaction() as db:
+        return Counter(now.division for _, now in _unflagged(store, db, year, divisions))
+
+
+@dataclass
+class Batch:
+    """A bulk confirmation: the origin its decisions carry (to take them back) and the suggestions confirmed."""
+
+    origin: str
+    suggestion_ids: list[int]
+
+    @property
+    def count(self) -> int:
+        return len(self.suggestion_ids)
+
+
+def confirm_unflagged(store, year: int, *, reviewer: str, divisions=(), origin: str = "web:confirm-unflagged") -> Batch:
+    """同意 (by the rules) for every routed, unflagged suggestion of the year without a decision that the
+    reviewer may decide, in one transaction; the batch's own origin lets :func:`undo_batch` take it back."""
+    import secrets
+
+    tag = f"{origin}:{dt.datetime.now().strftime('%Y%m%d%H%M%S')}-{secrets.token_hex(3)}"
+    done = []
+    with store.transaction() as db:
+        for sid, now in list(_unflagged(store, db, year, divisions)):
+            if record(store, db, now, settle(now, "同意"), reviewer=reviewer, origin=tag):
+                done.append(sid)
+    return Batch(tag, done)
+
+
+def undo_batch(store, origin: str, *, reviewer: str) -> int:
+    """Take back a bulk confirmation (append-only): each of its decisions that is still the latest of its
+    suggestion is followed by the decision before it, or by 待定 when there was none; later decisions stand."""
+    import json
+
+    undone = 0
+    with store.transaction() as db:
+        for decision_id, sid in store.decisions_of_origin(db, origin):
+            latest = store.decision_rows(sid, db=db, latest=True)
+            if not latest or latest[0][0] != decision_id:
+                continue  # decided again since: that decision stands
+            before = store.decision_before(db, sid, decision_id)
+            if before is None:
+                store.add_decision(db, sid, action="待定", reviewer=reviewer, after=None, comment="撤销批量确认",
+                                   origin=f"undo:{origin}")
+            else:
+                action, after, comment = before
+                store.add_decision(db, sid, action=action, reviewer=reviewer, after=json.loads(after) if after else None,
+                                   comment=comment or "撤销批量确认", origin=f"undo:{origin}")
+            undone += 1
+    return undone

@@ -212,18 +212,14 @@ def decide(store: Store, profile: Profile, found: Item, *, action: str, reviewer
     return Outcome(kind, None)
 
 
-def confirm_unflagged(store: Store, year: int, reviewer: str) -> int:
-    """同意 for every routed suggestion of the year that is not flagged for review and has no decision yet."""
-    from ..services.review import record, settle, standing
+def confirm_unflagged(store: Store, year: int, reviewer: str, *, divisions=None) -> int:
+    """同意 for every routed suggestion of the year that is not flagged for review and has no decision yet
+    (of ``divisions`` only, when given). See :func:`router.services.review.confirm_unflagged` for the batch
+    (its origin takes it back with :func:`router.services.review.undo_batch`) and
+    :func:`router.services.review.unflagged_pending` for what it would confirm, by division."""
+    from ..services.review import confirm_unflagged as confirm
 
-    count = 0
-    with store.transaction() as db:
-        for found in map(_item, store.review_rows(year=year, db=db)):
-            if found.latest is not None or found.topic is None or found.needs_review:
-                continue
-            now = standing(store, db, found.sid)
-            count += record(store, db, now, settle(now, "同意"), reviewer=reviewer, origin="web:confirm-unflagged")
-    return count
+    return confirm(store, year, reviewer=reviewer, divisions=divisions or ()).count
 
 
 def division_counts(items: list[Item]) -> dict[str | None, Counter]:
