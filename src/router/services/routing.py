@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -90,16 +91,6 @@ def _refuse_unaccepted_review(output: Path, profile: Profile, decisions: dict) -
             "或加 --force 覆盖")
 
 
-def _store_id(store, store_file: Path) -> str:
-    """The identity of the store the routes go into (made now when the store is new)."""
-    from ..store import Store
-
-    if store is not None:
-        return store.store_id
-    with Store.open(store_file) as created:
-        return created.store_id
-
-
 def route_file(profile: Profile, input_path: Path, output: Path, fmt: str, *, load_model: Callable[[], object],
                store=None, store_file: Path | None = None, threshold: float | None = None, sheet: str | None = None,
                assignment_date: dt.date | None = None, jobs: int = 1, year: int | None = None, force: bool = False,
@@ -167,10 +158,12 @@ def route_file(profile: Profile, input_path: Path, output: Path, fmt: str, *, lo
         for r in routed:
             r.features = None  # similar search was their last reader; the table needs only the routes
         meta = {}
+        # A store made by this route takes the id its table already carries (it is made only once the table is whole).
+        new_id = secrets.token_hex(8)
         if store_file is not None:
             meta = {"历史库": str(Path(store_file).resolve()),
                     "决定序号": store.last_decision_id() if store is not None else 0,
-                    "存储标识": _store_id(store, store_file)}
+                    "存储标识": store.store_id if store is not None else new_id}
         meta.update({"年度": year, "交办日期": day.isoformat(), "来文": Path(input_path).name,
                      "模型": model.folder.name, "路由时间": dt.datetime.now().isoformat(timespec="seconds")})
 
@@ -179,7 +172,7 @@ def route_file(profile: Profile, input_path: Path, output: Path, fmt: str, *, lo
             if store is not None:
                 store.record_routes(routed, year=year, source=source, model=str(model.folder))
             elif store_file is not None:
-                with Store.open(store_file) as created:
+                with Store.open(store_file, identity=new_id) as created:
                     created.record_routes(routed, year=year, source=source, model=str(model.folder))
 
         write_routes(routed, profile, output, fmt, before_replace=record, assigned=day, meta=meta)

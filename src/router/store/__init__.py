@@ -122,7 +122,8 @@ class Store(Queries):
         self._checked = False  # quick_check passed on this connection (see _check_before_writing)
 
     @classmethod
-    def open(cls, path: str | os.PathLike | None = None, *, create: bool = True) -> "Store":
+    def open(cls, path: str | os.PathLike | None = None, *, create: bool = True, identity: str | None = None) -> "Store":
+        """Open (or create) the store at ``path``; a store created now takes ``identity`` as its id when given."""
         path = Path(path) if path else default_store_path()
         if not create and not path.exists():
             raise StoreError(f"{path}: no store here; import history (`router history import`) or route an intake first")
@@ -147,6 +148,9 @@ class Store(Queries):
             # A new file has nothing to check; one this process already has open was checked then.
             store._checked = not existing or open_here
             store._migrate()
+            if identity and not existing:
+                with store.transaction() as db:
+                    db.execute("UPDATE store_info SET value = ? WHERE key = 'store_id'", (identity,))
         except sqlite3.Error as exc:
             connection.close()
             raise _store_error(path, exc) from None
