@@ -40,6 +40,9 @@ def _within(ctx, param, value: str) -> int:
 
 year_option = click.option("--year", type=click.IntRange(1949, 2200), default=None,
                            help="建议所属年度（默认：最近一个有交办建议的年度）。")
+# For one suggestion by its number: the number may recur in several years.
+id_year_option = click.option("--year", type=click.IntRange(1949, 2200), default=None,
+                              help="建议所属年度（默认：该编号最近一次交办的年度；从未交办且多个年度都有该编号时必须给出）。")
 by_option = click.option("--by", "recorder", default=None, help="记入记录的经办人姓名（默认：$USER）。")
 
 
@@ -67,7 +70,7 @@ def track():
 @click.option("--satisfaction", default=None, help="回访：满意、基本满意或不满意（按配置文件的列表）。")
 @click.option("--comment", default="", help="回访/转办：意见。")
 @click.option("--note", default="", help="联系/会商：备注。")
-@year_option
+@id_year_option
 @by_option
 @store_option
 @pass_state
@@ -125,7 +128,7 @@ def track_import(state, table, year, recorder, store_path):
 
 @track.command("show")
 @click.argument("ident", metavar="ID")
-@year_option
+@id_year_option
 @store_option
 @pass_state
 def track_show(state, ident, year, store_path):

@@ -1,8 +1,10 @@
-"""People's decisions: reviewing routes one by one, accepting a reviewed table, importing past years.
+"""People's decisions: one service for every surface that records them.
 
-The rules here are the application's, shared by the terminal review and the web page: which
-alternatives a reviewer is offered, how an answer becomes a decision, how it is recorded, and
-which suggestions still wait for a person.
+The web pages (router.web.backend), the terminal review, `router accept`, tracking's 转办 and the
+history import all record decisions through :func:`settle` (the office's rules, written once)
+and :func:`record`; :func:`may_decide` says who may decide which division's rows. Here too:
+which alternatives a reviewer is offered, which suggestions still wait for a person, bulk
+confirmation and its undo, and withdrawing a wrong route or import.
 """
 
 from __future__ import annotations
@@ -55,8 +57,8 @@ class ReviewDecision:
     """What a reviewer decided about one route: the action, the route after and before, a comment."""
 
     action: str
-    after: dict
-    before: dict
+    after: dict | None
+    before: dict | None
     comment: str = ""
 
 
