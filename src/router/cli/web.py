@@ -21,7 +21,7 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 @store_option
 @pass_state
 def serve(state, host, port, year, threads, behind_proxy, store_path):
-    """为多名复核人员提供基于存储的复核网页。"""
+    """为多名复核人提供基于存储的复核网页。"""
     import waitress
 
     from ..accounts import count_users

@@ -224,7 +224,8 @@ def decide(store: Store, profile: Profile, found: Item, *, action: str, reviewer
     if action == "同意":
         if suggested is None:
             raise InputError("这条建议没有建议路由，请用“修改”选择主题和处室")
-        after = dict(suggested)
+        # 同意 agrees with the decision that holds now (a colleague's transfer), else the suggestion.
+        after = dict(found.latest.after) if found.latest is not None and found.latest.after else dict(suggested)
     elif action == "修改":
         after = check_route(profile, route or {})
         if after == suggested and not comment:
