@@ -297,6 +297,8 @@ def register(app: Flask) -> None:
         if outcome.kind == "conflict":
             return _conflict(found, outcome, kind, {"topic": "", "division": "", "co_divisions": []},
                              form.get("reason", ""), filters)
+        if not _visible(_found(sid)):  # returned out of the user's divisions
+            return redirect(_queue_url(filters, saved=sid, outcome=kind), code=303)
         return _back_to(sid, filters, notice=kind)
 
     @app.post("/s/<int:sid>/comment")
