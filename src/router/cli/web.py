@@ -93,4 +93,5 @@ def users_list(state, store_path):
         click.echo("尚无账户")
     for u in found:
         scope = "、".join(state.profile.division(k).name for k in u.divisions) or "全部处室"
-        click.echo(f"{u.name}\t{ROLE_NAMES[u.role]}\t{scope}\t{u.created}")
+        state_ = f"\t已停用（{u.disabled}）" if u.disabled else ""
+        click.echo(f"{u.name}\t{ROLE_NAMES[u.role]}\t{scope}\t{u.created}{state_}")

@@ -14,7 +14,7 @@ import json
 __all__ = [
     "user_row", "user_rows", "user_password", "insert_user", "set_password", "set_disabled", "count_users",
     "insert_session", "session_row", "delete_session", "delete_sessions_of",
-    "search", "decision_rows", "latest_decision_row", "last_decision_id", "reversals_of", "reversed_ids",
+    "search", "search_count", "decision_rows", "latest_decision_row", "last_decision_id", "reversals_of", "reversed_ids",
     "own_recent", "insert_reversal", "insert_batch", "insert_batch_decision", "batch_row", "batch_decisions",
     "batches", "insert_transfer", "transfers_of", "open_transfers", "insert_comment", "comments_of", "comments_of_year",
     "decided_since", "reviewer_days",
@@ -88,6 +88,30 @@ def delete_sessions_of(db, name: str, *, keep: str = "") -> None:
 
 # --- search -------------------------------------------------------------------------------------
 
+def _search_where(terms: list[str], number: str | None, year: int | None) -> tuple[str, list]:
+    where, params = [], []
+    if year is not None:
+        where.append("s.year = ?")
+        params.append(year)
+    match = []
+    if number:
+        match.append("s.number = ?")
+        params.append(number)
+    if terms:
+        match.append("(" + " AND ".join(
+            "(instr(s.title, ?) > 0 OR instr(IFNULL(s.deputy, ''), ?) > 0 OR instr(s.body, ?) > 0)" for _ in terms) + ")")
+        params += [t for term in terms for t in (term, term, term)]
+    if not match:
+        return "", []
+    where.append("(" + " OR ".join(match) + ")")
+    return " AND ".join(where), params
+
+
+def search_count(store, *, terms: list[str], number: str | None, year: int | None) -> int:
+    where, params = _search_where(terms, number, year)
+    return store.db.execute(f"SELECT COUNT(*) FROM suggestions s WHERE {where}", params).fetchone()[0] if where else 0
+
+
 def search(store, *, terms: list[str], number: str | None, year: int | None, limit: int) -> list[tuple]:
     """Suggestions whose number is ``number`` or whose title, deputy or text hold every term.
 
@@ -96,23 +120,9 @@ def search(store, *, terms: list[str], number: str | None, year: int | None, lim
     the year's rows (measured in benchmarks/web_load.py: fast enough on 10,000 suggestions
     without an index to keep in step).
     """
-    where, params = [], []
-    if year is not None:
-        where.append("s.year = ?")
-        params.append(year)
-    match = []
-    if number:
-        match.append("s.number = ?")
-        params_number = [number]
-    else:
-        params_number = []
-    if terms:
-        match.append("(" + " AND ".join(
-            "(instr(s.title, ?) > 0 OR instr(IFNULL(s.deputy, ''), ?) > 0 OR instr(s.body, ?) > 0)" for _ in terms) + ")")
-    if not match:
+    where, params = _search_where(terms, number, year)
+    if not where:
         return []
-    where.append("(" + " OR ".join(match) + ")")
-    params += params_number + [t for term in terms for t in (term, term, term)]
     rows = store.db.execute(
         f"""
         SELECT s.id, s.year, s.number, s.title, s.deputy, r.topic, r.division, d.action,
@@ -120,7 +130,7 @@ def search(store, *, terms: list[str], number: str | None, year: int | None, lim
         FROM suggestions s
         LEFT JOIN routes r ON r.id = (SELECT MAX(id) FROM routes WHERE suggestion_id = s.id)
         LEFT JOIN decisions d ON d.id = (SELECT MAX(id) FROM decisions WHERE suggestion_id = s.id)
-        WHERE {' AND '.join(where)}
+        WHERE {where}
         ORDER BY s.year DESC, CASE WHEN s.number = ? THEN 0 ELSE 1 END, s.id
         LIMIT ?
         """, (*params, number or "", limit)).fetchall()

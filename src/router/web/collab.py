@@ -90,7 +90,10 @@ def search(store, user: User, query: str, *, year: int | None) -> tuple[list[Hit
         return [], 0
     number = _NUMBER.match(query)
     terms = [] if number else [t for t in query.split(" ") if t][:8]
-    rows = sql.search(store, terms=terms, number=number.group(1) if number else None, year=year, limit=5000)
+    number = number.group(1) if number else None
+    unlimited = user.is_coordinator or not user.divisions
+    # Everyone's rows for a user who sees everything (counted apart); else enough to filter by division.
+    rows = sql.search(store, terms=terms, number=number, year=year, limit=SEARCH_LIMIT if unlimited else 5000)
     hits = []
     for sid, y, num, title, deputy, topic, division, action, after_topic, after_division in rows:
         now_division = after_division if after_topic else division
@@ -98,7 +101,8 @@ def search(store, user: User, query: str, *, year: int | None) -> tuple[list[Hit
             continue
         status = "未复核" if action is None else ("待定" if action == "待定" else "已确认")
         hits.append(Hit(sid, y, num or str(sid), title, deputy or "", after_topic or topic, now_division, status))
-    return hits[:SEARCH_LIMIT], len(hits)
+    found = sql.search_count(store, terms=terms, number=number, year=year) if unlimited else len(hits)
+    return hits[:SEARCH_LIMIT], found
 
 
 # --- the decision record, undo ------------------------------------------------------------------
