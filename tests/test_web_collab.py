@@ -382,3 +382,21 @@ def test_pages_name_roles_confidences_duty_and_whose_row_a_403_is(app, store_pat
     for text in (app.test_client().get("/login").text, sign_in(app, "王五").get("/coordinator").text):
         assert "router " not in text and "<code>" not in text
     assert "统筹与导出" in sign_in(app, "王五").get("/").text
+
+
+def test_a_transfer_answered_twice_is_recorded_once(app, store_path, profile):
+    with Store.open(store_path) as store:
+        add_user(store, profile, "吴十", role="reviewer", password=PASSWORD, divisions=["planning_finance"])
+    sender, one, two = sign_in(app, "钱七"), sign_in(app, "孙八"), sign_in(app, "吴十")
+    sid = sid_of(store_path, SPECS[7][0])
+    _, token, seen = page_of(sender, sid)
+    sender.post(f"/s/{sid}/transfer", data={"csrf": token, "seen": seen, "to_division": "planning_finance",
+                                            "reason": "资金"})
+    (_, token_one, seen_one), (_, token_two, seen_two) = page_of(one, sid), page_of(two, sid)
+    assert one.post(f"/s/{sid}/answer", data={"csrf": token_one, "seen": seen_one, "answer": "签收"}).status_code == 303
+    for answer in ("签收", "退回"):
+        response = two.post(f"/s/{sid}/answer", data={"csrf": token_two, "seen": seen_two, "answer": answer,
+                                                      "reason": "x"})
+        assert response.status_code == 400 and "这条转办已由 孙八 于" in response.text and "签收，无需再处理" in response.text
+    with Store.open(store_path) as store:
+        assert [r[0] for r in store.db.execute("SELECT kind FROM transfers ORDER BY id")] == ["转办", "签收"]

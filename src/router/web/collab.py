@@ -325,18 +325,26 @@ def transfer(store, profile, found, actor: User, *, to_division: str, reason: st
 
 def answer_transfer(store, profile, found, actor: User, *, accept: bool, reason: str, seen: int):
     """签收 (the transfer's route stands) or 退回 with a reason (a 修改 back to the route before it)."""
-    waiting, _ = transfer_state(store, found.sid)
+    waiting, records = transfer_state(store, found.sid)
     if waiting is None:
+        if records and records[-1].kind in ("签收", "退回"):
+            last = records[-1]
+            raise InputError(f"这条转办已由 {last.actor} 于 {last.when} {last.kind}，无需再处理")
         raise InputError("这条建议没有待签收的转办")
     if not actor.may_see(waiting.to_division):
         raise InputError(f"转办给{profile.division(waiting.to_division).name}，只有该处室的复核人或统筹人可以签收或退回")
     reason = reason.strip()[:2000]
     if accept:
         with store.transaction() as db:
-            if sql.last_decision_id(db, found.sid) != seen:
-                return backend.Outcome("conflict", backend._latest(db, found.sid))
-            sql.insert_transfer(db, found.sid, "签收", from_division=waiting.from_division,
-                                to_division=waiting.to_division, reason=reason, actor=actor.name, decision_id=None)
+            stale = sql.last_decision_id(db, found.sid) != seen
+            answered = sql.transfers_of(db, found.sid)[-1][0] != waiting.id  # a colleague answered meanwhile
+            if answered:
+                return backend.Outcome("unchanged")
+            if not stale:
+                sql.insert_transfer(db, found.sid, "签收", from_division=waiting.from_division,
+                                    to_division=waiting.to_division, reason=reason, actor=actor.name, decision_id=None)
+        if stale:  # someone decided since the page was shown: they choose again
+            return backend.Outcome("conflict", backend.item(store, found.sid).latest)
         return backend.Outcome("saved")
     if not reason:
         raise InputError("退回请写明理由")
