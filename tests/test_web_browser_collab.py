@@ -211,3 +211,30 @@ def test_the_queue_on_a_phone(browser, office):  # noqa: F811
     page.screenshot(path=str(ARTIFACTS / "suggestion-390.png"), full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert page.locator("#accept").bounding_box()["height"] >= 44
+
+
+def test_the_coordinator_sees_coverage_confirms_after_a_preview_and_takes_the_batch_back(browser, office):  # noqa: F811
+    base, store = office
+    page = open_as(browser, base, "王五")
+    page.goto(f"{base}/coordinator")
+    assert "没有专门复核人的处室" in page.inner_text("#uncovered")
+    page.screenshot(path=str(ARTIFACTS / "coordinator-1366.png"), full_page=True)
+    before = len(decisions(store))
+    page.click("#confirm-unflagged")
+    page.wait_for_selector("#confirm-form")
+    shown = int(page.inner_text("#summary strong"))
+    assert "开发指导处" in page.inner_text("#include-form") and "钱七" in page.inner_text("#include-form")
+    page.check("#include-form input[value=development]")
+    page.click("#include-recount")
+    page.wait_for_selector("#confirm-form")
+    included = int(page.inner_text("#summary strong"))
+    assert included > shown and "开发指导处" in page.inner_text("#taken")
+    page.screenshot(path=str(ARTIFACTS / "confirm-1366.png"), full_page=True)
+    assert len(decisions(store)) == before
+    page.click("#confirm-record")
+    page.wait_for_selector(".notice")
+    assert len(decisions(store)) == before + included
+    page.click("#batches button.undo")
+    page.wait_for_selector(".notice")
+    assert f"已撤销 {included} 条一次确认" in page.inner_text(".notice")
+    assert [r[5] for r in decisions(store)[-included:]] == ["web:undo-confirm"] * included
