@@ -400,3 +400,23 @@ def test_a_transfer_answered_twice_is_recorded_once(app, store_path, profile):
         assert response.status_code == 400 and "这条转办已由 孙八 于" in response.text and "签收，无需再处理" in response.text
     with Store.open(store_path) as store:
         assert [r[0] for r in store.db.execute("SELECT kind FROM transfers ORDER BY id")] == ["转办", "签收"]
+
+
+def test_the_kept_queue_order_follows_every_decision_and_route(store_path, profile):
+    """The order kept between requests is backend.order's after decisions from any process and a new route."""
+    from router.web import backend
+    from router.web.collab import OrderCache
+
+    cache = OrderCache()
+    fields = lambda entries: [(e.sid, e.action, e.after_topic, e.after_division) for e in entries]  # noqa: E731
+    with Store.open(store_path) as store, Store.open(store_path) as other:
+        first = cache.order(store, 2021)
+        assert fields(first) == fields(backend.order(store, 2021))
+        with other.transaction() as db:
+            other.add_decision(db, 3, action="修改", reviewer="某人", after={"topic": "funding", "division": "social"})
+            other.add_decision(db, 5, action="待定", reviewer="某人", after=None, comment="?")
+        assert fields(cache.order(store, 2021)) == fields(backend.order(store, 2021)) != fields(first)
+        assert [e.status for e in first].count("未复核") == len(SPECS)  # a list handed out earlier is unchanged
+        build_store(store_path, profile, specs=SPECS[:2], users=False)  # routed again: a new route
+        assert fields(cache.order(store, 2021)) == fields(backend.order(store, 2021))
+        assert cache.years(store) == backend.years(store) == [2021]

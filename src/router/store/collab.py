@@ -14,10 +14,10 @@ import json
 __all__ = [
     "user_row", "user_rows", "user_password", "insert_user", "set_password", "set_disabled", "count_users",
     "insert_session", "session_row", "delete_session", "delete_sessions_of",
-    "search", "search_count", "decision_rows", "latest_decision_row", "last_decision_id", "reversals_of", "reversed_ids",
+    "search_ids", "search_rows", "decision_rows", "latest_decision_row", "last_decision_id", "reversals_of", "reversed_ids",
     "own_recent", "insert_reversal", "insert_batch", "insert_batch_decision", "batch_row", "batch_decisions",
     "batches", "insert_transfer", "transfers_of", "open_transfers", "insert_comment", "comments_of", "comments_of_year",
-    "decided_since", "reviewer_days",
+    "decided_since", "reviewer_days", "store_marks", "decisions_after",
 ]
 
 
@@ -107,34 +107,38 @@ def _search_where(terms: list[str], number: str | None, year: int | None) -> tup
     return " AND ".join(where), params
 
 
-def search_count(store, *, terms: list[str], number: str | None, year: int | None) -> int:
-    where, params = _search_where(terms, number, year)
-    return store.db.execute(f"SELECT COUNT(*) FROM suggestions s WHERE {where}", params).fetchone()[0] if where else 0
-
-
-def search(store, *, terms: list[str], number: str | None, year: int | None, limit: int) -> list[tuple]:
-    """Suggestions whose number is ``number`` or whose title, deputy or text hold every term.
-
-    Rows: (id, year, number, title, deputy, route topic, route division, decision action,
-    decided topic, decided division), newest year first. Terms are matched with instr() over
-    the year's rows (measured in benchmarks/web_load.py: fast enough on 10,000 suggestions
-    without an index to keep in step).
-    """
+def search_ids(store, *, terms: list[str], number: str | None, year: int | None) -> list[int]:
+    """Suggestions whose number is ``number`` or whose title, deputy or text hold every term, newest
+    year first (the number's own row first). Terms are matched with instr() over the rows of the
+    year (measured in benchmarks/web_load.py: fast enough on 10,000 suggestions, and two-character
+    words, which a trigram index cannot find, are found)."""
     where, params = _search_where(terms, number, year)
     if not where:
         return []
-    rows = store.db.execute(
-        f"""
-        SELECT s.id, s.year, s.number, s.title, s.deputy, r.topic, r.division, d.action,
-               json_extract(d.after, '$.topic'), json_extract(d.after, '$.division')
-        FROM suggestions s
-        LEFT JOIN routes r ON r.id = (SELECT MAX(id) FROM routes WHERE suggestion_id = s.id)
-        LEFT JOIN decisions d ON d.id = (SELECT MAX(id) FROM decisions WHERE suggestion_id = s.id)
-        WHERE {where}
-        ORDER BY s.year DESC, CASE WHEN s.number = ? THEN 0 ELSE 1 END, s.id
-        LIMIT ?
-        """, (*params, number or "", limit)).fetchall()
-    return rows
+    return [row[0] for row in store.db.execute(
+        f"SELECT s.id FROM suggestions s WHERE {where} "
+        "ORDER BY s.year DESC, CASE WHEN s.number = ? THEN 0 ELSE 1 END, s.id", (*params, number or ""))]
+
+
+def search_rows(store, ids: list[int]) -> list[tuple]:
+    """(id, year, number, title, deputy, route topic, route division, decision action, decided topic,
+    decided division) of these suggestions, in the order given."""
+    if not ids:
+        return []
+    rows = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for row in store.db.execute(
+                f"""
+                SELECT s.id, s.year, s.number, s.title, s.deputy, r.topic, r.division, d.action,
+                       json_extract(d.after, '$.topic'), json_extract(d.after, '$.division')
+                FROM suggestions s
+                LEFT JOIN routes r ON r.id = (SELECT MAX(id) FROM routes WHERE suggestion_id = s.id)
+                LEFT JOIN decisions d ON d.id = (SELECT MAX(id) FROM decisions WHERE suggestion_id = s.id)
+                WHERE s.id IN ({', '.join('?' * len(chunk))})
+                """, chunk):
+            rows[row[0]] = row
+    return [rows[i] for i in ids if i in rows]
 
 
 # --- decisions, reversals, batches -------------------------------------------------------------
@@ -230,6 +234,19 @@ def reviewer_days(store, year: int) -> list[tuple]:
         "SELECT d.reviewer, COUNT(*), COUNT(DISTINCT substr(d.created, 1, 10)), MIN(d.created), MAX(d.created) "
         "FROM decisions d JOIN suggestions s ON s.id = d.suggestion_id WHERE s.year = ? GROUP BY d.reviewer "
         "ORDER BY d.reviewer", (year,)).fetchall()
+
+
+def store_marks(store) -> tuple[int, int]:
+    """(newest route id, newest decision id): what a cached queue order was built from."""
+    return store.db.execute("SELECT (SELECT IFNULL(MAX(id), 0) FROM routes), "
+                            "(SELECT IFNULL(MAX(id), 0) FROM decisions)").fetchone()
+
+
+def decisions_after(store, since: int) -> list[tuple]:
+    """(id, suggestion id, action, decided topic, decided division) of decisions after ``since``, oldest first."""
+    return store.db.execute("SELECT id, suggestion_id, action, json_extract(after, '$.topic'), "
+                            "json_extract(after, '$.division') FROM decisions WHERE id > ? ORDER BY id",
+                            (since,)).fetchall()
 
 
 # --- transfers ----------------------------------------------------------------------------------

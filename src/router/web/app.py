@@ -133,6 +133,9 @@ def create_app(store_path: str | Path, profile: Profile, *, year: int | None = N
         "profile": profile, "year": year, "stores": stores, "limiter": limiter or LoginLimiter(),
         "allowed_hosts": allowed_hosts, "session_hours": session_hours,
     }
+    from .collab import OrderCache
+
+    state["order"] = OrderCache()
     app.jinja_env.globals.update(
         topic_name=lambda k: profile.topic(k).name if k else "（无）",
         division_name=lambda k: profile.division(k).name if k else "（无）",

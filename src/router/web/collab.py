@@ -18,10 +18,12 @@ Rules:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import json
 import re
+import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -33,7 +35,7 @@ from . import backend
 __all__ = ["Hit", "search", "history", "undoable", "undo", "bulk_preview", "bulk_confirm", "bulk_undo",
            "recent_batches", "Transfer", "transfer_state", "open_transfers", "transfer", "answer_transfer",
            "Comment", "thread", "add_comment", "waiting_on", "coverage", "filtered_table", "current_division",
-           "COORDINATOR", "addressee_name"]
+           "COORDINATOR", "addressee_name", "OrderCache"]
 
 COORDINATOR = "coordinator"
 SEARCH_LIMIT = 100
@@ -67,6 +69,46 @@ def addressed_sids(store, year: int, user: User) -> set[int]:
             if c[3].startswith("division:") and c[3].split(":", 1)[1] in user.divisions}
 
 
+# --- the queue's order, kept between requests ----------------------------------------------------
+
+class OrderCache:
+    """:func:`router.web.backend.order` of a year, kept in memory and brought up to date from the
+    decisions recorded since (a suggestion's place depends on its route only; a decision changes
+    its status). Rebuilt when a route or the year changes. On 10,000 suggestions
+    ``backend.order`` takes about 0.1 s, and every page and every decision needs the order.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._years: list[int] | None = None
+        self._state: dict = {}  # year: (route mark, decision mark, entries, by sid)
+
+    def years(self, store) -> list[int]:
+        routes, _ = sql.store_marks(store)
+        with self._lock:
+            if self._years is None or self._years[0] != routes:
+                self._years = [routes, backend.years(store)]
+            return list(self._years[1])
+
+    def order(self, store, year: int) -> list:
+        routes, decided = sql.store_marks(store)
+        with self._lock:
+            cached = self._state.get(year)
+            if cached is None or cached[0] != routes or cached[1] > decided:
+                entries = backend.order(store, year)
+                self._state[year] = (routes, decided, entries, {e.sid: i for i, e in enumerate(entries)})
+                return list(entries)
+            _, mark, entries, at = cached
+            if mark < decided:
+                for _, sid, action, topic, division in sql.decisions_after(store, mark):
+                    if sid in at:
+                        # Replaced, never changed in place: a list handed out before stays as it was.
+                        entries[at[sid]] = dataclasses.replace(entries[at[sid]], action=action, after_topic=topic,
+                                                               after_division=division)
+                self._state[year] = (routes, decided, entries, at)
+            return list(entries)
+
+
 # --- search -------------------------------------------------------------------------------------
 
 @dataclass
@@ -91,9 +133,11 @@ def search(store, user: User, query: str, *, year: int | None) -> tuple[list[Hit
     number = _NUMBER.match(query)
     terms = [] if number else [t for t in query.split(" ") if t][:8]
     number = number.group(1) if number else None
-    unlimited = user.is_coordinator or not user.divisions
-    # Everyone's rows for a user who sees everything (counted apart); else enough to filter by division.
-    rows = sql.search(store, terms=terms, number=number, year=year, limit=SEARCH_LIMIT if unlimited else 5000)
+    ids = sql.search_ids(store, terms=terms, number=number, year=year)
+    if user.is_coordinator or not user.divisions:  # sees everything: only the rows shown are read
+        rows, found = sql.search_rows(store, ids[:SEARCH_LIMIT]), len(ids)
+    else:
+        rows, found = sql.search_rows(store, ids), None
     hits = []
     for sid, y, num, title, deputy, topic, division, action, after_topic, after_division in rows:
         now_division = after_division if after_topic else division
@@ -101,8 +145,7 @@ def search(store, user: User, query: str, *, year: int | None) -> tuple[list[Hit
             continue
         status = "未复核" if action is None else ("待定" if action == "待定" else "已确认")
         hits.append(Hit(sid, y, num or str(sid), title, deputy or "", after_topic or topic, now_division, status))
-    found = sql.search_count(store, terms=terms, number=number, year=year) if unlimited else len(hits)
-    return hits[:SEARCH_LIMIT], found
+    return hits[:SEARCH_LIMIT], len(hits) if found is None else found
 
 
 # --- the decision record, undo ------------------------------------------------------------------
@@ -331,6 +374,8 @@ def answer_transfer(store, profile, found, actor: User, *, accept: bool, reason:
             last = records[-1]
             raise InputError(f"这条转办已由 {last.actor} 于 {last.when} {last.kind}，无需再处理")
         raise InputError("这条建议没有待签收的转办")
+    if waiting.actor == actor.name and not actor.is_coordinator:
+        raise InputError("这是您本人的转办，应由接收处室签收或退回；如要收回，请撤销您的决定")
     if not actor.may_see(waiting.to_division):
         raise InputError(f"转办给{profile.division(waiting.to_division).name}，只有该处室的复核人或统筹人可以签收或退回")
     reason = reason.strip()[:2000]

@@ -44,8 +44,13 @@ def _year() -> int | None:
     fixed = _state()["year"]
     if fixed:
         return fixed
-    years = backend.years(_store())
+    years = _state()["order"].years(_store())
     return years[0] if years else None
+
+
+def _order(year: int) -> list:
+    """The queue's order (as :func:`backend.order`), kept up to date between requests."""
+    return _state()["order"].order(_store(), year)
 
 
 def coordinator_only(view):
@@ -162,7 +167,7 @@ def _my_divisions(profile):
 
 def _after_decision(store, sid: int, filters: dict, outcome_kind: str):
     year = _year()
-    items = _filtered(_mine(backend.order(store, year)), {**filters, "f_status": filters.get("f_status", ALL)}) \
+    items = _filtered(_mine(_order(year)), {**filters, "f_status": filters.get("f_status", ALL)}) \
         if year else []
     following = _next_pending(items, sid)
     if following is None:
@@ -224,7 +229,7 @@ def register(app: Flask) -> None:
             return _forbidden(found)
         filters = _filters(request.args)
         year = _year()
-        items = _filtered(_mine(backend.order(store, year)), {**filters, "f_status": filters.get("f_status", ALL)}) \
+        items = _filtered(_mine(_order(year)), {**filters, "f_status": filters.get("f_status", ALL)}) \
             if year else []
         previous, following = _neighbours(items, sid)
         saved = backend.item(store, request.args.get("saved", type=int) or 0) if request.args.get("saved") else None
@@ -241,7 +246,8 @@ def register(app: Flask) -> None:
             saved=saved, outcome=request.args.get("outcome", ""), waiting=waiting, transfers=transfers,
             history=history, may_undo=may_undo, thread=collab.thread(store, sid), leader=leader,
             deadline=found.detail.get("deadline", ""), addressee=collab.addressee_name,
-            may_answer=waiting is not None and g.user.may_see(waiting.to_division),
+            may_answer=waiting is not None and g.user.may_see(waiting.to_division)
+            and (waiting.actor != g.user.name or g.user.is_coordinator),
             notice=request.args.get("notice", ""))
 
     @app.post("/s/<int:sid>/decide")
