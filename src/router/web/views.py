@@ -99,6 +99,8 @@ def _status_filter(filters: dict) -> str:
 
 def _filtered(items, filters: dict):
     status, topic, division = _status_filter(filters), filters.get("f_topic", ""), filters.get("f_division", "")
+    if not (status or topic or division):
+        return items
     out = []
     for i in items:
         current = i.current or {}
