@@ -162,7 +162,7 @@ def test_no_stack_trace_in_a_response(app, monkeypatch):
         raise RuntimeError("secret internals /etc/passwd")
 
     client = sign_in(app, "张三")
-    monkeypatch.setattr(backend, "queue", boom)
+    monkeypatch.setattr(backend, "order", boom)
     response = client.get("/")
     assert response.status_code == 500
     assert "服务器内部错误" in response.text

@@ -420,3 +420,17 @@ def test_the_kept_queue_order_follows_every_decision_and_route(store_path, profi
         build_store(store_path, profile, specs=SPECS[:2], users=False)  # routed again: a new route
         assert fields(cache.order(store, 2021)) == fields(backend.order(store, 2021))
         assert cache.years(store) == backend.years(store) == [2021]
+
+
+def test_a_long_queue_comes_in_pages_of_fifty(tmp_path, profile):
+    specs = [(f"《关于第{n}件事的建议》", "funding", "development", [], 0.3 + n / 1000, True) for n in range(120)]
+    path = build_store(tmp_path / "long.sqlite", profile, specs=specs)
+    client = sign_in(create_app(path, profile), "张三")
+    pages = [client.get("/", query_string={"p": p}).text for p in (1, 2, 3, 9)]
+    rows = [re.findall(r'<tr class="item[^"]*" data-sid="(\d+)"', page) for page in pages]
+    assert [len(r) for r in rows] == [50, 50, 20, 20]  # a page past the end shows the last
+    assert len(set(rows[0] + rows[1] + rows[2])) == 120
+    assert "显示 120 / 120 条（本页第 51–100 条）" in pages[1] and 'id="page-next"' in pages[1]
+    assert 'id="page-next"' not in pages[2]
+    filtered = client.get("/", query_string={"p": 2, "f_topic": "funding"}).text
+    assert 'href="/?p=3&amp;f_topic=funding"' in filtered or 'href="/?f_topic=funding&amp;p=3"' in filtered

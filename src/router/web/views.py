@@ -26,6 +26,7 @@ from . import backend, collab
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FILTERS = ("f_status", "f_topic", "f_division")
 ALL = "全部"
+PER_PAGE = 50  # rows of the queue on one page
 
 
 def _state() -> dict:
@@ -196,18 +197,24 @@ def register(app: Flask) -> None:
         if year is None:
             return render_template("empty.html")
         store = _store()
-        everything = _mine(backend.queue(store, year))
+        everything = _mine(_order(year))
         filters = _filters(request.args)
-        items = _filtered(everything, filters)
+        chosen = _filtered(everything, filters)
+        pages = max(1, -(-len(chosen) // PER_PAGE))
+        page = min(max(1, request.args.get("p", type=int) or 1), pages)
+        # Only the rows of this page are read in full; the order, filters and counts come from the kept order.
+        items = [backend.item(store, e.sid) for e in chosen[(page - 1) * PER_PAGE:page * PER_PAGE]]
         transfers = collab.open_transfers(store, year)
         waiting = collab.waiting_on(store, year, g.user)
         # Transfers wait on the receiving division's own reviewers; a coordinator sees them all.
         mine_transfers = {sid: t for sid, t in transfers.items()
                           if t.to_division in g.user.divisions or g.user.is_coordinator}
         saved = backend.item(store, request.args.get("saved", type=int) or 0) if request.args.get("saved") else None
-        by_sid = {i.sid: i for i in everything}
+        seen = {e.sid for e in everything}
+        by_sid = {sid: backend.item(store, sid) for sid in set(mine_transfers) | set(waiting) if sid in seen}
         return render_template(
-            "queue.html", year=year, items=items, total=len(everything), counts=_counts_now(everything),
+            "queue.html", year=year, items=items, total=len(everything), shown=len(chosen), page=page, pages=pages,
+            first=(page - 1) * PER_PAGE + 1, counts=_counts_now(everything),
             statuses=backend.STATUSES, profile=profile, filters=filters, status_filter=filters.get("f_status", "未复核"),
             saved=saved, outcome=request.args.get("outcome", ""), transfers=transfers,
             waiting=waiting, mine_transfers=mine_transfers, by_sid=by_sid, divisions=_my_divisions(profile),
