@@ -10,7 +10,7 @@ import pytest
 
 from router.accounts import add_user
 from router.store import Store
-from test_web_browser import ARTIFACTS, CHROMIUM, FLAGS, browser, server  # noqa: F401 (fixtures)
+from test_web_browser import ARTIFACTS, CHROMIUM, browser, server  # noqa: F401 (fixtures)
 from webstore import PASSWORD, SPECS, decisions, sid_of
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing")

@@ -25,7 +25,7 @@ import json
 import re
 import threading
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..accounts import User, reviewers_of
 from ..errors import InputError
