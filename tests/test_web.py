@@ -162,7 +162,7 @@ def test_no_stack_trace_in_a_response(app, monkeypatch):
         raise RuntimeError("secret internals /etc/passwd")
 
     client = sign_in(app, "张三")
-    monkeypatch.setattr(backend, "queue", boom)
+    monkeypatch.setattr(backend, "order", boom)
     response = client.get("/")
     assert response.status_code == 500
     assert "服务器内部错误" in response.text
@@ -178,7 +178,7 @@ def test_a_reviewer_cannot_use_the_coordinator_pages(app, store_path):
     response = client.post("/coordinator/confirm-unflagged", data={"csrf": csrf_of(client)})
     assert response.status_code == 403
     assert decisions(store_path) == []
-    assert "协调与导出" not in client.get("/").text
+    assert "统筹与导出" not in client.get("/").text
 
 
 def test_a_reviewer_limited_to_divisions_sees_only_them(app, store_path, profile):
@@ -199,11 +199,13 @@ def test_queue_order_filters_and_counts(app, store_path):
     order = re.findall(r'<tr class="item[^"]*" data-sid="(\d+)"', page)
     confidences = {sid_of(store_path, spec[0]): spec[4] for spec in SPECS}
     assert [confidences[int(s)] for s in order] == sorted(confidences.values())
-    assert len(re.findall(r'<tr class="item', client.get("/?division=development").text)) == 3
-    assert len(re.findall(r'<tr class="item', client.get("/?topic=funding").text)) == 2
-    assert len(re.findall(r'<tr class="item', client.get("/?status=已确认").text)) == 0
-    assert len(re.findall(r'<tr class="item', client.get("/?status=未复核").text)) == 8
-    counts = re.search(r'<caption>各处室进度.*?</table>', page, re.S).group(0)
+    assert len(re.findall(r'<tr class="item', client.get("/?f_division=development").text)) == 3
+    assert len(re.findall(r'<tr class="item', client.get("/?f_topic=funding").text)) == 2
+    assert len(re.findall(r'<tr class="item', client.get("/?f_status=已确认").text)) == 0
+    assert len(re.findall(r'<tr class="item', client.get("/?f_status=未复核").text)) == 8
+    # The names of a decision's own fields are no filter.
+    assert len(re.findall(r'<tr class="item', client.get("/?division=development").text)) == 8
+    counts = re.search(r'<summary>各处室进度.*?</table>', page, re.S).group(0)
     assert re.search(r"开发指导处</a></td><td>3</td><td>0</td><td>0</td><td>3</td>", counts)
 
 
@@ -230,8 +232,10 @@ def test_accept_correct_defer_are_appended_with_reviewer_and_route(app, store_pa
                                       "co_divisions": []}
     assert json.loads(rows[1][3]) == {"topic": "comprehensive", "division": "policy", "co_divisions": ["social"]}
     assert rows[2][3] is None
-    page = client.get("/?status=已确认").text
+    page = client.get("/?f_status=已确认").text
     assert len(re.findall(r'<tr class="item', page)) == 2
+    # The queue opens on 未复核: the decided rows are not mixed in.
+    assert len(re.findall(r'<tr class="item', client.get("/").text)) == len(SPECS) - 3
 
 
 def test_a_correction_outside_the_profile_is_refused(app, store_path):
@@ -276,13 +280,19 @@ def test_coordinator_progress_confirm_unflagged_and_exports(app, store_path, pro
     client = sign_in(app, "王五")
     page = client.get("/coordinator").text
     unflagged = sum(1 for spec in SPECS if not spec[5])
-    assert f"确认这 {unflagged} 条" in page
-    response = client.post("/coordinator/confirm-unflagged", data={"csrf": csrf_of(client, "/coordinator")})
+    assert f"查看可一次确认的 {unflagged} 条" in page
+    token = csrf_of(client, "/coordinator")
+    # The first click only shows what would be recorded.
+    response = client.post("/coordinator/confirm-unflagged", data={"csrf": token})
+    assert response.status_code == 200 and f"确认这 {unflagged} 条" in response.text
+    assert len(decisions(store_path)) == 1
+    response = client.post("/coordinator/confirm-unflagged", data={"csrf": token, "step": "record",
+                                                                   "expected": str(unflagged)})
     assert response.status_code == 303
     page = client.get(response.headers["Location"]).text
-    assert f"已一次确认 {unflagged} 条无需复核的建议。" in page
-    assert re.search(r"<td>王五</td><td>3</td><td>0</td><td>0</td><td>3</td>", page)
-    assert re.search(r"<td>张三</td><td>0</td><td>0</td><td>1</td><td>1</td>", page)
+    assert f"已一次确认 {unflagged} 条无需复核的建议" in page
+    assert re.search(r"<td>王五</td><td>3</td><td>3</td>", page)
+    assert re.search(r"<td>张三</td><td>1</td><td>1</td>", page)
     assert all(r[5] == "web:confirm-unflagged" for r in decisions(store_path)[1:])
 
     response = client.get("/coordinator/table.xlsx")
@@ -324,7 +334,7 @@ def test_users_add_and_list(runner, tmp_path):
     result = invoke(runner, ["users", "add", "张三", "--role", "reviewer", "--divisions", "开发指导处,policy",
                              "--store", store], input="long-password\nlong-password\n")
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[-1] == "已创建账户：张三（复核人员，开发指导处、政策法规处）"
+    assert result.output.splitlines()[-1] == "已创建账户：张三（复核人，开发指导处、政策法规处）"
     result = invoke(runner, ["users", "add", "王五", "--role", "coordinator", "--store", store],
                     input="long-password\nanother-one\n")
     assert result.exit_code == 1 and result.output.splitlines()[-1] == "Error: 两次输入的密码不一致，账户未创建"
@@ -338,7 +348,7 @@ def test_users_add_and_list(runner, tmp_path):
     assert result.exit_code == 1 and "账户名“<b>”不可用" in result.output
     result = invoke(runner, ["users", "list", "--store", store])
     assert result.exit_code == 0
-    assert [line.split("\t")[:3] for line in result.output.splitlines()] == [["张三", "复核人员", "开发指导处、政策法规处"]]
+    assert [line.split("\t")[:3] for line in result.output.splitlines()] == [["张三", "复核人", "开发指导处、政策法规处"]]
     from router.store import Store
 
     with Store.open(store) as opened:

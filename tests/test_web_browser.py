@@ -110,6 +110,7 @@ def test_two_reviewers_accept_correct_defer_and_meet_a_conflict(server, browser)
     # Correct with the dropdowns and a comment.
     corrected = SPECS[3][0]
     first.goto(f"{base}/s/{sid_of(store, corrected)}")
+    first.click("#correct-open")
     first.select_option("#topic", label="扶贫资金投入")
     first.select_option("#division", label="规划财务处")
     first.check("input[name=co_divisions][value=social]")
@@ -123,6 +124,7 @@ def test_two_reviewers_accept_correct_defer_and_meet_a_conflict(server, browser)
     # Defer with a reason, as the second reviewer.
     deferred = SPECS[7][0]
     second.goto(f"{base}/s/{sid_of(store, deferred)}")
+    second.click("#defer-open")
     second.fill("#defer-comment", "与第1001号疑似重复，待合并")
     second.click("#save-defer")
     second.wait_for_selector(".notice")
@@ -135,6 +137,7 @@ def test_two_reviewers_accept_correct_defer_and_meet_a_conflict(server, browser)
     second.goto(url)
     first.click("#accept")
     first.wait_for_selector(".notice")
+    second.click("#correct-open")
     second.select_option("#division", label="开发指导处")
     second.click("#save-correction")
     second.wait_for_selector("#conflict")
@@ -206,6 +209,11 @@ def test_coordinator_confirms_unflagged_and_downloads_the_table(server, browser,
     before = len(decisions(store))
     undecided_unflagged = [s for s in SPECS if not s[5] and latest(store, s[0]) is None]
     page.click("#confirm-unflagged")
+    page.wait_for_selector("#confirm-form")
+    assert len(decisions(store)) == before  # the first click only shows what would be recorded
+    assert f"将按建议路由把 {len(undecided_unflagged)} 条" in page.inner_text("#summary")
+    page.screenshot(path=str(ARTIFACTS / "confirm.png"), full_page=True)
+    page.click("#confirm-record")
     page.wait_for_selector(".notice")
     assert f"已一次确认 {len(undecided_unflagged)} 条" in page.inner_text(".notice")
     assert len(decisions(store)) == before + len(undecided_unflagged)

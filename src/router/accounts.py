@@ -2,7 +2,7 @@
 
 Passwords are kept as salted scrypt hashes (``scrypt$n$r$p$salt$hash``); a session is a random
 token whose SHA-256 is stored, so a copy of the store does not hand out live sessions, and
-signing out deletes it. The tables come from the store's migrations.
+signing out deletes it. The tables come from the store's migrations; the SQL is in :mod:`router.store.collab`.
 """
 
 from __future__ import annotations
@@ -18,12 +18,15 @@ from dataclasses import dataclass
 from .errors import InputError, StoreError
 from .profile import Profile
 from .store import Store
+from .store import collab as sql
 
 __all__ = ["User", "ROLES", "ROLE_NAMES", "add_user", "list_users", "get_user", "authenticate", "count_users",
-           "hash_password", "verify_password", "start_session", "session_of", "end_session", "PASSWORD_MIN"]
+           "hash_password", "verify_password", "start_session", "session_of", "end_session", "PASSWORD_MIN",
+           "change_password", "set_disabled", "reviewers_of"]
 
 ROLES = ("reviewer", "coordinator")
-ROLE_NAMES = {"reviewer": "复核人员", "coordinator": "协调人员"}
+# One word for each role in every page and command.
+ROLE_NAMES = {"reviewer": "复核人", "coordinator": "统筹人"}
 PASSWORD_MIN = 8
 _SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
 # Printable names without spaces, slashes or markup characters: they appear in pages and tables.
@@ -36,6 +39,7 @@ class User:
     role: str
     divisions: tuple[str, ...]  # division keys a reviewer is limited to; empty means all
     created: str = ""
+    disabled: str = ""  # when the account was disabled ('' while it is enabled)
 
     @property
     def is_coordinator(self) -> bool:
@@ -73,8 +77,13 @@ _DUMMY = hash_password(secrets.token_hex(8))
 
 
 def _user(row) -> User:
-    name, role, divisions, created = row
-    return User(name, role, tuple(json.loads(divisions)), created)
+    name, role, divisions, created, disabled = row
+    return User(name, role, tuple(json.loads(divisions)), created, disabled or "")
+
+
+def _check_password(password: str) -> None:
+    if len(password) < PASSWORD_MIN:
+        raise InputError(f"密码太短：至少 {PASSWORD_MIN} 个字符")
 
 
 def add_user(store: Store, profile: Profile, name: str, *, role: str, password: str,
@@ -84,9 +93,8 @@ def add_user(store: Store, profile: Profile, name: str, *, role: str, password: 
     if not _NAME.match(name):
         raise InputError(f"账户名“{name}”不可用：请用 1 至 40 个字符，不含空格、引号、斜杠和 < > &")
     if role not in ROLES:
-        raise InputError(f"角色“{role}”无效：请用 reviewer（复核人员）或 coordinator（协调人员）")
-    if len(password) < PASSWORD_MIN:
-        raise InputError(f"密码太短：至少 {PASSWORD_MIN} 个字符")
+        raise InputError(f"角色“{role}”无效：请用 reviewer（{ROLE_NAMES['reviewer']}）或 coordinator（{ROLE_NAMES['coordinator']}）")
+    _check_password(password)
     keys = []
     for label in divisions:
         key = profile.division_key(label)
@@ -96,33 +104,65 @@ def add_user(store: Store, profile: Profile, name: str, *, role: str, password: 
         keys.append(key)
     user = User(name, role, tuple(dict.fromkeys(keys)), _now().isoformat(timespec="seconds"))
     with store.transaction() as db:
-        if db.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
+        if not sql.insert_user(db, name, role, list(user.divisions), hash_password(password), user.created):
             raise StoreError(f"{store.path}：账户“{name}”已存在，请换一个名字")
-        db.execute("INSERT INTO users (name, role, divisions, password, created) VALUES (?, ?, ?, ?, ?)",
-                   (name, role, json.dumps(list(user.divisions)), hash_password(password), user.created))
     return user
 
 
 def list_users(store: Store) -> list[User]:
-    rows = store.db.execute("SELECT name, role, divisions, created FROM users ORDER BY name").fetchall()
-    return [_user(row) for row in rows]
+    return [_user(row) for row in sql.user_rows(store)]
+
+
+def reviewers_of(users: list[User], division: str) -> list[User]:
+    """The enabled reviewers whose own divisions include ``division`` (reviewers limited to it)."""
+    return [u for u in users if not u.disabled and u.role == "reviewer" and division in u.divisions]
 
 
 def count_users(store: Store) -> int:
-    return store.db.execute("SELECT COUNT(*) FROM users").fetchone()[0]
+    return sql.count_users(store)
 
 
 def get_user(store: Store, name: str) -> User | None:
-    row = store.db.execute("SELECT name, role, divisions, created FROM users WHERE name = ?", (name,)).fetchone()
+    row = sql.user_row(store, name)
     return _user(row) if row else None
 
 
 def authenticate(store: Store, name: str, password: str) -> User | None:
-    row = store.db.execute("SELECT password FROM users WHERE name = ?", (name,)).fetchone()
+    """The account when the password is right and the account is enabled, else None (same time either way)."""
+    row = sql.user_password(store, name)
     if row is None:
         verify_password(_DUMMY, password)
         return None
-    return get_user(store, name) if verify_password(row[0], password) else None
+    if not verify_password(row[0], password) or row[1]:
+        return None
+    return get_user(store, name)
+
+
+def change_password(store: Store, user: User, old: str, new: str, repeated: str, *, keep_session: str = "") -> None:
+    """A user's own new password; every other session of the account ends."""
+    row = sql.user_password(store, user.name)
+    if row is None or not verify_password(row[0], old):
+        raise InputError("原密码不正确，密码未修改")
+    if new != repeated:
+        raise InputError("两次输入的新密码不一致，密码未修改")
+    _check_password(new)
+    with store.transaction() as db:
+        sql.set_password(db, user.name, hash_password(new))
+        sql.delete_sessions_of(db, user.name, keep=_token_hash(keep_session) if keep_session else "")
+
+
+def set_disabled(store: Store, name: str, disabled: bool, *, by: User) -> User:
+    """Disable (sessions end at once) or enable an account; a coordinator never disables themself."""
+    found = get_user(store, name)
+    if found is None:
+        raise InputError(f"没有账户“{name}”")
+    if disabled and found.name == by.name:
+        raise InputError("不能停用自己的账户")
+    with store.transaction() as db:
+        sql.set_disabled(db, name, _now().isoformat(timespec="seconds") if disabled else "")
+        if disabled:
+            sql.delete_sessions_of(db, name)
+    return get_user(store, name)
 
 
 def _token_hash(token: str) -> str:
@@ -134,25 +174,22 @@ def start_session(store: Store, user: User, *, hours: float = 12) -> tuple[str, 
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     now = _now()
     with store.transaction() as db:
-        db.execute("DELETE FROM web_sessions WHERE expires < ?", (now.isoformat(),))
-        db.execute("INSERT INTO web_sessions (token_hash, user_name, csrf, created, expires) VALUES (?, ?, ?, ?, ?)",
-                   (_token_hash(token), user.name, csrf, now.isoformat(),
-                    (now + dt.timedelta(hours=hours)).isoformat()))
+        sql.insert_session(db, _token_hash(token), user.name, csrf, now.isoformat(),
+                           (now + dt.timedelta(hours=hours)).isoformat())
     return token, csrf
 
 
 def session_of(store: Store, token: str) -> tuple[User, str] | None:
-    """The signed-in user and the session's CSRF token, or None for an unknown or expired token."""
+    """The signed-in user and the session's CSRF token, or None for an unknown or expired token
+    or a disabled account."""
     if not token:
         return None
-    row = store.db.execute(
-        "SELECT u.name, u.role, u.divisions, u.created, s.csrf FROM web_sessions s JOIN users u ON u.name = s.user_name "
-        "WHERE s.token_hash = ? AND s.expires > ?", (_token_hash(token), _now().isoformat())).fetchone()
+    row = sql.session_row(store, _token_hash(token), _now().isoformat())
     if row is None:
         return None
-    return _user(row[:4]), row[4]
+    return _user(row[:5]), row[5]
 
 
 def end_session(store: Store, token: str) -> None:
     with store.transaction() as db:
-        db.execute("DELETE FROM web_sessions WHERE token_hash = ?", (_token_hash(token),))
+        sql.delete_session(db, _token_hash(token))

@@ -101,6 +101,9 @@ class Profile:
     sha256: str = ""
     # Keys renamed since decisions were recorded: {old: new}, from ``renamed = {old = "new"}``.
     renamed: dict = field(default_factory=dict)
+    # The day the year's review should be done by ([review] deadline = 2021-03-31), '' when unset;
+    # the coordinator's page measures each division's share decided against it.
+    review_deadline: str = ""
 
     @property
     def topic_keys(self) -> list[str]:
@@ -475,11 +478,25 @@ def _build(path: Path, text: str, data: dict, digest: str) -> Profile:
         correction_weight=_number(path, text, training, "correction_weight", _DEFAULTS["correction_weight"], 1.0, 1000.0),
         tracking=_tracking(path, text, data.get("tracking", {})),
         unit_word=_unit_word(path, text, data.get("office", {})),
+        review_deadline=_review_deadline(path, text, review),
         warnings=tuple(warnings),
         source=str(path),
         sha256=digest,
         renamed={str(k): str(v) for k, v in renamed.items()},
     )
+
+
+def _review_deadline(path: Path, text: str, review: dict) -> str:
+    import datetime as _dt
+
+    value = review.get("deadline", "") if isinstance(review, dict) else ""
+    if value in ("", None):
+        return ""
+    try:
+        return (value if isinstance(value, _dt.date) else _dt.date.fromisoformat(str(value).strip())).isoformat()[:10]
+    except ValueError:
+        raise ProfileError(f"{_where(path, text, 'deadline')}：[review] deadline 应为日期，如 2021-03-31，"
+                           f"现为 {value!r}") from None
 
 
 def _unit_word(path: Path, text: str, office) -> str:

@@ -21,7 +21,7 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 @store_option
 @pass_state
 def serve(state, host, port, year, threads, behind_proxy, store_path):
-    """为多名复核人员提供基于存储的复核网页。"""
+    """为多名复核人提供基于存储的复核网页。"""
     import waitress
 
     from ..accounts import count_users
@@ -93,4 +93,5 @@ def users_list(state, store_path):
         click.echo("尚无账户")
     for u in found:
         scope = "、".join(state.profile.division(k).name for k in u.divisions) or "全部处室"
-        click.echo(f"{u.name}\t{ROLE_NAMES[u.role]}\t{scope}\t{u.created}")
+        state_ = f"\t已停用（{u.disabled}）" if u.disabled else ""
+        click.echo(f"{u.name}\t{ROLE_NAMES[u.role]}\t{scope}\t{u.created}{state_}")

@@ -153,6 +153,67 @@ MIGRATIONS = [
     CREATE TRIGGER withdrawals_append_only_delete BEFORE DELETE ON withdrawals
         BEGIN SELECT RAISE(ABORT, 'withdrawals are append-only'); END;
     """,
+    # 6: (web, #24) the review pages' collaboration: accounts can be disabled; undo and bulk
+    # confirmation as append-only reversals (a reversal is a decision that points at the one it
+    # takes back; a batch groups the decisions of one click); transfers (转办 → 签收/退回) and
+    # comments on a suggestion. All append-only like decisions.
+    """
+    ALTER TABLE users ADD COLUMN disabled TEXT NOT NULL DEFAULT '';
+    CREATE TABLE decision_batches (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        created TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '{}',
+        reverses INTEGER REFERENCES decision_batches(id)
+    );
+    CREATE TABLE batch_decisions (
+        batch_id INTEGER NOT NULL REFERENCES decision_batches(id),
+        decision_id INTEGER NOT NULL REFERENCES decisions(id),
+        PRIMARY KEY (batch_id, decision_id)
+    );
+    CREATE TABLE reversals (
+        reversal_id INTEGER PRIMARY KEY REFERENCES decisions(id),
+        reversed_id INTEGER NOT NULL REFERENCES decisions(id),
+        batch_id INTEGER REFERENCES decision_batches(id)
+    );
+    CREATE INDEX reversals_reversed ON reversals(reversed_id);
+    CREATE TABLE transfers (
+        id INTEGER PRIMARY KEY,
+        suggestion_id INTEGER NOT NULL REFERENCES suggestions(id),
+        kind TEXT NOT NULL CHECK (kind IN ('转办', '签收', '退回', '撤回')),
+        from_division TEXT,
+        to_division TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        before TEXT,
+        actor TEXT NOT NULL,
+        created TEXT NOT NULL,
+        decision_id INTEGER REFERENCES decisions(id)
+    );
+    CREATE INDEX transfers_suggestion ON transfers(suggestion_id, id);
+    CREATE TABLE comments (
+        id INTEGER PRIMARY KEY,
+        suggestion_id INTEGER NOT NULL REFERENCES suggestions(id),
+        author TEXT NOT NULL,
+        addressed_to TEXT NOT NULL DEFAULT '',
+        body TEXT NOT NULL,
+        created TEXT NOT NULL,
+        decision_id INTEGER REFERENCES decisions(id)
+    );
+    CREATE INDEX comments_suggestion ON comments(suggestion_id, id);
+    CREATE TRIGGER transfers_append_only_update BEFORE UPDATE ON transfers
+        BEGIN SELECT RAISE(ABORT, 'transfers are append-only'); END;
+    CREATE TRIGGER transfers_append_only_delete BEFORE DELETE ON transfers
+        BEGIN SELECT RAISE(ABORT, 'transfers are append-only'); END;
+    CREATE TRIGGER comments_append_only_update BEFORE UPDATE ON comments
+        BEGIN SELECT RAISE(ABORT, 'comments are append-only'); END;
+    CREATE TRIGGER comments_append_only_delete BEFORE DELETE ON comments
+        BEGIN SELECT RAISE(ABORT, 'comments are append-only'); END;
+    CREATE TRIGGER reversals_append_only_update BEFORE UPDATE ON reversals
+        BEGIN SELECT RAISE(ABORT, 'reversals are append-only'); END;
+    CREATE TRIGGER reversals_append_only_delete BEFORE DELETE ON reversals
+        BEGIN SELECT RAISE(ABORT, 'reversals are append-only'); END;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -34,11 +34,20 @@ OPEN_ENDPOINTS = {"login", "static"}
 
 
 class LoginLimiter:
-    """At most ``limit`` failed sign-ins per account name and per client address within ``window`` seconds."""
+    """Failed sign-ins counted per account and per client address, separately.
 
-    def __init__(self, *, limit: int = 5, window: float = 900.0):
-        self.limit, self.window = limit, window
+    ``limit`` failures of one account name within ``window`` seconds stop that account (from any
+    address); ``address_limit`` failures from one address stop that address, except for accounts
+    that signed in from it successfully before (colleagues behind one office address are not
+    locked out by a stranger's guesses; each account keeps its own limit). Unknown names count
+    against the address only.
+    """
+
+    def __init__(self, *, limit: int = 5, window: float = 900.0, address_limit: int = 30,
+                 remember: float = 30 * 86400.0):
+        self.limit, self.window, self.address_limit, self.remember = limit, window, address_limit, remember
         self._failures: dict[str, deque] = defaultdict(deque)
+        self._known: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
 
     def _recent(self, key: str, now: float) -> deque:
@@ -47,22 +56,35 @@ class LoginLimiter:
             failures.popleft()
         return failures
 
-    def wait(self, *keys: str) -> int:
-        """Seconds until another attempt is allowed; 0 when allowed now."""
+    def _wait(self, key: str, limit: int, now: float) -> float:
+        failures = self._recent(key, now)
+        return self.window - (now - failures[0]) if len(failures) >= limit else 0.0
+
+    def wait(self, name: str, address: str) -> tuple[int, str]:
+        """(seconds until another attempt is allowed, 'account' or 'address'); (0, '') when allowed now."""
         now = time.monotonic()
         with self._lock:
-            waits = [self.window - (now - f[0]) for f in (self._recent(k, now) for k in keys) if len(f) >= self.limit]
-        return int(max(waits)) + 1 if waits else 0
+            account = self._wait(f"name:{name}", self.limit, now)
+            known = now - self._known.get((name, address), -1e18) < self.remember
+            address_wait = 0.0 if known else self._wait(f"addr:{address}", self.address_limit, now)
+        if account:
+            return int(account) + 1, "account"
+        if address_wait:
+            return int(address_wait) + 1, "address"
+        return 0, ""
 
-    def failed(self, *keys: str) -> None:
+    def failed(self, name: str | None, address: str) -> None:
+        """A failure; ``name`` None for a name that is no account."""
         now = time.monotonic()
         with self._lock:
-            for key in keys:
-                self._recent(key, now).append(now)
+            if name is not None:
+                self._recent(f"name:{name}", now).append(now)
+            self._recent(f"addr:{address}", now).append(now)
 
-    def succeeded(self, name_key: str) -> None:
+    def succeeded(self, name: str, address: str) -> None:
         with self._lock:
-            self._failures.pop(name_key, None)
+            self._failures.pop(f"name:{name}", None)
+            self._known[(name, address)] = time.monotonic()
 
 
 class _Stores(threading.local):
@@ -111,6 +133,9 @@ def create_app(store_path: str | Path, profile: Profile, *, year: int | None = N
         "profile": profile, "year": year, "stores": stores, "limiter": limiter or LoginLimiter(),
         "allowed_hosts": allowed_hosts, "session_hours": session_hours,
     }
+    from .collab import OrderCache
+
+    state["order"] = OrderCache()
     app.jinja_env.globals.update(
         topic_name=lambda k: profile.topic(k).name if k else "（无）",
         division_name=lambda k: profile.division(k).name if k else "（无）",
@@ -185,32 +210,34 @@ def create_app(store_path: str | Path, profile: Profile, *, year: int | None = N
     def login():
         target = _local_target(request.values.get("next"))
         token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
-        error, status = "", 200
+        error, status, name = "", 200, ""
         if request.method == "POST":
             if not hmac.compare_digest(request.form.get("csrf", ""), request.cookies.get(LOGIN_COOKIE, "")) \
                     or not request.cookies.get(LOGIN_COOKIE):
                 abort(400, description="csrf")
             name = request.form.get("name", "").strip()[:80]
             password = request.form.get("password", "")[:1024]
-            keys = (f"name:{name}", f"addr:{request.remote_addr}")
-            limiter = state["limiter"]
-            wait = limiter.wait(*keys)
+            limiter, address = state["limiter"], request.remote_addr or ""
+            wait, which = limiter.wait(name, address)
             if wait:
-                error, status = f"登录失败次数过多，请 {(wait + 59) // 60} 分钟后再试。", 429
+                minutes = (wait + 59) // 60
+                error = (f"账户“{name}”登录失败次数过多，请 {minutes} 分钟后再试。" if which == "account"
+                         else f"本机所在地址登录失败次数过多，请 {minutes} 分钟后再试；已在本机登录过的账户不受影响。")
+                status = 429
             else:
                 user = accounts.authenticate(store(), name, password)
                 if user is None:
-                    limiter.failed(*keys)
+                    limiter.failed(name if accounts.get_user(store(), name) else None, address)
                     error, status = "用户名或密码错误。", 401
                 else:
-                    limiter.succeeded(keys[0])
+                    limiter.succeeded(name, address)
                     session_token, _ = accounts.start_session(store(), user, hours=state["session_hours"])
                     response = redirect(target, code=303)
                     response.set_cookie(SESSION_COOKIE, session_token, httponly=True, samesite="Lax",
                                         secure=request.is_secure, max_age=int(state["session_hours"] * 3600))
                     response.delete_cookie(LOGIN_COOKIE)
                     return response
-        response = app.make_response((render_template("login.html", csrf=token, next=target, error=error), status))
+        response = app.make_response((render_template("login.html", csrf=token, next=target, error=error, name=name), status))
         response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="Lax", secure=request.is_secure)
         return response
 

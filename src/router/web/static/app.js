@@ -1,10 +1,16 @@
 // Keyboard shortcuts for the common path; no inline script anywhere (the CSP forbids it).
 // Queue: j / k move the selection, Enter opens it. Suggestion: j next, k previous, a accept.
+// They act only when no control has focus (a focused link, button or field keeps its own keys),
+// and not at all when turned off on the account page (kept in this browser's localStorage).
 (function () {
   "use strict";
-  function typing(target) {
-    var tag = target && target.tagName;
-    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable);
+  var KEY = "router.shortcuts";
+  function enabled() {
+    try { return window.localStorage.getItem(KEY) !== "off"; } catch (e) { return true; }
+  }
+  function idle() {
+    var active = document.activeElement;
+    return !active || active === document.body || active === document.documentElement;
   }
   function rows() {
     return Array.prototype.slice.call(document.querySelectorAll("#queue tr.item"));
@@ -14,17 +20,30 @@
     var all = rows();
     if (!all.length) { return; }
     selected = Math.max(0, Math.min(all.length - 1, index));
-    all.forEach(function (row, i) { row.classList.toggle("selected", i === selected); });
+    all.forEach(function (row, i) {
+      row.classList.toggle("selected", i === selected);
+      row.setAttribute("aria-selected", i === selected ? "true" : "false");
+    });
     all[selected].scrollIntoView({ block: "nearest" });
-    var link = all[selected].querySelector("a.open");
-    if (link) { link.focus(); }
   }
   function follow(id) {
     var link = document.getElementById(id);
     if (link) { window.location.href = link.href; }
   }
+  document.addEventListener("DOMContentLoaded", function () {
+    var toggle = document.getElementById("shortcuts");
+    if (toggle) {
+      toggle.checked = enabled();
+      toggle.addEventListener("change", function () {
+        try { window.localStorage.setItem(KEY, toggle.checked ? "on" : "off"); } catch (e) { /* private mode */ }
+      });
+    }
+    if (!enabled()) {
+      Array.prototype.forEach.call(document.querySelectorAll(".keys"), function (el) { el.hidden = true; });
+    }
+  });
   document.addEventListener("keydown", function (event) {
-    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) { return; }
+    if (event.ctrlKey || event.metaKey || event.altKey || !enabled() || !idle()) { return; }
     var onQueue = rows().length > 0;
     if (event.key === "j") {
       if (onQueue) { select(selected + 1); } else { follow("next"); }

@@ -1,0 +1,545 @@
+"""The review pages' work together: search, undo, bulk confirmation, transfers, comments, coverage.
+
+Each rule here is written once and read by the web views (``router.web.views``); it sits beside backend.py, whose functions it calls; decisions go
+through :func:`router.web.backend.decide` (the one decision path of the pages) or, where many are
+made at once, :meth:`router.store.Store.add_decision`; all SQL is in :mod:`router.store.collab`.
+
+Rules:
+- Undo is an append-only reversal, as the terminal's ``u``: the decision before it is recorded
+  again (or 待定 when there was none), and the reversal points at the decision it takes back.
+  Only one's own decision that is still the latest can be taken back.
+- Bulk confirmation first shows what it would do: how many rows of which divisions; rows of
+  divisions that have their own reviewer are left out unless named. A batch can be taken back.
+- A transfer (转办) is a 修改 to the receiving division with a reason; the receiving division sees
+  it until it 签收 (the route stands) or 退回 (a 修改 back to the route before, with a reason).
+- A comment is addressed to a division, the coordinator or everyone; it waits on its addressee
+  until someone else writes on the same suggestion. A 待定 reason opens a thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import json
+import re
+import threading
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from ..accounts import User, reviewers_of
+from ..errors import InputError
+from ..store import collab as sql
+from . import backend
+
+__all__ = ["Hit", "search", "history", "undoable", "undo", "bulk_preview", "bulk_confirm", "bulk_undo",
+           "recent_batches", "Transfer", "transfer_state", "open_transfers", "transfer", "answer_transfer",
+           "Comment", "thread", "add_comment", "waiting_on", "coverage", "filtered_table", "current_division",
+           "COORDINATOR", "addressee_name", "OrderCache"]
+
+COORDINATOR = "coordinator"
+SEARCH_LIMIT = 100
+_NUMBER = re.compile(r"^第?\s*(\d+)\s*号?$")
+
+
+def _when(created: str) -> str:
+    try:
+        return dt.datetime.fromisoformat(created).astimezone().strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return created or ""
+
+
+def current_division(item) -> str | None:
+    current = item.current or {}
+    return current.get("division")
+
+
+def visible(user: User, item, store=None) -> bool:
+    """A user sees a row of their divisions: by its suggested division, where it is now, or because
+    a comment on it is addressed to one of their divisions (asked to have a look)."""
+    if user.may_see(item.division) or user.may_see(current_division(item)):
+        return True
+    return store is not None and any(c[3].split(":", 1)[-1] in user.divisions for c in sql.comments_of(store, item.sid)
+                                     if c[3].startswith("division:"))
+
+
+def addressed_sids(store, year: int, user: User) -> set[int]:
+    """Suggestions of the year with a comment addressed to one of the user's divisions."""
+    return {c[1] for c in sql.comments_of_year(store, year)
+            if c[3].startswith("division:") and c[3].split(":", 1)[1] in user.divisions}
+
+
+# --- the queue's order, kept between requests ----------------------------------------------------
+
+class OrderCache:
+    """:func:`router.web.backend.order` of a year, kept in memory and brought up to date from the
+    decisions recorded since (a suggestion's place depends on its route only; a decision changes
+    its status). Rebuilt when a route or the year changes. On 10,000 suggestions
+    ``backend.order`` takes about 0.1 s, and every page and every decision needs the order.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._years: list[int] | None = None
+        self._state: dict = {}  # year: (route mark, decision mark, entries, by sid)
+
+    def years(self, store) -> list[int]:
+        routes, _ = sql.store_marks(store)
+        with self._lock:
+            if self._years is None or self._years[0] != routes:
+                self._years = [routes, backend.years(store)]
+            return list(self._years[1])
+
+    def order(self, store, year: int) -> list:
+        routes, decided = sql.store_marks(store)
+        with self._lock:
+            cached = self._state.get(year)
+            if cached is None or cached[0] != routes or cached[1] > decided:
+                entries = backend.order(store, year)
+                self._state[year] = (routes, decided, entries, {e.sid: i for i, e in enumerate(entries)})
+                return list(entries)
+            _, mark, entries, at = cached
+            if mark < decided:
+                for _, sid, action, topic, division in sql.decisions_after(store, mark):
+                    if sid in at:
+                        # Replaced, never changed in place: a list handed out before stays as it was.
+                        entries[at[sid]] = dataclasses.replace(entries[at[sid]], action=action, after_topic=topic,
+                                                               after_division=division)
+                self._state[year] = (routes, decided, entries, at)
+            return list(entries)
+
+
+# --- search -------------------------------------------------------------------------------------
+
+@dataclass
+class Hit:
+    sid: int
+    year: int | None
+    number: str
+    title: str
+    deputy: str
+    topic: str | None
+    division: str | None
+    status: str
+
+
+def search(store, user: User, query: str, *, year: int | None) -> tuple[list[Hit], int]:
+    """Suggestions of ``year`` (every year when None) by 建议号 (“1359”, “第1359号”) or by words of the
+    title, the text or the deputy's name (all words must occur); only rows the user may see.
+    Returns at most :data:`SEARCH_LIMIT` hits and how many were found in all."""
+    query = " ".join(query.split())[:200]
+    if not query:
+        return [], 0
+    number = _NUMBER.match(query)
+    terms = [] if number else [t for t in query.split(" ") if t][:8]
+    number = number.group(1) if number else None
+    ids = sql.search_ids(store, terms=terms, number=number, year=year)
+    if user.is_coordinator or not user.divisions:  # sees everything: only the rows shown are read
+        rows, found = sql.search_rows(store, ids[:SEARCH_LIMIT]), len(ids)
+    else:
+        rows, found = sql.search_rows(store, ids), None
+    hits = []
+    for sid, y, num, title, deputy, topic, division, action, after_topic, after_division in rows:
+        now_division = after_division if after_topic else division
+        if not (user.may_see(division) or user.may_see(now_division)):
+            continue
+        status = "未复核" if action is None else ("待定" if action == "待定" else "已确认")
+        hits.append(Hit(sid, y, num or str(sid), title, deputy or "", after_topic or topic, now_division, status))
+    return hits[:SEARCH_LIMIT], len(hits) if found is None else found
+
+
+# --- the decision record, undo ------------------------------------------------------------------
+
+@dataclass
+class Recorded:
+    id: int
+    action: str
+    after: dict | None
+    reviewer: str
+    when: str
+    comment: str
+    origin: str
+    reverses: int | None = None  # the decision this one took back
+    reversed_by: int | None = None
+
+
+def history(store, sid: int) -> list[Recorded]:
+    """Every decision on a suggestion, oldest first, with which one took back which."""
+    reversals = sql.reversals_of(store, sid)
+    back = {v: k for k, v in reversals.items()}
+    return [Recorded(i, action, json.loads(after) if after else None, reviewer, _when(created), comment or "",
+                     origin, reversals.get(i), back.get(i))
+            for i, action, after, reviewer, created, comment, origin in sql.decision_rows(store, sid)]
+
+
+def undoable(store, user: User, limit: int = 10) -> list[dict]:
+    """The user's own decisions that are still the latest on their suggestion, newest first."""
+    return [{"id": did, "sid": sid, "number": number or str(sid), "title": title, "action": action,
+             "after": json.loads(after) if after else None, "when": _when(created)}
+            for did, sid, number, title, action, after, created in sql.own_recent(store, user.name, limit)]
+
+
+def _restore(store, db, sid: int, taken_back: int, *, reviewer: str, comment: str, origin: str,
+             batch_id: int | None = None) -> int | None:
+    """Record again the decision before ``taken_back`` (or 待定 without one); the new decision's id."""
+    rows = sql.decision_rows(db, sid)
+    ids = [r[0] for r in rows]
+    at = ids.index(taken_back)
+    previous = rows[at - 1] if at > 0 else None
+    if previous is None:
+        store.add_decision(db, sid, action="待定", reviewer=reviewer, after=None, comment=comment, origin=origin)
+    else:
+        _, action, after, _, _, previous_comment, _ = previous
+        if not store.add_decision(db, sid, action=action, reviewer=reviewer, after=json.loads(after) if after else None,
+                                  comment=previous_comment or comment, origin=origin):
+            # It repeats the decision being taken back: record the reversal as such.
+            store.add_decision(db, sid, action=action, reviewer=reviewer, after=json.loads(after) if after else None,
+                               comment=f"{previous_comment}（{comment}）" if previous_comment else comment, origin=origin)
+    new = sql.last_decision_id(db, sid)
+    sql.insert_reversal(db, new, taken_back, batch_id)
+    _undo_transfer(db, sid, taken_back, reviewer)
+    return new
+
+
+def undo(store, user: User, decision_id: int) -> int:
+    """Take back one's own latest decision on a suggestion; the suggestion's id."""
+    with store.transaction() as db:
+        row = db.execute("SELECT suggestion_id, reviewer FROM decisions WHERE id = ?", (decision_id,)).fetchone()
+        if row is None or row[1] != user.name:
+            raise InputError("只能撤销您本人作出的决定")
+        sid = row[0]
+        if sql.last_decision_id(db, sid) != decision_id:
+            raise InputError("这条决定之后已有新的决定，不能再撤销；请在建议页面重新决定")
+        if sql.reversed_ids(db, [decision_id]):
+            raise InputError("这条决定已撤销过")
+        _restore(store, db, sid, decision_id, reviewer=user.name, comment="撤销上一条决定", origin="web:undo")
+    return sid
+
+
+# --- bulk confirmation --------------------------------------------------------------------------
+
+def bulk_preview(store, year: int, users: list[User], include: set[str] = frozenset()) -> dict:
+    """What "confirm the unflagged" would record: rows by division, and the divisions left out because
+    they have their own reviewer (unless named in ``include``)."""
+    by_division: dict[str | None, list] = defaultdict(list)
+    for i in backend.queue(store, year):
+        if i.latest is None and i.topic and not i.needs_review:
+            by_division[i.division].append(i)
+    taken, left = {}, {}
+    for division, items in by_division.items():
+        own = [u.name for u in reviewers_of(users, division)]
+        if own and division not in include:
+            left[division] = {"count": len(items), "reviewers": own}
+        else:
+            taken[division] = {"count": len(items), "reviewers": own, "sids": [i.sid for i in items]}
+    return {"taken": taken, "left": left, "count": sum(v["count"] for v in taken.values())}
+
+
+def bulk_confirm(store, year: int, actor: User, users: list[User], *, include: set[str], expected: int) -> dict:
+    """Record 同意 for the rows :func:`bulk_preview` names, as one batch; refused when the count the
+    coordinator saw (``expected``) is no longer the count (then the preview is shown again)."""
+    preview = bulk_preview(store, year, users, include)
+    if preview["count"] != expected:
+        raise InputError(f"确认前看到的是 {expected} 条，现在是 {preview['count']} 条（其间有人作了决定）；"
+                         "请核对后重新确认")
+    recorded = 0
+    with store.transaction() as db:
+        batch = sql.insert_batch(db, "confirm-unflagged", actor.name, {
+            "year": year, "divisions": {k or "": v["count"] for k, v in preview["taken"].items()}})
+        for division, part in preview["taken"].items():
+            for sid in part["sids"]:
+                if sql.latest_decision_row(db, sid) is not None:
+                    continue
+                route = db.execute("SELECT topic, division, co_divisions FROM routes WHERE suggestion_id = ? "
+                                   "ORDER BY id DESC LIMIT 1", (sid,)).fetchone()
+                after = {"topic": route[0], "division": route[1], "co_divisions": json.loads(route[2] or "[]")}
+                if store.add_decision(db, sid, action="同意", reviewer=actor.name, after=after, before=after,
+                                      origin="web:confirm-unflagged"):
+                    sql.insert_batch_decision(db, batch, sql.last_decision_id(db, sid))
+                    recorded += 1
+    return {"batch": batch, "recorded": recorded, "preview": preview}
+
+
+def bulk_undo(store, batch_id: int, actor: User) -> dict:
+    """Take back a batch: each of its decisions that is still the latest becomes 待定 again
+    (an append-only reversal); rows decided since are left and counted."""
+    with store.transaction() as db:
+        found = sql.batch_row(db, batch_id)
+        if found is None or found[1] != "confirm-unflagged":
+            raise InputError("没有这一批一次确认")
+        if db.execute("SELECT 1 FROM decision_batches WHERE reverses = ?", (batch_id,)).fetchone():
+            raise InputError("这一批已撤销过")
+        undo_batch = sql.insert_batch(db, "undo-confirm", actor.name, {"batch": batch_id}, reverses=batch_id)
+        taken_back, kept = 0, 0
+        for decision_id, sid, latest in sql.batch_decisions(db, batch_id):
+            if latest != decision_id:
+                kept += 1
+                continue
+            _restore(store, db, sid, decision_id, reviewer=actor.name, comment=f"撤销一次确认（第{batch_id}批）",
+                     origin="web:undo-confirm", batch_id=undo_batch)
+            taken_back += 1
+    return {"taken_back": taken_back, "kept": kept}
+
+
+def recent_batches(store) -> list[dict]:
+    return [{"id": i, "actor": actor, "when": _when(created), "detail": json.loads(detail), "count": count,
+             "undone": bool(undone)} for i, actor, created, detail, count, undone in sql.batches(store, "confirm-unflagged")]
+
+
+# --- transfers ----------------------------------------------------------------------------------
+
+@dataclass
+class Transfer:
+    id: int
+    sid: int
+    kind: str
+    from_division: str | None
+    to_division: str
+    reason: str
+    before: dict | None
+    actor: str
+    when: str
+    decision_id: int | None
+
+
+def _transfer(row) -> Transfer:
+    tid, sid, kind, frm, to, reason, before, actor, created, decision_id = row
+    return Transfer(tid, sid, kind, frm, to, reason, json.loads(before) if before else None, actor, _when(created),
+                    decision_id)
+
+
+def transfer_state(store, sid: int) -> tuple[Transfer | None, list[Transfer]]:
+    """(the open 转办 waiting for 签收/退回 or None, every transfer record oldest first)."""
+    records = [_transfer(r) for r in sql.transfers_of(store, sid)]
+    return (records[-1] if records and records[-1].kind == "转办" else None), records
+
+
+def open_transfers(store, year: int) -> dict[int, Transfer]:
+    return {t.sid: t for t in map(_transfer, sql.open_transfers(store, year))}
+
+
+def _undo_transfer(db, sid: int, decision_id: int, actor: str) -> None:
+    """A taken-back transfer is withdrawn; a taken-back 退回 opens the transfer again."""
+    records = [_transfer(r) for r in sql.transfers_of(db, sid)]
+    if not records or records[-1].decision_id != decision_id:
+        return
+    last = records[-1]
+    if last.kind == "转办":
+        sql.insert_transfer(db, sid, "撤回", from_division=last.from_division, to_division=last.to_division,
+                            reason="撤销转办", actor=actor, decision_id=None)
+    elif last.kind == "退回":
+        opened = next((r for r in reversed(records) if r.kind == "转办"), None)
+        if opened:
+            sql.insert_transfer(db, sid, "转办", from_division=opened.from_division, to_division=opened.to_division,
+                                reason=opened.reason, actor=opened.actor, decision_id=opened.decision_id,
+                                before=opened.before)
+
+
+def _decided(store, profile, found, actor: User, *, route: dict, comment: str, seen: int):
+    outcome = backend.decide(store, profile, found, action="修改", reviewer=actor.name, route=route, comment=comment,
+                             seen=seen)
+    if outcome.kind == "conflict":
+        return outcome, None
+    return outcome, sql.last_decision_id(store.db, found.sid)
+
+
+def transfer(store, profile, found, actor: User, *, to_division: str, reason: str, seen: int):
+    """转办 to another division: a 修改 of the lead division with the reason, marked for the receiver."""
+    to = profile.division_key(to_division or "")
+    if to is None:
+        raise InputError("请从列表中选择接收转办的处室")
+    reason = reason.strip()[:2000]
+    if not reason:
+        raise InputError("转办请写明理由")
+    current = dict(found.current or {})
+    if not current.get("topic"):
+        raise InputError("这条建议没有建议路由，请用“修改”选择主题和处室")
+    if current.get("division") == to:
+        raise InputError(f"这条建议已由{profile.division(to).name}主办，无需转办")
+    route = {"topic": current["topic"], "division": to,
+             "co_divisions": [k for k in current.get("co_divisions", []) if k != to]}
+    outcome, decision_id = _decided(store, profile, found, actor, route=route, comment=f"转办：{reason}", seen=seen)
+    if outcome.kind == "saved":
+        with store.transaction() as db:
+            sql.insert_transfer(db, found.sid, "转办", from_division=current.get("division"), to_division=to,
+                                reason=reason, actor=actor.name, decision_id=decision_id, before=current)
+    return outcome
+
+
+def answer_transfer(store, profile, found, actor: User, *, accept: bool, reason: str, seen: int):
+    """签收 (the transfer's route stands) or 退回 with a reason (a 修改 back to the route before it)."""
+    waiting, records = transfer_state(store, found.sid)
+    if waiting is None:
+        if records and records[-1].kind in ("签收", "退回"):
+            last = records[-1]
+            raise InputError(f"这条转办已由 {last.actor} 于 {last.when} {last.kind}，无需再处理")
+        raise InputError("这条建议没有待签收的转办")
+    if waiting.actor == actor.name and not actor.is_coordinator:
+        raise InputError("这是您本人的转办，应由接收处室签收或退回；如要收回，请撤销您的决定")
+    if not actor.may_see(waiting.to_division):
+        raise InputError(f"转办给{profile.division(waiting.to_division).name}，只有该处室的复核人或统筹人可以签收或退回")
+    reason = reason.strip()[:2000]
+    if accept:
+        with store.transaction() as db:
+            stale = sql.last_decision_id(db, found.sid) != seen
+            answered = sql.transfers_of(db, found.sid)[-1][0] != waiting.id  # a colleague answered meanwhile
+            if answered:
+                return backend.Outcome("unchanged")
+            if not stale:
+                sql.insert_transfer(db, found.sid, "签收", from_division=waiting.from_division,
+                                    to_division=waiting.to_division, reason=reason, actor=actor.name, decision_id=None)
+        if stale:  # someone decided since the page was shown: they choose again
+            return backend.Outcome("conflict", backend.item(store, found.sid).latest)
+        return backend.Outcome("saved")
+    if not reason:
+        raise InputError("退回请写明理由")
+    before = waiting.before or {"topic": found.topic, "division": waiting.from_division, "co_divisions": []}
+    outcome, decision_id = _decided(store, profile, found, actor, route=before, comment=f"退回：{reason}", seen=seen)
+    if outcome.kind == "saved":
+        with store.transaction() as db:
+            sql.insert_transfer(db, found.sid, "退回", from_division=waiting.from_division,
+                                to_division=waiting.to_division, reason=reason, actor=actor.name,
+                                decision_id=decision_id)
+    return outcome
+
+
+# --- comments -----------------------------------------------------------------------------------
+
+@dataclass
+class Comment:
+    id: int
+    sid: int
+    author: str
+    addressed_to: str
+    body: str
+    when: str
+    decision_id: int | None
+    answered: bool = False
+
+
+def addressee_name(profile, addressed_to: str) -> str:
+    if addressed_to == COORDINATOR:
+        return "统筹人"
+    if addressed_to.startswith("division:"):
+        key = addressed_to.split(":", 1)[1]
+        return profile.division(key).name if key in profile.division_keys else key
+    return "所有人"
+
+
+def _addressee(profile, value: str) -> str:
+    value = (value or "").strip()
+    if value in ("", COORDINATOR):
+        return value
+    key = profile.division_key(value.split(":", 1)[-1])
+    if key is None:
+        raise InputError("请从列表中选择留言对象")
+    return f"division:{key}"
+
+
+def _comments(rows) -> list[Comment]:
+    out = [Comment(*row[:5], _when(row[5]), row[6]) for row in rows]
+    by_sid: dict[int, list[Comment]] = defaultdict(list)
+    for c in out:
+        by_sid[c.sid].append(c)
+    for thread_ in by_sid.values():
+        for at, c in enumerate(thread_):
+            c.answered = any(later.author != c.author for later in thread_[at + 1:])
+    return out
+
+
+def thread(store, sid: int) -> list[Comment]:
+    return _comments(sql.comments_of(store, sid))
+
+
+def add_comment(store, profile, found, author: User, *, addressed_to: str, body: str,
+                decision_id: int | None = None) -> None:
+    body = body.strip()[:2000]
+    if not body:
+        raise InputError("留言不能为空")
+    with store.transaction() as db:
+        sql.insert_comment(db, found.sid, author.name, _addressee(profile, addressed_to), body, decision_id)
+
+
+def _waits_on(user: User, addressed_to: str) -> bool:
+    if addressed_to == COORDINATOR:
+        return user.is_coordinator
+    if addressed_to.startswith("division:"):
+        return addressed_to.split(":", 1)[1] in user.divisions
+    return False
+
+
+def waiting_on(store, year: int, user: User) -> dict[int, list[Comment]]:
+    """Unanswered comments of the year addressed to the user (their divisions, or the coordinator)."""
+    out: dict[int, list[Comment]] = defaultdict(list)
+    for c in _comments(sql.comments_of_year(store, year)):
+        if not c.answered and c.author != user.name and _waits_on(user, c.addressed_to):
+            out[c.sid].append(c)
+    return dict(out)
+
+
+# --- coverage and progress ----------------------------------------------------------------------
+
+def coverage(store, profile, year: int, users: list[User], *, today: dt.date | None = None) -> dict:
+    """Divisions without a reviewer of their own, each division's share decided (counted where each
+    suggestion is now) against the profile's ``[review] deadline``, and reviewers' throughput."""
+    today = today or dt.date.today()
+    items = backend.queue(store, year)
+    transfers = open_transfers(store, year)
+    counts: dict[str | None, Counter] = defaultdict(Counter)
+    for i in items:
+        where = current_division(i)
+        counts[where][i.status] += 1
+        counts[where]["合计"] += 1
+        if i.sid in transfers:
+            counts[where]["转办待签收"] += 1
+    started = min((r[1] for r in sql.decided_since(store, year)), default=None)
+    deadline = dt.date.fromisoformat(profile.review_deadline) if profile.review_deadline else None
+    start_day = dt.datetime.fromisoformat(started).date() if started else today
+    expected = None
+    if deadline:
+        span = max(1, (deadline - start_day).days)
+        expected = min(1.0, max(0.0, (today - start_day).days / span))
+    rows = []
+    unlimited = [u.name for u in users if not u.disabled and u.role == "reviewer" and not u.divisions]
+    for d in profile.divisions:
+        c = counts.get(d.key, Counter())
+        own = [u.name for u in reviewers_of(users, d.key)]
+        share = c["已确认"] / c["合计"] if c["合计"] else None
+        rows.append({"key": d.key, "name": d.name, "reviewers": own, "total": c["合计"], "decided": c["已确认"],
+                     "deferred": c["待定"], "open": c["未复核"], "transfers": c["转办待签收"], "share": share,
+                     "behind": bool(expected is not None and share is not None and share < expected)})
+    if None in counts:
+        c = counts[None]
+        rows.append({"key": None, "name": "无法路由", "reviewers": [], "total": c["合计"], "decided": c["已确认"],
+                     "deferred": c["待定"], "open": c["未复核"], "transfers": 0,
+                     "share": c["已确认"] / c["合计"] if c["合计"] else None, "behind": False})
+    week = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=7)).isoformat()
+    recent = Counter(r for r, created in sql.decided_since(store, year) if created >= week)
+    throughput = [{"reviewer": name, "decisions": n, "days": days, "per_day": n / max(1, days),
+                   "last_week": recent[name], "last": _when(last)}
+                  for name, n, days, first, last in sql.reviewer_days(store, year)]
+    return {"rows": rows, "uncovered": [r["name"] for r in rows if r["key"] and not r["reviewers"]],
+            "unlimited": unlimited, "deadline": profile.review_deadline,
+            "days_left": (deadline - today).days if deadline else None, "expected": expected,
+            "total": len(items), "decided": sum(1 for i in items if i.status == "已确认"), "throughput": throughput}
+
+
+def filtered_table(store, profile, year: int, *, keep) -> bytes:
+    """The assignment table of :func:`router.web.backend.assignment_table` with only the rows whose
+    suggestion ``keep(item)`` accepts (matched by 建议号), in every sheet that lists suggestions."""
+    import openpyxl
+
+    numbers = {i.number for i in backend.queue(store, year) if keep(i)}
+    book = openpyxl.load_workbook(io.BytesIO(backend.assignment_table(store, profile, year)))
+    for sheet in book.worksheets:
+        header = [c.value for c in sheet[1]]
+        if "建议号" not in header:
+            continue
+        column = header.index("建议号")
+        for row in range(sheet.max_row, 1, -1):
+            value = sheet.cell(row=row, column=column + 1).value
+            if value is not None and str(value) not in numbers:
+                sheet.delete_rows(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
