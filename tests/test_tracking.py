@@ -364,3 +364,15 @@ def test_grade_outside_outcomes_refused_in_profile(runner, tmp_path):
     assert result.exit_code == 1 and result.output.strip() == (
         f"Error: {path}, line {line}：答复类别 'B' 的 outcome 应为 solved、in_progress、not_now 之一"
         "（solved 已解决或采纳，in_progress 正在解决，not_now 暂不能解决）")
+
+
+def test_the_step_specification_owns_every_tracking_column_once():
+    """The steps are data: each handling column of the assignment table is read by exactly one step."""
+    from router.services.tracking import MISSING, STEP_SPECS, STEPS
+    from router.table import TRACKING_HEADERS
+
+    owned = [column for step in STEP_SPECS for column in step.columns]
+    assert sorted(owned) == sorted(TRACKING_HEADERS)
+    assert all(set(step.filled_by) <= set(step.columns) for step in STEP_SPECS)
+    assert STEPS == ("已交办", "已转办", "已联系代表", "已会商", "已答复", "已回访")
+    assert MISSING == {"已联系代表": "未联系代表", "已会商": "未送会办意见", "已答复": "未答复", "已回访": "未回访"}

@@ -518,38 +518,52 @@ def unflagged_pending(store, year: int, *, divisions=()) -> Counter:
 
 @dataclass
 class Batch:
-    """A bulk confirmation: the origin its decisions carry (to take them back) and the suggestions confirmed."""
+    """A bulk confirmation: the suggestions confirmed and the decisions it recorded (ids ``first``..``last``
+    with ``origin``); its ``key`` (e.g. "web:confirm-unflagged/41-108") takes it back with :func:`undo_batch`."""
 
     origin: str
     suggestion_ids: list[int]
+    first: int = 0
+    last: int = 0
 
     @property
     def count(self) -> int:
         return len(self.suggestion_ids)
 
+    @property
+    def key(self) -> str:
+        return f"{self.origin}/{self.first}-{self.last}"
+
 
 def confirm_unflagged(store, year: int, *, reviewer: str, divisions=(), origin: str = "web:confirm-unflagged") -> Batch:
     """同意 (by the rules) for every routed, unflagged suggestion of the year without a decision that the
-    reviewer may decide, in one transaction; the batch's own origin lets :func:`undo_batch` take it back."""
-    import secrets
-
-    tag = f"{origin}:{dt.datetime.now().strftime('%Y%m%d%H%M%S')}-{secrets.token_hex(3)}"
+    reviewer may decide, in one transaction; the batch's ``key`` lets :func:`undo_batch` take it back."""
     done = []
     with store.transaction() as db:
+        first = store.last_decision_id() + 1
         for sid, now in list(_unflagged(store, db, year, divisions)):
-            if record(store, db, now, settle(now, "同意"), reviewer=reviewer, origin=tag):
+            if record(store, db, now, settle(now, "同意"), reviewer=reviewer, origin=origin):
                 done.append(sid)
-    return Batch(tag, done)
+        last = store.last_decision_id()
+    return Batch(origin, done, first, last)
 
 
-def undo_batch(store, origin: str, *, reviewer: str) -> int:
-    """Take back a bulk confirmation (append-only): each of its decisions that is still the latest of its
-    suggestion is followed by the decision before it, or by 待定 when there was none; later decisions stand."""
+def undo_batch(store, key: str, *, reviewer: str) -> int:
+    """Take back a bulk confirmation by its :attr:`Batch.key` (append-only): each of its decisions that is
+    still the latest of its suggestion is followed by the decision before it, or by 待定 when there was
+    none; decisions made since stand. Returns how many were taken back."""
     import json
+    import re
 
+    match = re.fullmatch(r"(.+)/(\d+)-(\d+)", key or "")
+    if not match:
+        raise RequestError(f"“{key}”不是批量确认的标识")
+    origin, first, last = match.group(1), int(match.group(2)), int(match.group(3))
     undone = 0
     with store.transaction() as db:
         for decision_id, sid in store.decisions_of_origin(db, origin):
+            if not first <= decision_id <= last:
+                continue
             latest = store.decision_rows(sid, db=db, latest=True)
             if not latest or latest[0][0] != decision_id:
                 continue  # decided again since: that decision stands
