@@ -576,7 +576,7 @@ def test_damaged_sheet_refused_and_old_table_kept(runner, bundled_model_dir, tmp
     out.write_bytes(b"old table\n")
     line = _error_line(invoke(runner, ["route", broken, "--model", bundled_model_dir, "-o", out,
                                        "--store", tmp_path / "s.sqlite"]))
-    assert f"{broken}: sheet 'Sheet' is damaged after row 2000" in line and "save it again as .xlsx" in line
+    assert f"{broken}：工作表“Sheet”第 2000 行之后不完整或已损坏" in line and "另存为 .xlsx" in line
     assert out.read_bytes() == b"old table\n" and _leftovers(out.parent, out.name) == []
 
 
@@ -613,15 +613,15 @@ def test_mixed_encodings_name_the_row_and_column(runner, bundled_model_dir, tmp_
     source = tmp_path / "mixed.csv"
     source.write_bytes(_mixed(n_before, base, other))
     label = {"utf-8": "UTF-8", "gbk": "(GBK|GB18030)"}[base]
-    column = "column 2 \\(标题\\)" if n_before > 30 else "column 2"  # the header is known once it has been found
+    column = "第 2 列（标题）" if n_before > 30 else "第 2 列"  # the header is known once it has been found
     line = _error_line(invoke(runner, ["read", source]))
     assert re.fullmatch(
-        f"Error: {re.escape(str(source))}: row {n_before + 2}, {column} is not valid {label} text "
-        r"\(the file mixes encodings\); re-save the whole file in one encoding, preferably UTF-8", line), line
+        f"Error: {re.escape(str(source))}：第 {n_before + 2} 行，{column}不是有效的 {label} 文本"
+        "（文件混用了多种编码）；请把整个文件用同一种编码另存，最好是 UTF-8", line), line
     out = tmp_path / "out" / "table.csv"
     out.parent.mkdir()
     line = _error_line(invoke(runner, ["route", source, "--model", bundled_model_dir, "-o", out]))
-    assert f"row {n_before + 2}" in line and list(out.parent.iterdir()) == []
+    assert f"第 {n_before + 2} 行" in line and list(out.parent.iterdir()) == []
 
 
 @backs("Formulas in input cells")
@@ -811,8 +811,8 @@ def test_read_only_output_folder_mounted(private_mounts, bundled_model_dir, tmp_
                           '"$ROUTER" route "$IN" --model "$M" -o "$D/table.csv"',
                           D=folder, IN=_small_intake(tmp_path), M=bundled_model_dir)
     assert done.returncode == 1, done
-    assert done.stderr.strip() == (f"Error: {folder / 'table.csv'}: cannot write in {folder} (Read-only file system); "
-                                   "choose another -o")
+    assert done.stderr.strip() == (f"Error: {folder / 'table.csv'}：无法在 {folder} 中写文件（Read-only file system）；"
+                                   "用 -o 另选一个位置")
     assert (folder / "table.csv").read_bytes() == b"old\n" and _leftovers(folder, "table.csv") == []
 
 
@@ -829,11 +829,11 @@ def test_permission_denied_output_folder(runner, bundled_model_dir, tmp_path, mo
     out.write_bytes(b"old")
     line = _error_line(invoke(runner, ["route", _small_intake(tmp_path), "--model", bundled_model_dir, "-o", out,
                                        "--store", tmp_path / "s.sqlite"]))
-    assert line == f"Error: {out}: cannot write in {tmp_path} (permission denied); choose another -o"
+    assert line == f"Error: {out}：没有在 {tmp_path} 中写文件的权限；用 -o 另选一个位置"
     assert out.read_bytes() == b"old"
     missing = tmp_path / "no" / "such" / "table.csv"
     line = _error_line(invoke(runner, ["route", _small_intake(tmp_path), "--model", bundled_model_dir, "-o", missing]))
-    assert line == f"Error: {missing}: the folder {missing.parent} does not exist; create it or choose another -o"
+    assert line == f"Error: {missing}：文件夹 {missing.parent} 不存在；请先建立该文件夹，或用 -o 另选一个位置"
 
 
 @backs("A full disk while the table is written")
@@ -956,9 +956,8 @@ def test_full_disk_in_the_store(runner, tmp_path, monkeypatch):
 
     monkeypatch.setattr(sqlite3, "connect", no_room)
     line = _error_line(invoke(runner, ["history", "import", HISTORY[1], "--store", store]))
-    assert line.startswith(f"Error: {store}: the disk is full (database or disk is full)")
-    assert line.endswith("nothing from this run was saved, earlier records are intact; "
-                         "free some space and run the command again")
+    assert line.startswith(f"Error: {store}：磁盘已满（database or disk is full）")
+    assert line.endswith("本次运行的内容没有保存，原有记录完好；请腾出空间后重新运行该命令")
     monkeypatch.undo()
     assert _counts(store) == before
     assert "完好" in invoke(runner, ["store", "check", "--store", store]).output
@@ -982,7 +981,7 @@ def test_damaged_store_refused_before_any_write(runner, bundled_model_dir, tmp_p
                 ["accept", table]]
     for command in commands:
         line = _error_line(invoke(runner, [*command, "--store", store]))
-        assert line.startswith(f"Error: {store}: the store is damaged (") and "nothing was written to it" in line
+        assert line.startswith(f"Error: {store}：历史库已损坏（") and "本次没有写入任何内容" in line
         assert _sha(store) == digest
     assert not again.exists()
     line = _error_line(invoke(runner, ["store", "check", "--store", store]))
@@ -995,12 +994,11 @@ def test_backup_refusals(runner, tmp_path):
     assert invoke(runner, ["history", "import", HISTORY[0], "--store", store]).exit_code == 0
     missing = tmp_path / "no" / "backup.sqlite"
     line = _error_line(invoke(runner, ["store", "backup", missing, "--store", store]))
-    assert line == (f"Error: {missing}: the folder {missing.parent} does not exist; "
-                    "create it or choose another backup file")
+    assert line == f"Error: {missing}：文件夹 {missing.parent} 不存在；请先建立该文件夹，或另选一个备份文件名"
     existing = tmp_path / "b.sqlite"
     existing.write_bytes(b"keep")
     line = _error_line(invoke(runner, ["store", "backup", existing, "--store", store]))
-    assert line == f"Error: {existing}: exists; choose a new backup file name" and existing.read_bytes() == b"keep"
+    assert line == f"Error: {existing}：文件已存在；请另起一个备份文件名" and existing.read_bytes() == b"keep"
     good = tmp_path / "good.sqlite"
     assert invoke(runner, ["store", "backup", good, "--store", store]).exit_code == 0
     assert _counts(good) == _counts(store)

@@ -398,7 +398,7 @@ def test_route_records_in_the_store_before_replacing_the_table(runner, bundled_m
     monkeypatch.setattr(router.store.Store, "record_routes", refuse)
     line = _error_line(invoke(runner, ["route", write_csv(tmp_path / "in.csv", SAMPLE), "--model", bundled_model_dir,
                                        "-o", out, "--store", tmp_path / "s.sqlite"]))
-    assert "cannot write the store" in line
+    assert "无法写入历史库" in line
     assert out.read_bytes() == b"old reviewed table"  # before: replaced, then the store failed
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
 

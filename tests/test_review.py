@@ -112,7 +112,7 @@ def test_history_import_is_idempotent_and_records_changes(runner, tmp_path):
 
 @pytest.mark.parametrize("column,value,message", [
     ("确认主办处室", "财务科", "column 确认主办处室: unknown division '财务科'"),
-    ("复核", "可以", "column 复核: '可以' is not one of 同意、修改、待定"),
+    ("复核", "可以", "“复核”列：“可以”不是 同意、修改、待定 之一"),
     ("确认主题", "交通", "column 确认主题: unknown topic '交通'"),
 ])
 def test_bad_value_refused_and_store_unchanged(runner, routed, column, value, message):

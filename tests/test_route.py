@@ -174,8 +174,8 @@ def test_tampered_model_refused(runner, bundled_model_dir, tmp_path):
     with open(bundled_model_dir / "model.joblib", "ab") as handle:
         handle.write(b"\0")
     line = _error(invoke(runner, ["route", INTAKE, "--model", bundled_model_dir, "-o", tmp_path / "o.xlsx"]))
-    assert line == (f"Error: {bundled_model_dir / 'model.joblib'}: changed since training (sha256 does not match "
-                    "the manifest); do not load it; restore the folder or retrain with `router train`")
+    assert line == (f"Error: {bundled_model_dir / 'model.joblib'}：训练后被改动过（sha256 与模型清单不符），不能加载；"
+                    "请恢复该文件夹，或用 router train 重新训练")
     assert not (tmp_path / "o.xlsx").exists()
 
 
@@ -183,7 +183,7 @@ def test_changed_dictionary_refused(runner, bundled_model_dir, tmp_path):
     with open(bundled_model_dir / "domain_dict.txt", "a", encoding="utf-8") as handle:
         handle.write("新词 100 n\n")
     line = _error(invoke(runner, ["route", INTAKE, "--model", bundled_model_dir, "-o", tmp_path / "o.xlsx"]))
-    assert line.startswith(f"Error: {bundled_model_dir / 'domain_dict.txt'}: changed since training (")
+    assert line.startswith(f"Error: {bundled_model_dir / 'domain_dict.txt'}：训练后被改动过（")
 
 
 def test_model_from_newer_router_refused(runner, bundled_model_dir, tmp_path):
@@ -205,8 +205,8 @@ def test_profile_with_other_topics_refused(runner, bundled_model_dir, tmp_path):
     profile.write_text(text, encoding="utf-8")
     line = _error(invoke(runner, ["--profile", profile, "route", INTAKE, "--model", bundled_model_dir,
                                   "-o", tmp_path / "o.xlsx"]))
-    assert line == (f"Error: {bundled_model_dir}: the model's topics/divisions differ from the profile's ({profile}); "
-                    "retrain with `router train` under this profile or use the matching profile")
+    assert line.startswith(f"Error: {bundled_model_dir}：模型的主题或处室（单位）与配置文件 {profile} 不一致")
+    assert "router train --cold" in line
 
 
 def test_threshold_out_of_range_is_usage_error(runner, bundled_model_dir):

@@ -110,7 +110,7 @@ def pick_alternative(profile: Profile, route: Route, number: int) -> ReviewDecis
     """Alternative ``number`` (from 1) of :func:`alternatives`, as a 修改."""
     options = alternatives(profile, route)
     if not 1 <= number <= len(options):
-        raise InputError(f"no alternative {number}; choose from 1 to {len(options)}")
+        raise InputError(f"没有第 {number} 个备选；请在 1 到 {len(options)} 之间选择")
     topic, division = options[number - 1]
     after = {"topic": topic, "division": division, "co_divisions": [k for k in route.co_divisions if k != division]}
     return ReviewDecision("修改", after, _suggested(route))
@@ -126,12 +126,12 @@ def edit(profile: Profile, route: Route, *, topic: str, division: str, co_divisi
 
     topic_key, division_key = profile.topic_key(topic), profile.division_key(division)
     if topic_key is None:
-        raise InputError(f"unknown topic '{topic}'; use one of: {'、'.join(t.name for t in profile.topics)}")
+        raise InputError(f"主题“{topic}”不在配置文件中；请用以下之一：{'、'.join(t.name for t in profile.topics)}")
     if division_key is None:
-        raise InputError(f"unknown division '{division}'; use one of: {'、'.join(d.name for d in profile.divisions)}")
+        raise InputError(f"单位“{division}”不在配置文件中；请用以下之一：{'、'.join(d.name for d in profile.divisions)}")
     co_keys = [profile.division_key(n) for n in split_divisions(co_divisions)]
     if None in co_keys:
-        raise InputError(f"unknown co-division in '{co_divisions}'; use names of: "
+        raise InputError(f"会办单位“{co_divisions}”中有不在配置文件中的名称；请用以下名称："
                          f"{'、'.join(d.name for d in profile.divisions)}")
     suggested = _suggested(route)
     after = {"topic": topic_key, "division": division_key, "co_divisions": [k for k in co_keys if k != division_key]}
