@@ -166,7 +166,7 @@ def test_all_empty_intake_refused_without_output(runner, bundled_model_dir, tmp_
     source = write_csv(tmp_path / "in.csv", [["编号", "标题", "内容"], ["1", "", ""], ["2", " ", ""]])
     out = tmp_path / "out.xlsx"
     line = _error(invoke(runner, ["route", source, "--model", bundled_model_dir, "-o", out]))
-    assert line == f"Error: {source}: no suggestion has a title or body; nothing to route"
+    assert line == f"Error: {source}：没有一条建议有标题或内容，无法分办；请检查文件的标题列和内容列"
     assert not out.exists() and not list(tmp_path.glob(".out.xlsx*"))
 
 
@@ -192,8 +192,8 @@ def test_model_from_newer_router_refused(runner, bundled_model_dir, tmp_path):
     manifest["versions"]["router"] = "99.0.0"
     path.write_text(json.dumps(manifest), encoding="utf-8")
     line = _error(invoke(runner, ["route", INTAKE, "--model", bundled_model_dir, "-o", tmp_path / "o.xlsx"]))
-    assert line == (f"Error: {bundled_model_dir}: made by router 99.0.0 (model format {manifest['format_version']}), "
-                    "this is router 0.1.0; upgrade router or retrain the model with this version")
+    assert line == (f"Error: {bundled_model_dir}：模型由 router 99.0.0 生成（模型格式 {manifest['format_version']}），"
+                    "本机是 router 0.1.0；请升级 router，或用本版本重新训练该模型")
 
 
 def test_profile_with_other_topics_refused(runner, bundled_model_dir, tmp_path):

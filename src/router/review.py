@@ -13,6 +13,7 @@ from .profile import Profile
 from .routing import HumanDecision
 from .store import ACTIONS, Store
 from .table import KEY_HEADER
+from .tablespec import canonical_header_row
 
 __all__ = ["ReviewRow", "Conflict", "read_reviewed_table", "read_table_state", "find_conflicts", "describe_route",
            "unrecorded_review_rows", "accept_rows", "import_history", "human_decisions"]
@@ -40,7 +41,7 @@ def _header_row(rows) -> tuple[int, list[str]]:
     A table may open with a title line (office, year, date of assignment) above the header.
     """
     for number, values in enumerate(rows, start=1):
-        header = [_cell(c) for c in values]
+        header = canonical_header_row(_cell(c) for c in values)  # 确认主办部门 → 确认主办处室
         if KEY_HEADER in header or "复核" in header or number >= 6:
             return number, header
     return 1, []
