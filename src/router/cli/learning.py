@@ -70,6 +70,8 @@ def train(state, files, from_store, store_path, years, cold, name, year, models_
         click.echo(f"尚未设为当前模型（现用随包默认模型）；比较后换用：router models promote {trained.name}")
     elif trained.promoted:
         click.echo(f"已设为当前模型：{trained.name}")
+    else:
+        click.echo(f"尚未设为当前模型（当前模型不变）；比较后换用：router models promote {trained.name}")
 
 
 @cli.command()

@@ -177,9 +177,22 @@ def train_model(profile: Profile, data: TrainingData | None, *, models_root: Pat
                         years=data.years, scores=scores, sources=data.sources)
     first = not (root / "CURRENT").exists()
     deferred = first and defer_to_bundled and bundled_fits(profile)
-    if first and not deferred:
+    # A cold model (made at router init, from the profile alone) gives way to the first model
+    # that learned from history: there is nothing to compare it with.
+    replaces_cold = not first and bool(data.examples) and _current_is_cold(root)
+    promoted = (first and not deferred) or replaces_cold
+    if promoted:
         promote(root, name)
-    return TrainedModel(folder, name, len(data.examples), data.years, scores, first and not deferred, deferred)
+    return TrainedModel(folder, name, len(data.examples), data.years, scores, promoted, deferred)
+
+
+def _current_is_cold(root: Path) -> bool:
+    from ..registry import current_model_dir, read_manifest
+
+    try:
+        return not read_manifest(current_model_dir(root)).get("examples")
+    except RouterError:
+        return False
 
 
 def evaluate_history(profile: Profile, data: TrainingData, out_dir: Path, *, cache: Path | None = None,
