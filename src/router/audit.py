@@ -51,7 +51,13 @@ ORIGIN_NAMES = {"review": "终端复核（router review）", "terminal": "终端
 
 
 def origin_name(origin: str) -> str:
-    return ORIGIN_NAMES.get(origin or "", origin)
+    """A surface's name; a table or file accepted, by its name without the extension (表格“交办任务表”)."""
+    if (origin or "") in ORIGIN_NAMES:
+        return ORIGIN_NAMES[origin or ""]
+    stem, dot, ext = origin.rpartition(".")
+    if dot and stem and ext.lower() in ("xlsx", "xlsm", "csv", "jsonl", "json"):
+        return f"表格“{stem}”"
+    return origin
 
 
 def _rows(log: list[dict], profile: Profile):

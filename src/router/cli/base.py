@@ -260,7 +260,7 @@ def model_label(model) -> str:
         return f"冷启动模型 {model.folder}（没有往年数据，只依据配置中的职责和主题规则）"
     years = manifest.get("years") or []
     span = f"{years[0]}–{years[-1]} 年" if len(years) > 1 else (f"{years[0]} 年" if years else "")
-    return f"{model.folder}（用{span} {manifest['examples']} 条往年结果训练）"
+    return f"{model.folder}（用{span}的 {manifest['examples']} 条往年结果训练）"
 
 
 def model_advice(model) -> str:
