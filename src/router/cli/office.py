@@ -51,7 +51,7 @@ def ensure_office_model(office, *, cache=None):
     from ..profile import load_profile
     from ..services.training import bundled_fits, train_model
 
-    if office.has_current_model():
+    if office.has_current_model() or not office.profile_path.is_file():
         return None
     profile = load_profile(office.profile_path)
     if bundled_fits(profile):
