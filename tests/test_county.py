@@ -45,6 +45,25 @@ def test_an_office_whose_model_is_gone_makes_one_on_first_route(runner, county, 
     assert "已依据配置中的职责和主题规则建立冷启动模型" in result.output and (folder / "models" / "CURRENT").is_file()
 
 
+def test_editing_the_profile_remakes_the_cold_model(runner, county, tmp_path):
+    # The clerk removes a department the county does not have, as the profile's header says to.
+    folder, _ = county
+    profile = folder / "profile.toml"
+    text = profile.read_text(encoding="utf-8")
+    start = text.index('[[divisions]]\nkey = "commerce"')
+    end = text.index("[[divisions]]", start + 5)
+    profile.write_text((text[:start] + text[end:]).replace('"commerce", ', "").replace(', "commerce"', ""),
+                       encoding="utf-8")
+    table = tmp_path / "t.xlsx"
+    result = invoke(runner, ["route", COUNTY_INTAKE, "-o", table])
+    assert result.exit_code == 0, result.output
+    assert "配置改过" in result.output
+    sheet = openpyxl.load_workbook(table)["交办任务表"]
+    at, header = table_header(sheet)
+    leads = {sheet.cell(r, header.index("建议主办部门") + 1).value for r in range(at + 1, at + 41)}
+    assert "商务局" not in leads and "交通运输局" in leads
+
+
 def test_a_history_headed_with_the_templates_alias_is_the_lead_division(runner, county):
     # 主办单位 is the county template's alias of lead_division; the default profile's alias of
     # lead_unit (the congress's unit) must not take it.

@@ -245,8 +245,8 @@ def _resolve_model(state, model_dir, models_root):
 
         cold = ensure_office_model(state.office, cache=state.cache)
         if cold is not None:
-            click.echo(f"本单位还没有模型，随包默认模型不适用于本单位配置：已依据配置中的职责和主题规则建立冷启动模型 {cold.name}",
-                       err=True)
+            click.echo(f"本单位还没有适用于当前配置的模型（配置改过，或随包默认模型不适用）："
+                       f"已依据配置中的职责和主题规则建立冷启动模型 {cold.name}", err=True)
     return resolve_model(state.profile, model_dir=model_dir, models_root=state.models_root(models_root, write=False),
                          office=state.office is not None, cache=state.cache)
 

@@ -44,16 +44,43 @@ def _unit_word(office) -> str:
 
 
 def ensure_office_model(office, *, cache=None):
-    """A cold model for an office whose profile the packaged model does not serve and that has none yet.
+    """A cold model for an office whose profile the packaged model does not serve and that has none yet,
+    or whose current model is a cold one made before its profile was edited (it learned nothing
+    but the profile, so nothing is lost by making it again).
 
     Returns the trained model (made current), or None when nothing was needed.
     """
     from ..profile import load_profile
+    from ..registry import promote
     from ..services.training import bundled_fits, train_model
 
-    if office.has_current_model() or not office.profile_path.is_file():
+    if not office.profile_path.is_file():
         return None
     profile = load_profile(office.profile_path)
-    if bundled_fits(profile):
+    if office.has_current_model():
+        if not _stale_cold_model(office, profile):
+            return None
+    elif bundled_fits(profile):
         return None
-    return train_model(profile, None, models_root=office.models_root, cache=cache, defer_to_bundled=True)
+    trained = train_model(profile, None, models_root=office.models_root, cache=cache, defer_to_bundled=True)
+    if not trained.promoted:
+        promote(office.models_root, trained.name)
+        trained.promoted = True
+    return trained
+
+
+def _stale_cold_model(office, profile) -> bool:
+    from ..errors import RouterError
+    from ..registry import current_model_dir, read_manifest, verify_model
+
+    try:
+        folder = current_model_dir(office.models_root)
+        if read_manifest(folder).get("examples"):
+            return False
+    except RouterError:
+        return False
+    try:
+        verify_model(folder, profile)
+    except RouterError:
+        return True
+    return False
