@@ -42,8 +42,12 @@ class RouterGroup(click.Group):
             raise click.ClickException(str(exc)) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
+        except BrokenPipeError:
+            sys.stderr.close()  # the reader of a pipe (| head) stopped reading: nothing to say
+            raise click.exceptions.Exit(1) from None
         except OSError as exc:
-            raise click.ClickException(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")) from None
+            where = f"{exc.filename}：" if exc.filename else ""
+            raise click.ClickException(f"{where}操作系统报告错误（{exc.strerror or exc}）；请检查文件、权限和磁盘空间后重试") from None
         except Exception as exc:
             if os.environ.get("ROUTER_DEBUG"):
                 raise
