@@ -20,7 +20,7 @@ def _click_source() -> str:
 
 def test_every_catalog_entry_is_a_message_click_shows():
     source = _click_source()
-    missing = [m for m in zh.MESSAGES if f'"{m}"' not in source.replace("\\n", "\n")]
+    missing = [m for m in zh.MESSAGES if f'"{m}"' not in source.replace("\\n", "\n").replace("\\t", "\t")]
     missing += [p for pair in zh.PLURALS for p in pair if f'"{p}"' not in source]
     assert missing == [], "click changed these messages; update router/cli/zh.py"
 

@@ -56,12 +56,12 @@ CASES = [
     ("JSONL lines that name a field differently (title on one line, 标题 or body only on a later one)",
      "Keys are gathered from every line; each line's own field is read"),
     ("A few NUL bytes inside CSV cells",
-     "Read as text; the NULs are dropped from the CSV and XLSX tables (a file that is mostly NULs is refused as "
-     "not a text CSV)"),
+     "Read as text; the NULs are dropped from the CSV and XLSX tables (a file that is mostly NULs is refused: "
+     "`不是文本格式的 CSV`)"),
     # 2. Broken files.
     ("A truncated .xlsx",
-     "Refused: `Error: FILE: not a readable .xlsx workbook (BadZipFile); open it in Excel or WPS and save it "
-     "again`; no table written"),
+     "Refused: `Error: FILE：不是可读取的 .xlsx 工作簿（BadZipFile）；请在 Excel 或 WPS 中打开并另存为 .xlsx 再试`; "
+     "no table written"),
     ("An .xlsx whose sheet data is damaged (garbled compressed bytes, or broken XML part-way)",
      "Refused naming the sheet (and the last row read, when the damage is found part-way); the old table is "
      "unchanged and no temporary file is left"),
@@ -69,8 +69,8 @@ CASES = [
      "The declared size is ignored and only rows present are read, in bounded time; the stray cell is a row "
      "with problems, listed"),
     ("A CSV that mixes encodings (a GBK row in a UTF-8 file or the reverse; in the first 64 KB or far below)",
-     "Refused naming the exact row and column: `row 2002, column 2 (标题) is not valid UTF-8 text (the file "
-     "mixes encodings); re-save the whole file in one encoding`"),
+     "Refused naming the exact row and column: `第 2002 行，第 2 列（标题）不是有效的 UTF-8 文本（文件混用了多种编码）；"
+     "请把整个文件用同一种编码另存`"),
     ("Formulas in input cells (=1+1, =HYPERLINK(…), =cmd|' /C calc'!A0, =原文!A1)",
      "Never evaluated, never read as formula text: the value Excel or WPS saved with the formula is read; a "
      "formula saved without a value reads as empty and `router read` lists the cell (row, column, formula)"),
@@ -90,10 +90,10 @@ CASES = [
      "Old models and CURRENT are unchanged; the half-written folder is hidden (`.NAME.*`), never listed, "
      "verified or loaded; training again under the same name works"),
     ("A read-only output folder (a read-only mount; and permission denied)",
-     "`Error: OUT: cannot write in FOLDER (Read-only file system); choose another -o`; the old table is "
+     "`Error: OUT：无法在 FOLDER 中写文件（Read-only file system）；用 -o 另选一个位置`; the old table is "
      "unchanged"),
     ("A full disk while the table is written (a 256 KB tmpfs; and ENOSPC in CSV, XLSX and JSONL)",
-     "`Error: OUT: writing failed (No space left on device); the old file, if any, is unchanged`; the "
+     "`Error: OUT：写出失败（No space left on device）；原有文件（如有）未被改动`; the "
      "temporary file is removed"),
     ("Files written through a temporary file",
      "Get the usual permissions (umask), not the temporary file's 0600; a replaced table keeps its mode; "
@@ -101,11 +101,11 @@ CASES = [
     ("A read-only jieba cache folder (a read-only mount, which stops root too)",
      "Routing works; jieba's dictionary is built in a private temporary folder that is removed afterwards"),
     ("A full disk while the store is written (SQLITE_FULL)",
-     "`Error: STORE: the disk is full …; nothing from this run was saved, earlier records are intact`; the "
+     "`Error: STORE：磁盘已满…，本次运行的内容没有保存，原有记录完好`; the "
      "store passes its integrity check"),
     ("A store with a damaged data page, then route, accept or history import",
      "Refused before anything is written (quick_check before a command's first write, not on every open): "
-     "`the store is damaged …; nothing was written to it`; the file is byte-identical; `router store check` "
+     "`历史库已损坏…，本次没有写入任何内容`; the file is byte-identical; `router store check` "
      "reports it"),
     ("`router store backup` into a missing folder, or over an existing file",
      "Refused with one `Error:` line; the backup appears only when whole (online backup into a temporary "
@@ -155,16 +155,16 @@ CASES = [
      "streamed to disk; past the row limit refused naming CSV and JSONL"),
     ("Duplicate ids", "Each row is kept and routed; `router read` lists the repeats with the first row"),
     ("A binary file renamed .xlsx; a CSV that is not text",
-     "Refused: `not a readable .xlsx workbook` / `not a text CSV`"),
-    ("An intake whose rows are all empty", "Refused: `no suggestion has a title or body; nothing to route`; no "
+     "Refused: `不是可读取的 .xlsx 工作簿` / `不是文本格式的 CSV`"),
+    ("An intake whose rows are all empty", "Refused: `没有一条建议有标题或内容，无法分办`; no "
      "table written"),
     ("Several reviewers recording decisions at once (four `router accept` processes)",
      "Nothing lost: WAL, a busy timeout and retried BEGIN IMMEDIATE; every decision recorded once"),
     ("A store whose first page is overwritten; a backup while it is sound",
      "`router store check` reports the damage; `router store backup` makes a copy that checks sound"),
     ("A model file changed after training; a changed dictionary",
-     "Refused before unpickling: `changed since training (sha256 does not match the manifest)`"),
-    ("A model folder from a newer router", "Refused: `made by router 99.0.0 …; upgrade router`"),
+     "Refused before unpickling: `训练后被改动过（sha256 与模型清单不符），不能加载`"),
+    ("A model folder from a newer router", "Refused: `模型由 router 99.0.0 生成…；请升级 router`"),
     ("`router models verify` over good and tampered folders", "Checks them all; lists each failure; exit 1"),
     # 5. One truth for every decision (issue #20; tests in test_decisions.py): the same case through the web
     # (HTTP), the terminal, `router accept` and `router track import`, the same decision in the store.
@@ -566,7 +566,7 @@ def test_stray_nul_bytes_in_csv(model, office, tmp_path):
     assert _xlsx_table(tmp_path / "out.xlsx")[0][3]["标题"] == "关于村道的建议"
     mostly_nul = tmp_path / "nul.csv"
     mostly_nul.write_bytes(b"\xe7\xbc\x96\xe5\x8f\xb7,\xe6\xa0\x87\xe9\xa2\x98\n1," + b"\x00" * 50 + b"\n")
-    with pytest.raises(InputError, match="not a text CSV"):
+    with pytest.raises(InputError, match="不是文本格式的 CSV"):
         open_intake(mostly_nul, office)
 
 
@@ -592,8 +592,7 @@ def test_truncated_xlsx_refused(runner, tmp_path):
         path = tmp_path / f"cut{keep}.xlsx"
         path.write_bytes(whole[:keep])
         line = _error_line(invoke(runner, ["read", path]))
-        assert line == (f"Error: {path}: not a readable .xlsx workbook (BadZipFile); "
-                        "open it in Excel or WPS and save it again as .xlsx")
+        assert line == f"Error: {path}：不是可读取的 .xlsx 工作簿（BadZipFile）；请在 Excel 或 WPS 中打开并另存为 .xlsx 再试"
 
 
 @backs("An .xlsx whose sheet data is damaged")
@@ -606,7 +605,7 @@ def test_damaged_sheet_refused_and_old_table_kept(runner, bundled_model_dir, tmp
     garbled = tmp_path / "garbled.xlsx"
     garbled.write_bytes(bytes(data))
     line = _error_line(invoke(runner, ["read", garbled]))
-    assert f"{garbled}: sheet 'Sheet' is truncated or damaged" in line and "save it again as .xlsx" in line
+    assert f"{garbled}：工作表“Sheet”不完整或已损坏" in line and "另存为 .xlsx" in line
 
     # Well-formed compression, broken XML two thirds down: found part-way, while the table is being written.
     broken = _rewrite_member(source, tmp_path / "broken.xlsx", "xl/worksheets/sheet1.xml",
@@ -616,7 +615,7 @@ def test_damaged_sheet_refused_and_old_table_kept(runner, bundled_model_dir, tmp
     out.write_bytes(b"old table\n")
     line = _error_line(invoke(runner, ["route", broken, "--model", bundled_model_dir, "-o", out,
                                        "--store", tmp_path / "s.sqlite"]))
-    assert f"{broken}: sheet 'Sheet' is damaged after row 2000" in line and "save it again as .xlsx" in line
+    assert f"{broken}：工作表“Sheet”第 2000 行之后不完整或已损坏" in line and "另存为 .xlsx" in line
     assert out.read_bytes() == b"old table\n" and _leftovers(out.parent, out.name) == []
 
 
@@ -653,15 +652,15 @@ def test_mixed_encodings_name_the_row_and_column(runner, bundled_model_dir, tmp_
     source = tmp_path / "mixed.csv"
     source.write_bytes(_mixed(n_before, base, other))
     label = {"utf-8": "UTF-8", "gbk": "(GBK|GB18030)"}[base]
-    column = "column 2 \\(标题\\)" if n_before > 30 else "column 2"  # the header is known once it has been found
+    column = "第 2 列（标题）" if n_before > 30 else "第 2 列"  # the header is known once it has been found
     line = _error_line(invoke(runner, ["read", source]))
     assert re.fullmatch(
-        f"Error: {re.escape(str(source))}: row {n_before + 2}, {column} is not valid {label} text "
-        r"\(the file mixes encodings\); re-save the whole file in one encoding, preferably UTF-8", line), line
+        f"Error: {re.escape(str(source))}：第 {n_before + 2} 行，{column}不是有效的 {label} 文本"
+        "（文件混用了多种编码）；请把整个文件用同一种编码另存，最好是 UTF-8", line), line
     out = tmp_path / "out" / "table.csv"
     out.parent.mkdir()
     line = _error_line(invoke(runner, ["route", source, "--model", bundled_model_dir, "-o", out]))
-    assert f"row {n_before + 2}" in line and list(out.parent.iterdir()) == []
+    assert f"第 {n_before + 2} 行" in line and list(out.parent.iterdir()) == []
 
 
 @backs("Formulas in input cells")
@@ -851,8 +850,8 @@ def test_read_only_output_folder_mounted(private_mounts, bundled_model_dir, tmp_
                           '"$ROUTER" route "$IN" --model "$M" -o "$D/table.csv"',
                           D=folder, IN=_small_intake(tmp_path), M=bundled_model_dir)
     assert done.returncode == 1, done
-    assert done.stderr.strip() == (f"Error: {folder / 'table.csv'}: cannot write in {folder} (Read-only file system); "
-                                   "choose another -o")
+    assert done.stderr.strip() == (f"Error: {folder / 'table.csv'}：无法在 {folder} 中写文件（Read-only file system）；"
+                                   "用 -o 另选一个位置")
     assert (folder / "table.csv").read_bytes() == b"old\n" and _leftovers(folder, "table.csv") == []
 
 
@@ -869,11 +868,11 @@ def test_permission_denied_output_folder(runner, bundled_model_dir, tmp_path, mo
     out.write_bytes(b"old")
     line = _error_line(invoke(runner, ["route", _small_intake(tmp_path), "--model", bundled_model_dir, "-o", out,
                                        "--store", tmp_path / "s.sqlite"]))
-    assert line == f"Error: {out}: cannot write in {tmp_path} (permission denied); choose another -o"
+    assert line == f"Error: {out}：没有在 {tmp_path} 中写文件的权限；用 -o 另选一个位置"
     assert out.read_bytes() == b"old"
     missing = tmp_path / "no" / "such" / "table.csv"
     line = _error_line(invoke(runner, ["route", _small_intake(tmp_path), "--model", bundled_model_dir, "-o", missing]))
-    assert line == f"Error: {missing}: the folder {missing.parent} does not exist; create it or choose another -o"
+    assert line == f"Error: {missing}：文件夹 {missing.parent} 不存在；请先建立该文件夹，或用 -o 另选一个位置"
 
 
 @backs("A full disk while the table is written")
@@ -888,8 +887,7 @@ def test_full_disk_on_a_tiny_file_system(private_mounts, bundled_model_dir, tmp_
                           '"$ROUTER" route "$IN" --model "$M" -o "$D/table.csv"; echo "rc=$?"; cp -a "$D/." "$SEEN/"',
                           D=folder, OLD=old, IN=source, M=bundled_model_dir, SEEN=seen)
     assert "rc=1" in done.stdout, done
-    assert done.stderr.strip() == (f"Error: {folder / 'table.csv'}: writing failed (No space left on device); "
-                                   "the old file, if any, is unchanged")
+    assert done.stderr.strip() == f"Error: {folder / 'table.csv'}：写出失败（No space left on device）；原有文件（如有）未被改动；请检查磁盘空间和权限后重试"
     assert (seen / "table.csv").read_bytes() == b"old table\n" and _leftovers(seen, "table.csv") == []
 
 
@@ -915,7 +913,7 @@ def test_full_disk_simulated(runner, bundled_model_dir, tmp_path, monkeypatch, f
     store = tmp_path / "s.sqlite"
     line = _error_line(invoke(runner, ["route", _small_intake(tmp_path), "--model", bundled_model_dir, "-o", out,
                                        "--store", store]))
-    assert line == f"Error: {out}: writing failed (No space left on device); the old file, if any, is unchanged"
+    assert line == f"Error: {out}：写出失败（No space left on device）；原有文件（如有）未被改动；请检查磁盘空间和权限后重试"
     assert out.read_bytes() == b"old" and _leftovers(out.parent, out.name) == []
     assert not store.exists()  # the XLSX route records in the store only after the table is written
 
@@ -996,9 +994,8 @@ def test_full_disk_in_the_store(runner, tmp_path, monkeypatch):
 
     monkeypatch.setattr(sqlite3, "connect", no_room)
     line = _error_line(invoke(runner, ["history", "import", HISTORY[1], "--store", store]))
-    assert line.startswith(f"Error: {store}: the disk is full (database or disk is full)")
-    assert line.endswith("nothing from this run was saved, earlier records are intact; "
-                         "free some space and run the command again")
+    assert line.startswith(f"Error: {store}：磁盘已满（database or disk is full）")
+    assert line.endswith("本次运行的内容没有保存，原有记录完好；请腾出空间后重新运行该命令")
     monkeypatch.undo()
     assert _counts(store) == before
     assert "完好" in invoke(runner, ["store", "check", "--store", store]).output
@@ -1022,7 +1019,7 @@ def test_damaged_store_refused_before_any_write(runner, bundled_model_dir, tmp_p
                 ["accept", table]]
     for command in commands:
         line = _error_line(invoke(runner, [*command, "--store", store]))
-        assert line.startswith(f"Error: {store}: the store is damaged (") and "nothing was written to it" in line
+        assert line.startswith(f"Error: {store}：历史库已损坏（") and "本次没有写入任何内容" in line
         assert _sha(store) == digest
     assert not again.exists()
     line = _error_line(invoke(runner, ["store", "check", "--store", store]))
@@ -1035,12 +1032,11 @@ def test_backup_refusals(runner, tmp_path):
     assert invoke(runner, ["history", "import", HISTORY[0], "--store", store]).exit_code == 0
     missing = tmp_path / "no" / "backup.sqlite"
     line = _error_line(invoke(runner, ["store", "backup", missing, "--store", store]))
-    assert line == (f"Error: {missing}: the folder {missing.parent} does not exist; "
-                    "create it or choose another backup file")
+    assert line == f"Error: {missing}：文件夹 {missing.parent} 不存在；请先建立该文件夹，或另选一个备份文件名"
     existing = tmp_path / "b.sqlite"
     existing.write_bytes(b"keep")
     line = _error_line(invoke(runner, ["store", "backup", existing, "--store", store]))
-    assert line == f"Error: {existing}: exists; choose a new backup file name" and existing.read_bytes() == b"keep"
+    assert line == f"Error: {existing}：文件已存在；请另起一个备份文件名" and existing.read_bytes() == b"keep"
     good = tmp_path / "good.sqlite"
     assert invoke(runner, ["store", "backup", good, "--store", store]).exit_code == 0
     assert _counts(good) == _counts(store)

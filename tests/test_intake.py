@@ -14,7 +14,7 @@ def test_xlsx_with_title_line_above_header(runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert "表头所在行：第2行" in result.output
     assert "读取建议：3 条" in result.output
-    assert "标题 → title" in result.output
+    assert "标题 → 标题" in result.output
 
 
 @pytest.mark.parametrize("encoding,label", [("gbk", "GBK"), ("utf-8-sig", "UTF-8（带BOM）"), ("utf-8", "UTF-8"),
@@ -42,7 +42,7 @@ def test_title_column_named_anyou(runner, tmp_path):
     rows = [["案号", "案由", "提出人", "正文"], ["1", "关于修路的建议", "代表A001", "请求修路"]]
     result = invoke(runner, ["read", write_csv(tmp_path / "in.csv", rows)])
     assert result.exit_code == 0
-    assert "案由 → title" in result.output and "案号 → id" in result.output
+    assert "案由 → 标题" in result.output and "案号 → 建议号" in result.output
 
 
 def test_empty_titles_reported_not_dropped(runner, tmp_path):
@@ -96,7 +96,7 @@ def test_sheet_option(runner, tmp_path):
     book.save(tmp_path / "two.xlsx")
     assert "读取建议：3 条" in invoke(runner, ["read", tmp_path / "two.xlsx", "--sheet", "建议"]).output
     bad = invoke(runner, ["read", tmp_path / "two.xlsx", "--sheet", "无此表"])
-    assert bad.exit_code == 1 and "no sheet named '无此表'" in bad.output
+    assert bad.exit_code == 1 and "没有名为“无此表”的工作表" in bad.output
 
 
 # --- bad input: one Error line naming the file, exit 1 or 2, the input unchanged --------------------
@@ -113,21 +113,21 @@ def _error_line(result):
 def test_missing_file(runner, tmp_path):
     result = invoke(runner, ["read", tmp_path / "nope.xlsx"])
     assert result.exit_code == 1
-    assert _error_line(result) == f"Error: {tmp_path / 'nope.xlsx'}: file not found; check the path"
+    assert _error_line(result) == f"Error: {tmp_path / 'nope.xlsx'}：找不到文件；请检查路径和文件名"
 
 
 def test_empty_file(runner, tmp_path):
     path = tmp_path / "empty.csv"
     path.write_bytes(b"")
     result = invoke(runner, ["read", path])
-    assert result.exit_code == 1 and "the file is empty" in _error_line(result)
+    assert result.exit_code == 1 and "文件是空的" in _error_line(result)
 
 
 def test_no_title_column_lists_found_and_accepted(runner, tmp_path):
     path = write_csv(tmp_path / "in.csv", [["编号", "姓名", "备注"], ["1", "张", "x"]])
     before = path.read_bytes()
     line = _error_line(invoke(runner, ["read", path]))
-    assert "no title column found" in line and "编号、姓名、备注" in line and "案由" in line
+    assert "找不到标题列" in line and "编号、姓名、备注" in line and "案由" in line
     assert path.read_bytes() == before
 
 
@@ -136,25 +136,25 @@ def test_binary_renamed_xlsx(runner, tmp_path):
     path.write_bytes(bytes(range(256)) * 10)
     result = invoke(runner, ["read", path])
     assert result.exit_code == 1
-    assert "not a readable .xlsx workbook" in _error_line(result)
+    assert "不是可读取的 .xlsx 工作簿" in _error_line(result)
 
 
 def test_csv_that_is_not_text(runner, tmp_path):
     path = tmp_path / "bin.csv"
     path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00" + bytes(range(256)))
-    assert "not a text CSV" in _error_line(invoke(runner, ["read", path]))
+    assert "不是文本格式的 CSV" in _error_line(invoke(runner, ["read", path]))
 
 
 def test_old_xls_refused_with_fix(runner, tmp_path):
     path = tmp_path / "old.xls"
     path.write_bytes(b"\xd0\xcf\x11\xe0" + b"\0" * 100)
-    assert "save it as .xlsx" in _error_line(invoke(runner, ["read", path]))
+    assert "另存为" in _error_line(invoke(runner, ["read", path]))
 
 
 def test_bad_jsonl_line_named(runner, tmp_path):
     path = tmp_path / "in.jsonl"
     path.write_text('{"title": "a"}\n{not json}\n', encoding="utf-8")
-    assert "line 2 is not valid JSON" in _error_line(invoke(runner, ["read", path]))
+    assert "第 2 行：不是有效的 JSON" in _error_line(invoke(runner, ["read", path]))
 
 
 def test_usage_error_exit_2(runner):

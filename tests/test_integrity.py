@@ -392,13 +392,13 @@ def test_route_records_in_the_store_before_replacing_the_table(runner, bundled_m
     out.write_bytes(b"old reviewed table")
 
     def refuse(self, *args, **kwargs):
-        raise StoreError(f"{self.path}: cannot write the store (attempt to write a readonly database); "
-                         "check the folder's permissions or choose another --store")
+        raise StoreError(f"{self.path}：无法写入历史库（attempt to write a readonly database）；"
+                         "请检查文件夹的权限，或用 --store 另选一个")
 
     monkeypatch.setattr(router.store.Store, "record_routes", refuse)
     line = _error_line(invoke(runner, ["route", write_csv(tmp_path / "in.csv", SAMPLE), "--model", bundled_model_dir,
                                        "-o", out, "--store", tmp_path / "s.sqlite"]))
-    assert "cannot write the store" in line
+    assert "无法写入历史库" in line
     assert out.read_bytes() == b"old reviewed table"  # before: replaced, then the store failed
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
 

@@ -22,7 +22,7 @@ def test_route_without_office_uses_the_packaged_model_and_writes_no_state(runner
     intake = write_csv(bare / "intake.csv", SAMPLE)
     result = invoke(runner, ["route", intake, "-o", bare / "t.xlsx", "--date", "2021-02-20"])
     assert result.exit_code == 0, result.output
-    assert "模型：随包默认模型（default）" in result.output
+    assert "模型：随包默认模型（default" in result.output
     assert "未找到办公室文件夹，路由结果未记入历史库" in result.output
     assert sorted(p.name for p in bare.iterdir()) == ["intake.csv", "t.xlsx"]
 

@@ -37,11 +37,11 @@ def test_profile_option_and_env_select_another(runner, tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "old,new,message",
     [
-        ('lead = ["planning_finance"]', 'lead = ["treasury"]', "unknown division 'treasury'"),
-        ('key = "funding"', 'key = "industry_employment"', "duplicate topic key 'industry_employment'"),
-        ('name = "政策法规处"', 'name = ""', "empty or missing 'name'"),
-        ("[review]", "[review\n", "not valid TOML"),
-        ("threshold = 0.5", "threshold = 2", "'threshold' must be a number from 0.0 to 1.0"),
+        ('lead = ["planning_finance"]', 'lead = ["treasury"]', "单位“treasury”不在配置文件中"),
+        ('key = "funding"', 'key = "industry_employment"', "主题“industry_employment”重复；每个主题应有自己的键"),
+        ('name = "政策法规处"', 'name = ""', "缺少“name”或为空"),
+        ("[review]", "[review\n", "不是有效的 TOML 语法"),
+        ("threshold = 0.5", "threshold = 2", "“threshold”应是 0.0 到 1.0 之间的数"),
     ],
 )
 def test_bad_profile_refused_naming_key_and_line(runner, tmp_path, old, new, message):
@@ -50,12 +50,12 @@ def test_bad_profile_refused_naming_key_and_line(runner, tmp_path, old, new, mes
     assert result.exit_code == 1
     line = result.output.strip()
     assert line.startswith(f"Error: {path}") and message in line
-    assert "line" in line
+    assert "行" in line
 
 
 def test_missing_profile(runner, tmp_path):
     result = invoke(runner, ["--profile", tmp_path / "none.toml", "profile", "show"])
-    assert result.exit_code == 1 and "profile not found" in result.output
+    assert result.exit_code == 1 and "找不到配置文件" in result.output
 
 
 def _minimal(tmp_path, extra_division="", columns=""):
@@ -105,7 +105,7 @@ def test_a_key_may_equal_its_name_but_not_another_entry(tmp_path):
     profile = load_profile(_minimal(tmp_path, 'leader = "李"'))
     assert profile.topic_key("道路") == "道路" and profile.division_key("交通科") == "交通科"
     clash = _minimal(tmp_path, 'leader = "李"\n\n[[divisions]]\nkey = "x"\nname = "交通科"')
-    with pytest.raises(ProfileError, match="duplicate division name '交通科'"):
+    with pytest.raises(ProfileError, match="单位“交通科”重复；每个单位应有自己的名称"):
         load_profile(clash)
 
 

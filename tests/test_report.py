@@ -129,3 +129,67 @@ def test_themes_are_whole_words():
     from router.report import is_theme
 
     assert [t for t in ["年建", "之后", "乡村振兴", "3公里", "问题", "衔接资金", "的话"] if is_theme(t)] == ["乡村振兴", "衔接资金"]
+
+
+# Fragments and empty words the 2021 report and tables showed (issue #23): none may be a theme,
+# a new word or a reason.
+FRAGMENTS = ["有没有", "不要", "计入", "省会", "多亩", "公里", "余户", "万元", "北部", "保持", "争取"]
+
+
+def test_fragments_are_not_words_a_reader_sees():
+    from router.words import is_meaningful
+
+    assert [t for t in FRAGMENTS if is_meaningful(t)] == []
+    assert all(is_meaningful(t) for t in ["乡村振兴", "衔接资金", "卫生院", "饮水", "产业路", "危桥改造"])
+
+
+def test_new_words_and_reasons_hold_no_fragment(runner, bundled_model_dir, tmp_path):
+    # Two earlier years without these words, then a year whose every suggestion uses them.
+    header = ["建议号", "标题", "内容", "主题", "主办处室"]
+    old = [[str(n), f"关于修建第{n}村产业路的建议", "修建产业路，方便运输农产品。", "基础设施建设和公共服务", "开发指导处"]
+           for n in range(1, 5)]
+    history = [write_csv(tmp_path / f"history_{y}.csv", [header] + old) for y in (2019, 2020)]
+    text = ("村里300多亩茶园有没有人管，不要计入省会的指标；到乡镇5公里的路没有硬化，120余户群众出行难，"
+            "北部山区要保持投入，争取万元资金修路。")
+    intake = write_csv(tmp_path / "intake_2021.csv", [["建议号", "标题", "内容", "办理类型"]]
+                       + [[str(n), f"关于第{n}村茶园和道路的建议", text, "主办"] for n in range(1, 5)])
+    out = tmp_path / "report"
+    result = invoke(runner, ["report", *history, intake, "--model", bundled_model_dir, "--out", out])
+    assert result.exit_code == 0, result.output
+    markdown = (out / "report.md").read_text(encoding="utf-8")
+    shown = markdown.split("## 今年新出现的词")[1].split("## 需人工复核")[0]
+    assert "茶园" in shown
+    assert [t for t in FRAGMENTS if t in shown] == []
+    assert "| 主办 | 4 |" in markdown and "未注明" not in markdown
+    table = tmp_path / "t.xlsx"
+    assert invoke(runner, ["route", intake, "--model", bundled_model_dir, "-o", table]).exit_code == 0
+    sheet = openpyxl.load_workbook(table)["交办任务表"]
+    header = [c.value for c in sheet[1]]
+    reasons = [w for row in sheet.iter_rows(min_row=2, values_only=True)
+               for w in (row[header.index("判断依据")] or "").split("、")]
+    assert reasons and [w for w in reasons if w in FRAGMENTS] == []
+
+
+def test_report_from_store_reads_lead_and_co_from_the_intake(runner, tmp_path):
+    from helpers import SAMPLE
+
+    store = tmp_path / "s.sqlite"
+    intake = write_csv(tmp_path / "intake.csv", [SAMPLE[0] + ["办理类型"]]
+                       + [r + [role] for r, role in zip(SAMPLE[1:], ["主办", "会办", "会办"])])
+    table = tmp_path / "t.xlsx"
+    assert invoke(runner, ["route", intake, "-o", table, "--date", "2021-02-20", "--store", store]).exit_code == 0
+    book = openpyxl.load_workbook(table)
+    sheet = book["交办任务表"]
+    header = [c.value for c in sheet[1]]
+    for row in range(2, sheet.max_row + 1):
+        sheet.cell(row, header.index("复核") + 1, "同意")
+    book.save(table)
+    assert invoke(runner, ["accept", table, "--store", store]).exit_code == 0
+    out = tmp_path / "rep"
+    # Without --year: the confirmed decisions keep the 办理类型 of the suggestions they decided.
+    assert invoke(runner, ["report", "--from-store", "--store", store, "--out", out]).exit_code == 0
+    text = (out / "report.md").read_text(encoding="utf-8")
+    assert "| 主办 | 1 |" in text and "| 会办 | 2 |" in text and "未注明" not in text
+    # The intake given again with --from-store counts each suggestion once.
+    result = invoke(runner, ["report", "--from-store", intake, "--year", "2021", "--store", store, "--out", out])
+    assert result.output.splitlines()[0].startswith("3件建议中，"), result.output

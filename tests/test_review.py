@@ -111,9 +111,9 @@ def test_history_import_is_idempotent_and_records_changes(runner, tmp_path):
 
 
 @pytest.mark.parametrize("column,value,message", [
-    ("确认主办处室", "财务科", "column 确认主办处室: unknown division '财务科'"),
-    ("复核", "可以", "column 复核: '可以' is not one of 同意、修改、待定"),
-    ("确认主题", "交通", "column 确认主题: unknown topic '交通'"),
+    ("确认主办处室", "财务科", "“确认主办处室”列：单位“财务科”不在配置文件中"),
+    ("复核", "可以", "“复核”列：“可以”不是 同意、修改、待定 之一"),
+    ("确认主题", "交通", "“确认主题”列：主题“交通”不在配置文件中"),
 ])
 def test_bad_value_refused_and_store_unchanged(runner, routed, column, value, message):
     table, store = routed
@@ -123,7 +123,7 @@ def test_bad_value_refused_and_store_unchanged(runner, routed, column, value, me
     result = invoke(runner, ["accept", table, "--store", store])
     assert result.exit_code == 1
     line = result.output.strip()
-    assert line.startswith(f"Error: {table}: row 3, {message}")
+    assert line.startswith(f"Error: {table}：第 3 行，{message}")
     assert _decisions(store) == before
 
 

@@ -108,8 +108,8 @@ def test_confirm_columns_without_review_are_a_correction_and_bad_rows_come_all_a
     bad = invoke(runner, ["accept", table, "--store", store])
     assert bad.exit_code == 1
     line = bad.output.strip()
-    assert line.startswith(f"Error: {table}: 2 rows have problems, nothing was recorded: row 2, column 复核: '好的'")
-    assert "row 4, column 确认主题: unknown topic '不存在的主题'" in line
+    assert line.startswith(f"Error: {table}：有 2 行有问题，一条也没有记录：第 2 行，“复核”列：“好的”")
+    assert "第 4 行，“确认主题”列：主题“不存在的主题”不在配置文件中" in line
 
 
 def test_a_copied_row_with_another_decision_is_refused(runner, tmp_path):

@@ -166,7 +166,7 @@ def test_all_empty_intake_refused_without_output(runner, bundled_model_dir, tmp_
     source = write_csv(tmp_path / "in.csv", [["编号", "标题", "内容"], ["1", "", ""], ["2", " ", ""]])
     out = tmp_path / "out.xlsx"
     line = _error(invoke(runner, ["route", source, "--model", bundled_model_dir, "-o", out]))
-    assert line == f"Error: {source}: no suggestion has a title or body; nothing to route"
+    assert line == f"Error: {source}：没有一条建议有标题或内容，无法分办；请检查文件的标题列和内容列"
     assert not out.exists() and not list(tmp_path.glob(".out.xlsx*"))
 
 
@@ -174,8 +174,8 @@ def test_tampered_model_refused(runner, bundled_model_dir, tmp_path):
     with open(bundled_model_dir / "model.joblib", "ab") as handle:
         handle.write(b"\0")
     line = _error(invoke(runner, ["route", INTAKE, "--model", bundled_model_dir, "-o", tmp_path / "o.xlsx"]))
-    assert line == (f"Error: {bundled_model_dir / 'model.joblib'}: changed since training (sha256 does not match "
-                    "the manifest); do not load it; restore the folder or retrain with `router train`")
+    assert line == (f"Error: {bundled_model_dir / 'model.joblib'}：训练后被改动过（sha256 与模型清单不符），不能加载；"
+                    "请恢复该文件夹，或用 router train 重新训练")
     assert not (tmp_path / "o.xlsx").exists()
 
 
@@ -183,7 +183,7 @@ def test_changed_dictionary_refused(runner, bundled_model_dir, tmp_path):
     with open(bundled_model_dir / "domain_dict.txt", "a", encoding="utf-8") as handle:
         handle.write("新词 100 n\n")
     line = _error(invoke(runner, ["route", INTAKE, "--model", bundled_model_dir, "-o", tmp_path / "o.xlsx"]))
-    assert line.startswith(f"Error: {bundled_model_dir / 'domain_dict.txt'}: changed since training (")
+    assert line.startswith(f"Error: {bundled_model_dir / 'domain_dict.txt'}：训练后被改动过（")
 
 
 def test_model_from_newer_router_refused(runner, bundled_model_dir, tmp_path):
@@ -192,8 +192,8 @@ def test_model_from_newer_router_refused(runner, bundled_model_dir, tmp_path):
     manifest["versions"]["router"] = "99.0.0"
     path.write_text(json.dumps(manifest), encoding="utf-8")
     line = _error(invoke(runner, ["route", INTAKE, "--model", bundled_model_dir, "-o", tmp_path / "o.xlsx"]))
-    assert line == (f"Error: {bundled_model_dir}: made by router 99.0.0 (model format {manifest['format_version']}), "
-                    "this is router 0.1.0; upgrade router or retrain the model with this version")
+    assert line == (f"Error: {bundled_model_dir}：模型由 router 99.0.0 生成（模型格式 {manifest['format_version']}），"
+                    "本机是 router 0.1.0；请升级 router，或用本版本重新训练该模型")
 
 
 def test_profile_with_other_topics_refused(runner, bundled_model_dir, tmp_path):
@@ -205,8 +205,8 @@ def test_profile_with_other_topics_refused(runner, bundled_model_dir, tmp_path):
     profile.write_text(text, encoding="utf-8")
     line = _error(invoke(runner, ["--profile", profile, "route", INTAKE, "--model", bundled_model_dir,
                                   "-o", tmp_path / "o.xlsx"]))
-    assert line == (f"Error: {bundled_model_dir}: the model's topics/divisions differ from the profile's ({profile}); "
-                    "retrain with `router train` under this profile or use the matching profile")
+    assert line.startswith(f"Error: {bundled_model_dir}：模型的主题或处室（单位）与配置文件 {profile} 不一致")
+    assert "router train --cold" in line
 
 
 def test_threshold_out_of_range_is_usage_error(runner, bundled_model_dir):

@@ -23,7 +23,7 @@ LEVELS = ["county", "city", "province"]
 def test_available_templates():
     assert list(available_templates()) == ["county", "city", "province", "default"]
     assert template_path("default") == default_profile_path()
-    with pytest.raises(ProfileError, match=r"^unknown profile template 'town'; use one of: county, city, province, default$"):
+    with pytest.raises(ProfileError, match=r"^没有名为“town”的配置模板；请从以下选择：county、city、province、default$"):
         template_path("town")
 
 
@@ -96,7 +96,7 @@ def test_init_refuses_to_overwrite_and_force_replaces(runner, tmp_path):
     path.write_text("# mine\n", encoding="utf-8")
     result = invoke(runner, ["profile", "init", "--template", "city", path])
     assert result.exit_code == 1
-    assert result.output.strip() == f"Error: {path}: the file already exists; give another PATH or add --force to overwrite it"
+    assert result.output.strip() == f"Error: {path}：文件已存在；换一个文件名，或加 --force 覆盖它"
     assert path.read_text(encoding="utf-8") == "# mine\n"
     result = invoke(runner, ["profile", "init", "--template", "province", path, "--force"])
     assert result.exit_code == 0
@@ -114,7 +114,7 @@ def test_init_into_a_missing_folder(runner, tmp_path):
     path = tmp_path / "none" / "profile.toml"
     result = invoke(runner, ["profile", "init", "--template", "county", path])
     assert result.exit_code == 1
-    assert result.output.strip() == f"Error: {path}: the folder {path.parent} does not exist; create it or give another PATH"
+    assert result.output.strip() == f"Error: {path}：文件夹 {path.parent} 不存在；请先建立该文件夹，或换一个文件名"
 
 
 def test_init_unknown_template_is_a_usage_error(runner, tmp_path):
@@ -137,20 +137,20 @@ def _default_with(tmp_path, old, new):
     "old,new,message",
     [
         ('asks = ["加强建议办理督办"', 'asks = [3, "加强建议办理督办"',
-         "'asks' of division 'general_office' holds 3, not a phrase in quotes; write each ask as a string"),
+         "单位“general_office”的常见诉求（asks）中的 3 不是加引号的短语；请把每条常见诉求写成字符串"),
         ('asks = ["加强建议办理督办"', 'asks = ["及时答复代表建议", "加强建议办理督办"',
-         "'asks' of division 'general_office' lists '及时答复代表建议' twice; keep one"),
+         "单位“general_office”的常见诉求（asks）中“及时答复代表建议”出现两次；请只保留一个"),
         ('asks = ["加强建议办理督办"', 'asks = ["", "加强建议办理督办"',
-         "'asks' of division 'general_office' holds an empty phrase; remove it or write the ask"),
+         "单位“general_office”的常见诉求（asks）中有空短语；请删去或写上诉求"),
         ('asks = ["扶持特色种养殖产业"', 'asks = ["组织劳务输出", "扶持特色种养殖产业"',
-         "'asks' of topic 'industry_employment' lists '组织劳务输出' twice; keep one"),
+         "主题“industry_employment”的常见诉求（asks）中“组织劳务输出”出现两次；请只保留一个"),
     ],
 )
 def test_bad_asks_refused_naming_file_and_line(runner, tmp_path, old, new, message):
     path, line = _default_with(tmp_path, old, new)
     result = invoke(runner, ["--profile", path, "profile", "show"])
     assert result.exit_code == 1
-    assert result.output.strip() == f"Error: {path}, line {line}: {message}"
+    assert result.output.strip() == f"Error: {path}：第 {line} 行：{message}"
 
 
 def test_asks_not_a_list_refused(tmp_path):
@@ -163,7 +163,7 @@ def test_asks_not_a_list_refused(tmp_path):
     with pytest.raises(ProfileError) as info:
         load_profile(path)
     assert str(info.value) == (
-        f"{path}, line {line}: 'asks' of division 'general_office' must be a list of short phrases in quotes, got '加强督办'"
+        f"{path}：第 {line} 行：单位“general_office”的常见诉求（asks）应是加引号的短语列表，现在是 '加强督办'"
     )
 
 
@@ -176,7 +176,7 @@ def test_duplicate_ask_on_a_later_line_of_a_wrapped_list(tmp_path):
     line = next(n for n, row in enumerate(text.splitlines(), start=1) if '"修建入户路"' in row)
     with pytest.raises(ProfileError) as info:
         load_profile(path)
-    assert str(info.value) == f"{path}, line {line}: 'asks' of division 'transport' lists '危桥改造' twice; keep one"
+    assert str(info.value) == f"{path}：第 {line} 行：单位“transport”的常见诉求（asks）中“危桥改造”出现两次；请只保留一个"
 
 
 def test_init_onto_a_folder_refused(runner, tmp_path):
@@ -185,4 +185,4 @@ def test_init_onto_a_folder_refused(runner, tmp_path):
     assert result.output.splitlines()[-1] == f"Error: '[PATH]' 的取值无效：'{tmp_path}' 是文件夹，不是文件。"
     with pytest.raises(OutputError) as info:
         init_profile("county", tmp_path, force=True)
-    assert str(info.value) == f"{tmp_path}: is a folder; give a file name such as {tmp_path / 'profile.toml'}"
+    assert str(info.value) == f"{tmp_path}：这是一个文件夹；请给出文件名，如 {tmp_path / 'profile.toml'}"

@@ -362,7 +362,7 @@ def test_grade_outside_outcomes_refused_in_profile(runner, tmp_path):
     result = invoke(runner, ["--profile", path, "profile", "show"])
     line = next(i for i, l in enumerate(text.splitlines(), 1) if l == 'code = "B"')
     assert result.exit_code == 1 and result.output.strip() == (
-        f"Error: {path}, line {line}：答复类别 'B' 的 outcome 应为 solved、in_progress、not_now 之一"
+        f"Error: {path}：第 {line} 行：答复类别 'B' 的 outcome 应为 solved、in_progress、not_now 之一"
         "（solved 已解决或采纳，in_progress 正在解决，not_now 暂不能解决）")
 
 

@@ -52,10 +52,26 @@ def _names(profile: Profile, route: dict | None) -> tuple[str, str, str]:
             "、".join(division(c) for c in route.get("co_divisions") or ()))
 
 
+# Where a decision was made, as the store records it, in the reader's words; a file name stays as it is.
+ORIGIN_NAMES = {"review": "终端复核（router review）", "terminal": "终端录入", "web": "网页复核",
+                "web:confirm-unflagged": "网页批量确认", "": "未记录"}
+
+
+def origin_name(origin: str) -> str:
+    """A surface's name; a table or file accepted, by its name without the extension (表格“交办任务表”)."""
+    if (origin or "") in ORIGIN_NAMES:
+        return ORIGIN_NAMES[origin or ""]
+    stem, dot, ext = origin.rpartition(".")
+    if dot and stem and ext.lower() in ("xlsx", "xlsm", "csv", "jsonl", "json"):
+        return f"表格“{stem}”"
+    return origin
+
+
 def _rows(log: list[dict], profile: Profile):
     for d in log:
         yield [d["year"] or "", d["number"], d["title"], d["created"][:19].replace("T", " "), d["reviewer"],
-               d["action"], *_names(profile, d["before"]), *_names(profile, d["after"]), d["comment"], d["origin"]]
+               d["action"], *_names(profile, d["before"]), *_names(profile, d["after"]), d["comment"],
+               origin_name(d["origin"])]
 
 
 def write_decisions(log: list[dict], profile: Profile, path: Path, fmt: str) -> int:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .errors import OutputError
+from .messages import failure
 
 __all__ = ["atomic_path", "file_mode", "safe_cell", "xlsx_cell", "XLSX_CELL_MAX"]
 
@@ -32,7 +33,7 @@ def file_mode(path: Path, *, folder: bool = False) -> int:
 
 
 @contextlib.contextmanager
-def atomic_path(path: Path, *, advice: str = "choose another -o", before_replace=None) -> Iterator[Path]:
+def atomic_path(path: Path, *, advice: str = "用 -o 另选一个位置", before_replace=None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it over ``path`` only on success.
 
     ``before_replace`` runs once the new file is whole on disk and before it replaces the old
@@ -41,14 +42,14 @@ def atomic_path(path: Path, *, advice: str = "choose another -o", before_replace
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise OutputError(f"{path}: the folder {folder} does not exist; create it or {advice}")
+        raise failure("O101", file=path, folder=folder, advice=advice)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
         os.close(fd)
     except PermissionError:
-        raise OutputError(f"{path}: cannot write in {folder} (permission denied); {advice}") from None
+        raise failure("O102", file=path, folder=folder, advice=advice) from None
     except OSError as exc:
-        raise OutputError(f"{path}: cannot write in {folder} ({exc.strerror}); {advice}") from None
+        raise failure("O103", file=path, folder=folder, reason=exc.strerror, advice=advice) from None
     try:
         yield Path(tmp)
         # mkstemp makes the file private (0600): give it the mode the user would expect.
@@ -61,7 +62,7 @@ def atomic_path(path: Path, *, advice: str = "choose another -o", before_replace
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise OutputError(f"{path}: writing failed ({exc.strerror or exc}); the old file, if any, is unchanged") from None
+        raise failure("O104", file=path, reason=exc.strerror or exc) from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

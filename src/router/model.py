@@ -34,6 +34,7 @@ from .domain import Decision, Example
 from .profile import Profile
 from .textmodels import LARGE_HISTORY, SEMANTIC_WEIGHT, Prototypes, TextFeatures
 from .textmodels.linear import NBSVM
+from .words import is_meaningful
 
 __all__ = ["RouterModel", "Decision", "Example", "LARGE_HISTORY", "FORMAT"]
 
@@ -386,7 +387,7 @@ class RouterModel:
                 if segment[j] <= 0 or len(chosen) >= k:
                     break
                 name = str(names[indices[lo + j]]).strip()
-                if len(name) < 2 or any(name in c or c in name for c in chosen):
+                if not is_meaningful(name) or any(name in c or c in name for c in chosen):
                     continue
                 chosen.append(name)
             out.append(chosen)

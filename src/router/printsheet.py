@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from . import tablespec as spec
 from .fileio import xlsx_cell
 from .profile import Profile
 from .routing import Route
@@ -12,68 +13,57 @@ from .routing import Route
 # The sheet a division works from (the 六定 of DOMAIN.md), printed landscape on A4.
 PRINT_SHEET = "交办单"
 FULL_TEXT_SHEET = "建议全文"
-BODY_CUT = 80  # characters of 建议内容 on the printed sheet; the whole text is on 建议全文
+BODY_CUT = spec.BODY_CUT
 
 
 def print_headers(profile: Profile) -> list[str]:
     """The printed table's headers in the office's word for its units (处室, 单位, 部门)."""
-    w = profile.unit_word
-    return ["序号", "建议号", "标题", "领衔代表", "建议内容（摘要）", "办理类型", "主办单位", "重点建议",
-            "建议主题", f"责任{w}", f"会办{w}", "责任领导", "承办人员", "办理任务", "工作目标", "办理时限",
-            "会办意见送达"]
-
-
-_PRINT_WIDTHS = [5, 8, 22, 8, 36, 6, 11, 6, 11, 11, 12, 8, 8, 14, 14, 10.5, 10.5]
-
-
-def _is_key(value: str) -> bool:
-    return str(value or "").strip() in ("是", "重点", "★", "√", "✓", "Y", "y", "1")
-
-
-def _opinion_due(route: Route, profile: Profile) -> str:
-    """For a suggestion this office co-handles, the day its opinion is due to the lead unit."""
-    if route.suggestion.role != "会办" or not route.deadline:
-        return ""
-    try:
-        due = dt.date.fromisoformat(route.deadline) - dt.timedelta(days=profile.tracking.opinion_days_before)
-    except ValueError:
-        return ""
-    return due.isoformat()
-
-
-def _cut(text: str, limit: int = BODY_CUT) -> str:
-    text = " ".join(str(text or "").split())
-    return text if len(text) <= limit else text[:limit] + "……（全文见“建议全文”）"
+    return spec.headers(spec.PRINT, profile)
 
 
 def print_values(route: Route, profile: Profile) -> list:
-    s = route.suggestion
-    return [
-        route.seq, s.id, s.title, s.deputy, _cut(s.body), s.role, s.labels.get("lead_unit", ""),
-        "是" if _is_key(s.labels.get("key")) else "",
-        profile.topic(route.topic).name if route.topic else "",
-        profile.division(route.division).name if route.division else "",
-        "、".join(profile.division(k).name for k in route.co_divisions),
-        route.leader, None, None, None, route.deadline, _opinion_due(route, profile),
-    ]
+    return spec.values(spec.PRINT, route, profile)
 
 
 def _display_width(text: str) -> float:
-    """Width in spreadsheet column units: a CJK character takes about two."""
-    return sum(2.0 if ord(ch) > 0x2E80 else 1.1 for ch in text)
+    return spec.display_width(text)
 
 
 def _row_height(values: list, widths: list[float], *, line: float = 12.0) -> float:
+    """The height of a row whose cells wrap: the longest cell's lines (each explicit line break counted)."""
     lines = 1
     for value, width in zip(values, widths):
         if isinstance(value, str) and value:
-            lines = max(lines, -(-int(_display_width(value)) // max(1, int(width - 1))))
+            room = max(1, int(width - 1))
+            count = sum(max(1, -(-int(_display_width(part)) // room)) for part in value.split("\n"))
+            lines = max(lines, count)
     return min(409.0, line * lines + 3)
 
 
-def _print_setup(sheet, *, header_row: int) -> None:
-    """Landscape A4, fit to the page width, the header row on every page, centred, page numbers."""
-    sheet.page_setup.orientation = "landscape"
+def _header_fit(cols, profile: Profile) -> list[float]:
+    """Each column's width, widened where its header's words would break inside a word.
+
+    A header may wrap onto two lines at most, and only between whole words: 办理类型 stays
+    whole (no 办理类/型); 会办意见送达 may print as 会办意见/送达.
+    """
+    out = []
+    for col, width in cols:
+        header = col.header(profile)
+        need = _display_width(header) + 1.5
+        if need > width and len(header) >= 6:
+            need = _display_width(header[: (len(header) + 1) // 2]) + 1.5  # two lines, split at the middle
+        out.append(max(width, need))
+    return out
+
+
+def _header_height(cols, widths: list[float], profile: Profile) -> float:
+    lines = max((2 if _display_width(col.header(profile)) + 1.5 > w else 1) for (col, _), w in zip(cols, widths))
+    return 16.0 * lines + 6
+
+
+def _print_setup(sheet, *, header_row: int, title: str | None = None, landscape: bool = True) -> None:
+    """A4, fit to the page width, the header row on every page, centred, the title on top and page numbers."""
+    sheet.page_setup.orientation = "landscape" if landscape else "portrait"
     sheet.page_setup.paperSize = 9  # A4
     sheet.page_setup.fitToWidth = 1
     sheet.page_setup.fitToHeight = 0
@@ -81,7 +71,12 @@ def _print_setup(sheet, *, header_row: int) -> None:
     sheet.print_title_rows = f"{header_row}:{header_row}"
     sheet.print_options.horizontalCentered = True
     sheet.page_margins.left = sheet.page_margins.right = 0.4
-    sheet.page_margins.top = sheet.page_margins.bottom = 0.6
+    sheet.page_margins.top = sheet.page_margins.bottom = 0.7
+    sheet.page_margins.header = sheet.page_margins.footer = 0.3
+    if title:
+        sheet.oddHeader.center.text = title.replace("&", "&&")
+        sheet.oddHeader.center.size = 12
+        sheet.oddHeader.center.font = "宋体,Bold"
     sheet.oddFooter.center.text = "第 &P 页，共 &N 页"
 
 
@@ -122,8 +117,10 @@ def _write_assignment_sheets(book, routes: list[Route], profile: Profile, assign
     sheet = book.create_sheet(PRINT_SHEET)
     _print_setup(sheet, header_row=3)  # a write-only sheet writes its properties with the first row
     sheet.freeze_panes = "A4"
-    headers = print_headers(profile)
-    for i, width in enumerate(_PRINT_WIDTHS, start=1):
+    cols = spec.columns(spec.PRINT)
+    headers = [c.header(profile) for c, _ in cols]
+    widths = _header_fit(cols, profile)
+    for i, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(i)].width = width
     thin = Side(style="thin", color="808080")
     box = Border(left=thin, right=thin, top=thin, bottom=thin)
@@ -142,7 +139,7 @@ def _write_assignment_sheets(book, routes: list[Route], profile: Profile, assign
     split = f"（主办 {lead} 件，会办 {co} 件）" if lead or co else ""
     day = f"{assigned.year}年{assigned.month}月{assigned.day}日" if assigned else ""
     sheet.row_dimensions[1].height = 28
-    sheet.row_dimensions[3].height = 30
+    sheet.row_dimensions[3].height = _header_height(cols, widths, profile)
     sheet.append([cell(f"{office}{year}年代表建议交办任务表", font=Font(bold=True, size=16), alignment=centred)])
     sheet.append([cell(f"交办日期：{day}　　共 {len(routes)} 件{split}　　"
                        f"办理时限：交办之日起{profile.deadline_months}个月内答复"
@@ -152,22 +149,27 @@ def _write_assignment_sheets(book, routes: list[Route], profile: Profile, assign
     sheet.merged_cells.add(f"A1:{last}1")  # write-only sheets: the range, not merge_cells()
     sheet.merged_cells.add(f"A2:{last}2")
     sheet.append([cell(h, font=Font(bold=True), alignment=centred, border=box) for h in headers])
-    wrapped = {2, 4, 6, 9, 10, 12, 13, 14}  # 0-based columns whose text wraps at the top of the cell
     small = Font(size=10)
+    aligns = [wrap if c.wrap else centred for c, _ in cols]
     for number, route in enumerate(routes, start=4):
         values = print_values(route, profile)
         # Spreadsheet programs do not all grow a row to its wrapped text (LibreOffice keeps the
         # default height): the height is set from the longest wrapped cell.
-        sheet.row_dimensions[number].height = _row_height(values, _PRINT_WIDTHS)
-        sheet.append([cell(v, alignment=wrap if i in wrapped else centred, border=box, font=small)
-                      for i, v in enumerate(values)])
+        sheet.row_dimensions[number].height = _row_height(values, widths, line=11.0)
+        sheet.append([cell(v, alignment=a, border=box, font=small) for v, a in zip(values, aligns)])
 
     full = book.create_sheet(FULL_TEXT_SHEET)
-    _print_setup(full, header_row=1)
-    for letter, width in zip("ABCDE", (5, 9, 30, 9, 110)):
-        full.column_dimensions[letter].width = width
-    full.append([WriteOnlyCell(full, value=h) for h in ("序号", "建议号", "标题", "领衔代表", "建议内容")])
-    for route in routes:
-        s = route.suggestion
-        full.append([route.seq, xlsx_cell(s.id), xlsx_cell(s.title), xlsx_cell(s.deputy), xlsx_cell(s.body)])
+    _print_setup(full, header_row=1, title=f"{office}{year}年代表建议全文")
+    cols = spec.columns(spec.FULL_TEXT)
+    widths = _header_fit(cols, profile)
+    for i, width in enumerate(widths, start=1):
+        full.column_dimensions[get_column_letter(i)].width = width
+    styled_full = cell_maker(full)
+    full.row_dimensions[1].height = 22
+    full.append([styled_full(c.header(profile), font=Font(bold=True), alignment=centred, border=box) for c, _ in cols])
+    aligns = [wrap if c.wrap else Alignment(vertical="top") for c, _ in cols]
+    for number, route in enumerate(routes, start=2):
+        values = [xlsx_cell(v) for v in spec.values(spec.FULL_TEXT, route, profile)]
+        full.row_dimensions[number].height = _row_height(values, widths, line=13.0)
+        full.append([styled_full(v, alignment=a, border=box) for v, a in zip(values, aligns)])
     full.freeze_panes = "A2"

@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import OutputError, ProfileError
+from .messages import failure
 
 __all__ = [
     "Topic",
@@ -49,6 +50,15 @@ COLUMN_FIELDS = (
     "grade",
     "key",
 )
+
+
+def field_name(field: str, unit_word: str = "处室") -> str:
+    """An intake field as a reader calls it (`router read` shows these, never the internal names)."""
+    names = {"id": "建议号", "title": "标题", "deputy": "领衔代表", "body": "建议内容", "session": "届次（年度）",
+             "role": "办理类型", "lead_unit": "主办单位（人大交办的）", "co_units": "会办单位（人大交办的）",
+             "topic": "主题", "lead_division": f"主办{unit_word}", "co_divisions": f"会办{unit_word}",
+             "grade": "答复类别", "key": "重点建议"}
+    return names.get(field, field)
 
 
 @dataclass(frozen=True)
@@ -221,7 +231,7 @@ def available_templates() -> dict[str, str]:
 def template_path(template: str) -> Path:
     """The bundled TOML file of a template; ProfileError when there is no such template."""
     if template not in TEMPLATES:
-        raise ProfileError(f"unknown profile template '{template}'; use one of: {', '.join(TEMPLATES)}")
+        raise failure("P101", template=template, choices="、".join(TEMPLATES))
     if template == "default":
         return default_profile_path()
     return Path(str(resources.files("router") / "resources" / "templates" / f"{template}.toml"))
@@ -238,12 +248,12 @@ def init_profile(template: str, path: str | os.PathLike, *, force: bool = False)
     source = template_path(template)
     path = Path(path)
     if path.is_dir():
-        raise OutputError(f"{path}: is a folder; give a file name such as {path / 'profile.toml'}")
+        raise failure("O105", file=path, example=path / "profile.toml")
     if path.exists() and not force:
-        raise OutputError(f"{path}: the file already exists; give another PATH or add --force to overwrite it")
+        raise failure("O106", file=path)
     text = _INIT_HEADER.format(template=template, about=TEMPLATES[template])
     text += source.read_text(encoding="utf-8")
-    with atomic_path(path, advice="give another PATH") as tmp:
+    with atomic_path(path, advice="换一个文件名") as tmp:
         tmp.write_text(text, encoding="utf-8")
     return load_profile(path)
 
@@ -261,7 +271,7 @@ def _q(value) -> str:
 
 def _where(path: Path, text: str, needle: str) -> str:
     line = _line_of(text, needle)
-    return f"{path}, line {line}" if line else str(path)
+    return f"{path}：第 {line} 行" if line else str(path)
 
 
 def load_profile(path: str | os.PathLike | None = None) -> Profile:
@@ -270,16 +280,19 @@ def load_profile(path: str | os.PathLike | None = None) -> Profile:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ProfileError(f"{path}: profile not found; give an existing TOML file with --profile") from None
+        raise failure("P102", file=path) from None
     except OSError as exc:
-        raise ProfileError(f"{path}: cannot read the profile ({exc.strerror})") from None
+        raise failure("P103", file=path, reason=exc.strerror) from None
     try:
         text = raw.decode("utf-8")
         data = tomllib.loads(text)
     except UnicodeDecodeError:
-        raise ProfileError(f"{path}: the profile is not UTF-8 text; save it as UTF-8") from None
+        raise failure("P104", file=path) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(f"{path}: not valid TOML: {exc}; fix the syntax there") from None
+        import re
+
+        at = re.search(r"line (\d+), column (\d+)", str(exc))
+        raise failure("P105", file=path, at=f"第 {at.group(1)} 行第 {at.group(2)} 列" if at else "") from None
     return _build(path, text, data, hashlib.sha256(raw).hexdigest())
 
 
@@ -287,9 +300,9 @@ def _require_str(path: Path, text: str, table: dict, key: str, what: str) -> str
     value = table.get(key)
     if not isinstance(value, str) or not value.strip():
         needle = f'"{table.get("key", "")}"' if table.get("key") else f"[[{what}]]"
-        raise ProfileError(
-            f"{_where(path, text, needle)}: {what} entry has an empty or missing '{key}'; give it a non-empty string"
-        )
+        raise failure("P106", file=_where(path, text, needle), key=key,
+                      what={"topics": "[[topics]]（主题）", "divisions": "[[divisions]]（单位）",
+                            "tracking.grades": "[[tracking.grades]]（答复类别）"}.get(what, what))
     return value.strip()
 
 
@@ -311,25 +324,25 @@ def _phrases(path: Path, text: str, table: dict, what: str) -> tuple[str, ...]:
     value = table["asks"]
     entry = table.get("key")
     start = (_line_of(text, f"key = {_q(entry)}") or _line_of(text, _q(entry))) if isinstance(entry, str) else None
-    label = f"{what} '{entry}'" if isinstance(entry, str) else f"a {what} entry"
+    what = {"topic": "主题", "division": "单位"}.get(what, what)
+    label = f"{what}“{entry}”" if isinstance(entry, str) else f"一个{what}"
 
     def refuse(line: int | None, problem: str) -> ProfileError:
-        where = f"{path}, line {line}" if line else str(path)
-        return ProfileError(f"{where}: 'asks' of {label} {problem}")
+        return failure("P107", file=f"{path}：第 {line} 行" if line else path, label=label, problem=problem)
 
     asks_line = _line_after(text, start, "asks")
     if not isinstance(value, list):
-        raise refuse(asks_line, f"must be a list of short phrases in quotes, got {value!r}")
+        raise refuse(asks_line, f"应是加引号的短语列表，现在是 {value!r}")
     seen: set[str] = set()
     for item in value:
         if not isinstance(item, str):
-            raise refuse(asks_line, f"holds {item!r}, not a phrase in quotes; write each ask as a string")
+            raise refuse(asks_line, f"中的 {item!r} 不是加引号的短语；请把每条常见诉求写成字符串")
         if not item.strip():
-            raise refuse(asks_line, "holds an empty phrase; remove it or write the ask")
+            raise refuse(asks_line, "中有空短语；请删去或写上诉求")
         if item.strip() in seen:
             raise refuse(
                 _line_after(text, asks_line, _q(item), skip=1) or asks_line,
-                f"lists '{item.strip()}' twice; keep one",
+                f"中“{item.strip()}”出现两次；请只保留一个",
             )
         seen.add(item.strip())
     return tuple(item.strip() for item in value)
@@ -338,7 +351,7 @@ def _phrases(path: Path, text: str, table: dict, what: str) -> tuple[str, ...]:
 def _entries(path: Path, text: str, data: dict, name: str) -> list[dict]:
     entries = data.get(name, [])
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise ProfileError(f"{path}: '{name}' must be an array of tables ([[{name}]])")
+        raise failure("P108", file=path, name=name)
     return entries
 
 
@@ -348,9 +361,8 @@ def _unique(path: Path, text: str, items, what: str) -> None:
     for item in items:
         for value, label in dict.fromkeys([(item.key, "key"), (item.name, "name")], None):
             if value in seen and not (label == "name" and value == item.key):
-                raise ProfileError(
-                    f"{_where(path, text, _q(value))}: duplicate {what} {label} '{value}'; each {what} needs its own"
-                )
+                raise failure("P109", file=_where(path, text, _q(value)), what={"topic": "主题", "division": "单位"}.get(what, what),
+                              label={"key": "键", "name": "名称"}.get(label, label), value=value)
             seen.add(value)
 
 
@@ -364,9 +376,7 @@ def _default_columns() -> dict[str, tuple[str, ...]]:
 def _number(path: Path, text: str, table: dict, key: str, default, low, high, kind=float):
     value = table.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not (low <= value <= high):
-        raise ProfileError(
-            f"{_where(path, text, key + ' ')}: '{key}' must be a number from {low} to {high}, got {value!r}"
-        )
+        raise failure("P110", file=_where(path, text, key + " "), key=key, low=low, high=high, value=repr(value))
     return kind(value)
 
 
@@ -392,9 +402,9 @@ def _build(path: Path, text: str, data: dict, digest: str) -> Profile:
         for d in _entries(path, text, data, "divisions")
     )
     if not topics:
-        raise ProfileError(f"{path}: the profile defines no topics; add at least one [[topics]] table")
+        raise failure("P111", file=path)
     if not divisions:
-        raise ProfileError(f"{path}: the profile defines no divisions; add at least one [[divisions]] table")
+        raise failure("P112", file=path)
     _unique(path, text, topics, "topic")
     _unique(path, text, divisions, "division")
 
@@ -407,39 +417,36 @@ def _build(path: Path, text: str, data: dict, digest: str) -> Profile:
         if isinstance(lead, str):
             lead = [lead]
         if topic not in topic_keys:
-            raise ProfileError(
-                f"{_where(path, text, _q(topic))}: rule names unknown topic '{topic}'; "
-                f"use one of: {', '.join(sorted(topic_keys))}"
-            )
+            raise failure("P113", file=_where(path, text, _q(topic)), topic=topic, choices="、".join(sorted(topic_keys)))
         for key in lead:
             if key not in division_keys:
-                raise ProfileError(
-                    f"{_where(path, text, _q(key))}: rule for topic '{topic}' names unknown division '{key}'; "
-                    f"use one of: {', '.join(sorted(division_keys))}"
-                )
+                raise failure("P114", file=_where(path, text, _q(key)), topic=topic, key=key,
+                              choices="、".join(sorted(division_keys)))
         if topic in rules:
-            raise ProfileError(f"{_where(path, text, _q(topic))}: duplicate rule for topic '{topic}'")
+            raise failure("P115", file=_where(path, text, _q(topic)), topic=topic)
         rules[topic] = tuple(lead)
 
     columns = {name: () for name in COLUMN_FIELDS}
     intake = data.get("intake", {}).get("columns", {})
     for name, aliases in intake.items():
         if name not in columns:
-            raise ProfileError(
-                f"{_where(path, text, name + ' =')}: unknown intake column field '{name}'; "
-                f"use one of: {', '.join(COLUMN_FIELDS)}"
-            )
+            raise failure("P116", file=_where(path, text, name + " ="), name=name, choices="、".join(COLUMN_FIELDS))
         if isinstance(aliases, str):
             aliases = [aliases]
         columns[name] = tuple(str(a) for a in aliases)
-    missing = [name for name, aliases in columns.items() if not aliases]
+    missing = [name for name in columns if name not in intake]
     if missing:
-        # A profile without [intake.columns], or without some fields, reads the usual headers.
+        # A profile without [intake.columns], or without some fields, reads the usual headers;
+        # a field the profile lists (even as []) keeps its own list, and a header the profile
+        # gives to one field is not claimed for another by a default alias.
+        from .intake.reader import header_key  # the intake imports this module
+
         defaults = _default_columns()
+        own = {header_key(a) for name, aliases in intake.items() for a in ([aliases] if isinstance(aliases, str) else aliases)}
         for name in missing:
-            columns[name] = defaults.get(name, ())
+            columns[name] = tuple(a for a in defaults.get(name, ()) if header_key(a) not in own)
     if not columns["title"]:
-        raise ProfileError(f"{path}: [intake.columns] needs at least one alias for 'title'")
+        raise failure("P117", file=path)
     warnings = []
     leaderless = [d for d in divisions if not d.leader.strip()]
     if leaderless:
@@ -449,12 +456,10 @@ def _build(path: Path, text: str, data: dict, digest: str) -> Profile:
 
     renamed = data.get("renamed", {})
     if not isinstance(renamed, dict):
-        raise ProfileError(f"{_where(path, text, 'renamed')}: renamed must map old keys to new ones, "
-                           'like renamed = {old_key = "new_key"}')
+        raise failure("P118", file=_where(path, text, "renamed"))
     for old, new in renamed.items():
         if new not in topic_keys and new not in division_keys:
-            raise ProfileError(f"{_where(path, text, old)}: renamed maps '{old}' to '{new}', which is neither a topic "
-                               "nor a division key of this profile")
+            raise failure("P119", file=_where(path, text, old), old=old, new=new)
 
     review = data.get("review", {})
     training = data.get("training", {})

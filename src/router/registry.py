@@ -98,13 +98,13 @@ def save_model(model, folder: Path, *, profile: Profile, data_sha256: str, years
 
     folder = Path(folder)
     if folder.exists():
-        raise ModelError(f"{folder}: a model folder of that name exists; choose another --name")
+        raise ModelError(f"{folder}：已有同名的模型文件夹；请用 --name 另起一个名字")
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     except OSError as exc:
-        raise ModelError(f"{folder}: cannot write in {folder.parent} ({exc.strerror}); "
-                         "choose another --models folder") from None
+        raise ModelError(f"{folder}：无法在 {folder.parent} 中写入（{exc.strerror}）；"
+                         "请用 --models 另选一个模型文件夹") from None
     try:
         joblib.dump(model, staging / MODEL_FILE, compress=3)
         shutil.copyfile(model.tokenizer.dictionary, staging / DICT_FILE)
@@ -143,8 +143,8 @@ def save_model(model, folder: Path, *, profile: Profile, data_sha256: str, years
         os.replace(staging, folder)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        raise ModelError(f"{folder}: writing the model failed ({exc.strerror or exc}); "
-                         "the models folder is unchanged") from None
+        raise ModelError(f"{folder}：写出模型失败（{exc.strerror or exc}）；"
+                         "模型文件夹未被改动，请检查磁盘空间和权限后重试") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -155,13 +155,13 @@ def read_manifest(folder: Path) -> dict:
     folder = Path(folder)
     path = folder / MANIFEST
     if not path.is_file():
-        raise ModelError(f"{folder}: not a model folder (no {MANIFEST}); train one with `router train`")
+        raise ModelError(f"{folder}：不是模型文件夹（没有 {MANIFEST}）；请用 router train 训练一个")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError):
-        raise ModelError(f"{path}: the manifest is not valid JSON; retrain the model with `router train`") from None
+        raise ModelError(f"{path}：模型清单不是有效的 JSON；请用 router train 重新训练该模型") from None
     if not isinstance(manifest, dict):
-        raise ModelError(f"{path}: the manifest is not a JSON object; retrain the model with `router train`")
+        raise ModelError(f"{path}：模型清单不是 JSON 对象；请用 router train 重新训练该模型")
     return manifest
 
 
@@ -172,8 +172,8 @@ def verify_model(folder: Path, profile: Profile | None = None) -> dict:
     made_by = str(manifest.get("versions", {}).get("router", "0"))
     if _version_tuple(made_by) > _version_tuple(__version__):
         raise ModelError(
-            f"{folder}: made by router {made_by} (model format {manifest.get('format_version')}), "
-            f"this is router {__version__}; upgrade router or retrain the model with this version"
+            f"{folder}：模型由 router {made_by} 生成（模型格式 {manifest.get('format_version')}），"
+            f"本机是 router {__version__}；请升级 router，或用本版本重新训练该模型"
         )
     if manifest.get("format_version") != FORMAT_VERSION:
         raise ModelError(
@@ -196,25 +196,26 @@ def verify_model(folder: Path, profile: Profile | None = None) -> dict:
     made_sklearn = str(manifest.get("versions", {}).get("scikit-learn", ""))
     if _version_tuple(made_sklearn)[:2] != _version_tuple(have["scikit-learn"])[:2]:
         raise ModelError(
-            f"{folder}: trained with scikit-learn {made_sklearn}, installed is {have['scikit-learn']}; "
-            f"install scikit-learn=={made_sklearn} or retrain with `router train`"
+            f"{folder}：模型用 scikit-learn {made_sklearn} 训练，本机安装的是 {have['scikit-learn']}；"
+            f"请安装 scikit-learn=={made_sklearn}，或用 router train 重新训练"
         )
     hashes = manifest.get("sha256", {})
     for name in (MODEL_FILE, DICT_FILE, STOP_FILE):
         path = folder / name
         if not path.is_file():
-            raise ModelError(f"{folder}: {name} is missing; restore the folder or retrain with `router train`")
+            raise ModelError(f"{folder}：缺少 {name}；请恢复该文件夹，或用 router train 重新训练")
         if sha256_file(path) != hashes.get(name):
             raise ModelError(
-                f"{path}: changed since training (sha256 does not match the manifest); "
-                "do not load it; restore the folder or retrain with `router train`"
+                f"{path}：训练后被改动过（sha256 与模型清单不符），不能加载；"
+                "请恢复该文件夹，或用 router train 重新训练"
             )
     if profile is not None:
         labels = manifest.get("labels", {})
         if labels.get("topics") != profile.topic_keys or labels.get("divisions") != profile.division_keys:
             raise ModelError(
-                f"{folder}: the model's topics/divisions differ from the profile's "
-                f"({profile.source}); retrain with `router train` under this profile or use the matching profile"
+                f"{folder}：模型的主题或处室（单位）与配置文件 {profile.source} 不一致（配置改过，或模型是为别的单位训练的）；"
+                "请在本办公室文件夹中重新训练：没有往年数据时运行 router train --cold，"
+                "有往年分办结果时运行 router train 往年.xlsx；或改用与该模型配套的配置文件"
             )
     return manifest
 
@@ -231,7 +232,7 @@ def load_model(folder: Path, profile: Profile | None = None, *, cache: str | os.
     try:
         model = joblib.load(folder / MODEL_FILE)
     except Exception as exc:
-        raise ModelError(f"{folder}: the model file cannot be loaded ({exc}); retrain with `router train`") from None
+        raise ModelError(f"{folder}：模型文件无法加载（{exc}）；请用 router train 重新训练") from None
     model.tokenizer = Tokenizer(dictionary=folder / DICT_FILE, stopwords=folder / STOP_FILE, cache=cache)
     model.manifest = manifest
     model.folder = folder
@@ -255,7 +256,7 @@ def list_models(root: Path) -> list[tuple[str, dict | None]]:
 def _write_text_atomic(path: Path, text: str) -> None:
     from .fileio import atomic_path
 
-    with atomic_path(path, advice="check the models folder or choose another with --models") as tmp:
+    with atomic_path(path, advice="请检查模型文件夹，或用 --models 另选一个") as tmp:
         tmp.write_text(text, encoding="utf-8")
 
 
@@ -281,14 +282,14 @@ def current_model_dir(root: Path) -> Path:
     pointer = root / "CURRENT"
     if not pointer.is_file():
         raise ModelError(
-            f"{root}: no current model ({pointer} missing); train one (`router train FILES`, or "
-            "`router train --cold` for an office without history) or `router models promote NAME`"
+            f"{root}：没有当前模型（缺少 {pointer}）；请训练一个（router train 往年.xlsx；没有往年数据时 "
+            "router train --cold），或用 router models promote 模型名 启用已有模型"
         )
     name = pointer.read_text(encoding="utf-8").strip()
     if name:
         check_model_name(name, where=str(pointer))
     if not name or not (root / name).is_dir():
-        raise ModelError(f"{pointer} names '{name}', which is not a model folder; `router models promote NAME`")
+        raise ModelError(f"{pointer} 指向的“{name}”不是模型文件夹；请用 router models promote 模型名 重新启用")
     return root / name
 
 
@@ -296,7 +297,7 @@ def promote(root: Path, name: str) -> None:
     root = Path(root)
     check_model_name(name, where="models promote")
     if not (root / name).is_dir():
-        raise ModelError(f"{root / name}: no such model folder; see `router models list`")
+        raise ModelError(f"{root / name}：没有这个模型文件夹；可用的模型见 router models list")
     history = root / "HISTORY"
     lines = [l for l in (history.read_text(encoding="utf-8").splitlines() if history.exists() else []) if l.strip()]
     if not lines or lines[-1] != name:
@@ -310,7 +311,7 @@ def rollback(root: Path) -> str:
     history = root / "HISTORY"
     lines = [l for l in (history.read_text(encoding="utf-8").splitlines() if history.exists() else []) if l.strip()]
     if len(lines) < 2:
-        raise ModelError(f"{root}: no earlier model to roll back to; see `router models list`")
+        raise ModelError(f"{root}：没有更早的模型可以回退；可用的模型见 router models list")
     lines.pop()
     _write_text_atomic(history, "\n".join(lines) + "\n")
     _write_text_atomic(root / "CURRENT", lines[-1] + "\n")

@@ -13,8 +13,6 @@ from .profile import Profile
 __all__ = ["ReportItem", "build_report", "report_sentence", "write_report", "heading", "opening", "is_theme"]
 
 TERMS_SHOWN = 15
-# Counts and amounts ("三四十", "万头") are not themes; a term must not start with a numeral.
-_NUMERALS = set("0123456789一二三四五六七八九十百千万亿两几多半数")
 
 
 @dataclass
@@ -61,20 +59,11 @@ def report_sentence(counts: Counter, total: int, profile: Profile, noun: str = "
     return f"{total}件{noun}中，" + "，".join(parts) + "。"
 
 
-# A theme is a whole word: a token that starts or ends with a function character is a fragment
-# jieba left of a longer phrase (年建, 之后, 的话), and a few whole words say nothing of a theme.
-_FRAGMENT_EDGES = set("之后年月日的了和与及在是对等为把被将从向于以其这那该每各某也都还又就而并或但个只")
-_NOT_THEMES = {"建议", "问题", "方面", "工作", "情况", "有关", "相关", "进一步", "目前", "今年", "去年", "近年",
-               "以来", "我们", "他们", "没有", "已经", "可以", "需要", "希望", "存在", "提出", "加强", "加大",
-               "政府", "部门", "群众", "百姓", "地方", "同时", "特别", "通过", "实施", "推进", "解决", "开展",
-               "听说", "来自", "进入", "继续执行", "率先", "增设", "提质", "移交"}
-
-
 def is_theme(term: str) -> bool:
     """Whether a token can stand as a theme of the report (a whole word, not a count or a fragment)."""
-    return (len(term) >= 2 and term[0] not in _NUMERALS and not any(ch.isdigit() for ch in term)
-            and term[0] not in _FRAGMENT_EDGES and term[-1] not in _FRAGMENT_EDGES and term not in _NOT_THEMES
-            and all("\u4e00" <= ch <= "\u9fff" or ch.isalpha() for ch in term))
+    from .words import is_meaningful
+
+    return is_meaningful(term)
 
 
 def _term_shares(items: list[ReportItem], tokenizer) -> tuple[Counter, int]:

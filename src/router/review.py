@@ -13,6 +13,7 @@ from .profile import Profile
 from .routing import HumanDecision
 from .store import ACTIONS, Store
 from .table import KEY_HEADER
+from .tablespec import canonical_header_row
 
 __all__ = ["ReviewRow", "Conflict", "read_reviewed_table", "read_table_state", "find_conflicts", "describe_route",
            "unrecorded_review_rows", "accept_rows", "import_history", "human_decisions"]
@@ -44,7 +45,7 @@ def _header_row(rows) -> tuple[int, list[str]]:
     A table may open with a title line (office, year, date of assignment) above the header.
     """
     for number, values in enumerate(rows, start=1):
-        header = [_cell(c) for c in values]
+        header = canonical_header_row(_cell(c) for c in values)  # 确认主办部门 → 确认主办处室
         if KEY_HEADER in header or "复核" in header or number >= 6:
             return number, header
     return 1, []
@@ -96,7 +97,7 @@ def read_reviewed_table(path: Path, profile: Profile, *, confirm_unflagged: bool
               "复核人", KEY_HEADER]
     missing = [name for name in needed if name not in header]
     if missing:
-        raise InputError(f"{path}: not an assignment table from `router route` (missing columns: {'、'.join(missing)})")
+        raise InputError(f"{path}：不是 router route 写出的交办任务表（缺少列：{'、'.join(missing)}）；请复核 router route 写出的表")
     col = {name: header.index(name) for name in needed}
     topics = "、".join(t.name for t in profile.topics)
     divisions = "、".join(d.name for d in profile.divisions)
@@ -104,13 +105,13 @@ def read_reviewed_table(path: Path, profile: Profile, *, confirm_unflagged: bool
     def topic_of(row_number: int, column: str, value: str) -> str:
         key = profile.topic_key(value)
         if key is None:
-            raise InputError(f"{path}: row {row_number}, column {column}: unknown topic '{value}'; use one of: {topics}")
+            raise InputError(f"{path}：第 {row_number} 行，“{column}”列：主题“{value}”不在配置文件中；请从下拉列表选择：{topics}")
         return key
 
     def division_of(row_number: int, column: str, value: str) -> str:
         key = profile.division_key(value)
         if key is None:
-            raise InputError(f"{path}: row {row_number}, column {column}: unknown division '{value}'; use one of: {divisions}")
+            raise InputError(f"{path}：第 {row_number} 行，“{column}”列：单位“{value}”不在配置文件中；请从下拉列表选择：{divisions}")
         return key
 
     def one_row(row_number: int, get) -> ReviewRow | None:
@@ -123,9 +124,9 @@ def read_reviewed_table(path: Path, profile: Profile, *, confirm_unflagged: bool
         if not action:
             return None
         if action not in ACTIONS:
-            raise InputError(f"{path}: row {row_number}, column 复核: '{action}' is not one of {'、'.join(ACTIONS)}")
+            raise InputError(f"{path}：第 {row_number} 行，“复核”列：“{action}”不是 {'、'.join(ACTIONS)} 之一；请从下拉列表选择")
         if not get(KEY_HEADER):
-            raise InputError(f"{path}: row {row_number}, column {KEY_HEADER}: empty; do not edit that column")
+            raise InputError(f"{path}：第 {row_number} 行，“{KEY_HEADER}”列是空的；这一列由 router 填写，请不要改动（可重新 router route 生成）")
         suggested = {"topic": None, "division": None, "co_divisions": []}
         if get("建议主题"):
             suggested = {
@@ -142,7 +143,7 @@ def read_reviewed_table(path: Path, profile: Profile, *, confirm_unflagged: bool
                   [division_of(row_number, "确认会办处室", n) for n in split_divisions(get("确认会办处室"))]
                   if get("确认会办处室") else suggested["co_divisions"])
             if topic is None or division is None:
-                raise InputError(f"{path}: row {row_number}: {action} needs 确认主题 and 确认主办处室 for a row without a route")
+                raise InputError(f"{path}：第 {row_number} 行：这一行没有建议的分办，{action}需要填写“确认主题”和“确认主办处室”")
             confirmed = {"topic": topic, "division": division, "co_divisions": [c for c in co if c != division]}
             if action == "同意" and confirmed != suggested:
                 action = "修改"  # 同意 beside other 确认 columns: the reviewer's own route
@@ -177,8 +178,8 @@ def read_reviewed_table(path: Path, profile: Profile, *, confirm_unflagged: bool
     if len(problems) == 1:
         raise InputError(problems[0])
     if problems:
-        listed = "; ".join(p.removeprefix(f"{path}: ") for p in problems)
-        raise InputError(f"{path}: {len(problems)} rows have problems, nothing was recorded: {listed}")
+        listed = "；".join(p.removeprefix(f"{path}：") for p in problems)
+        raise InputError(f"{path}：有 {len(problems)} 行有问题，一条也没有记录：{listed}")
     return reviewed, untouched
 
 
@@ -263,8 +264,8 @@ def stored_row(store: Store, db, r: ReviewRow, origin: str) -> int:
         sid = ids[0] if ids else None
     if sid is None:
         raise InputError(
-            f"{origin}: row {r.row}: this suggestion is not in the store {store.path}; "
-            "route the intake with the same store (--store or ROUTER_STORE) before accepting"
+            f"{origin}：第 {r.row} 行：这条建议不在历史库 {store.path} 中（这张表可能是别的办公室文件夹或历史库分办的）；"
+            "请在本办公室文件夹中重新 router route 这份来文，在新表上复核后再 accept"
         )
     return sid
 

@@ -117,7 +117,7 @@ def _in_profile(human: HumanDecision, identity: Identity, profile: Profile, deci
         f"“{k}”{len(ids)} 条（如 {ids[0].year}年第{ids[0].number}号）" for k, ids in sorted(lost.items()))
     example = next(iter(lost))
     raise ProfileError(
-        f"{profile.source or 'the profile'}：存储里已记录的复核决定使用了本配置中没有的键：{described}；"
+        f"{profile.source or '配置文件'}：存储里已记录的复核决定使用了本配置中没有的键：{described}；"
         f"如果这些主题或处室已改名，请在配置文件顶部加上 renamed = {{{example} = \"新的键\"}}，"
         "把旧键对应到现在的键，然后重试"
     )

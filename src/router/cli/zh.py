@@ -50,6 +50,7 @@ MESSAGES = {
     "Repeat for confirmation": "再输入一次以确认",
     "Error: The two entered values do not match.": "Error: 两次输入不一致。",
     "Do you want to continue?": "是否继续？",
+    "Choose from:\n\t{choices}": "可选值：{choices}",
 }
 
 # (singular, plural) -> Chinese, which has one form. click passes every field to both forms.

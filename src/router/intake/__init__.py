@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InputError
+from ..messages import failure
 from ..profile import Profile
 from .csvfile import _open_csv
 from .jsonfile import _open_jsonl
@@ -24,20 +25,20 @@ def open_intake(path: str | Path, profile: Profile, *, sheet: str | None = None)
     """Understand a file's shape; iterate the result to read its suggestions."""
     path = Path(path)
     if not path.exists():
-        raise InputError(f"{path}: file not found; check the path")
+        raise failure("I101", file=path)
     if path.is_dir():
-        raise InputError(f"{path}: is a folder; give an .xlsx, .csv or .jsonl file")
+        raise failure("I102", file=path)
     suffix = path.suffix.lower()
     formats = {".xlsx": "xlsx", ".xlsm": "xlsx", ".csv": "csv", ".txt": "csv", ".jsonl": "jsonl", ".json": "jsonl"}
     if suffix == ".xls":
-        raise InputError(f"{path}: old .xls workbooks are not read; save it as .xlsx in Excel or WPS")
+        raise failure("I103", file=path)
     if suffix not in formats:
-        raise InputError(f"{path}: unknown file type '{suffix}'; give an .xlsx, .csv or .jsonl file")
+        raise failure("I104", file=path, suffix=suffix or "（无扩展名）")
     try:
         if path.stat().st_size == 0:
-            raise InputError(f"{path}: the file is empty; export the suggestions with a header row")
+            raise failure("I105", file=path)
     except OSError as exc:
-        raise InputError(f"{path}: cannot read the file ({exc.strerror})") from None
+        raise failure("I106", file=path, reason=exc.strerror) from None
     reader = IntakeReader(path=path, profile=profile, format=formats[suffix])
     try:
         if reader.format == "xlsx":
@@ -47,7 +48,7 @@ def open_intake(path: str | Path, profile: Profile, *, sheet: str | None = None)
         else:
             _open_jsonl(path, profile, reader)
     except PermissionError:
-        raise InputError(f"{path}: permission denied; check that you may read the file") from None
+        raise failure("I107", file=path) from None
     return reader
 
 

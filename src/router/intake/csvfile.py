@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import InputError
+from ..messages import failure
 from ..profile import Profile
 from .encoding import _locate_undecodable, _sniff
 from .reader import IntakeReader, _attach, _NoTitleColumn
@@ -78,7 +79,7 @@ def _refuse_open_quote(path: Path, spanned: list[str], delimiter: str, number: i
 
 
 def _open_csv(path: Path, profile: Profile, reader: IntakeReader) -> None:
-    codec, label = _sniff(path, reader, "export the suggestions with a header row")
+    codec, label = _sniff(path, reader, "请导出带表头的建议表")
 
     def rows_split_by(delimiter: str):
         def rows() -> Iterator[tuple[int, list[str]]]:
@@ -111,16 +112,13 @@ def _open_csv(path: Path, profile: Profile, reader: IntakeReader) -> None:
                         _refuse_open_quote(path, spanned, delimiter, number, start, line, 0, 0)
                 except UnicodeDecodeError:
                     row, column = _locate_undecodable(path, codec, as_csv=True)
-                    where = f"row {row or number + 1}"
+                    where = f"第 {row or number + 1} 行"
                     if column:
                         name = reader.columns[column - 1] if column <= len(reader.columns) else ""
-                        where += f", column {column}" + (f" ({name})" if name.strip() else "")
-                    raise InputError(
-                        f"{path}: {where} is not valid {label} text (the file mixes encodings); "
-                        "re-save the whole file in one encoding, preferably UTF-8"
-                    ) from None
+                        where += f"，第 {column} 列" + (f"（{name}）" if name.strip() else "")
+                    raise failure("I112", file=path, where=where, label=label) from None
                 except csv.Error as exc:
-                    raise InputError(f"{path}: row {number + 1} is not valid CSV ({exc}); fix the quoting there") from None
+                    raise failure("I113", file=path, row=number + 1) from None
         return rows
 
     # The delimiter is sniffed by trying each until one yields a header with a title column.

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from ..errors import InputError
+from ..messages import failure
 from .reader import IntakeReader
 
 SAMPLE_BYTES = 1 << 16
@@ -44,12 +45,12 @@ def _detect_encoding(path: Path, sample: bytes) -> tuple[str, str]:
     # that are not text, mean a binary file.
     nuls = sample.count(b"\0")
     if nuls and (nuls * 100 > len(sample) or not whole):
-        raise InputError(f"{path}: this is not a text CSV (it contains binary bytes); export the table as CSV or XLSX")
+        raise failure("I110", file=path)
     if whole:
         return whole[0]
     length, codec, label = max(prefixes, key=lambda item: item[0])  # the first of equals: UTF-8 before GBK
     if length == 0:
-        raise InputError(f"{path}: not text in UTF-8, GBK or GB18030; re-save the file as UTF-8 CSV")
+        raise failure("I111", file=path)
     return codec, label
 
 
@@ -76,7 +77,7 @@ def _sniff(path: Path, reader: IntakeReader, what_to_do: str) -> tuple[str, str]
     with open(path, "rb") as handle:
         sample = handle.read(SAMPLE_BYTES)
     if not sample.strip():
-        raise InputError(f"{path}: the file is empty; {what_to_do}")
+        raise failure("I105", file=path)
     codec, label = _detect_encoding(path, sample)
     reader.encoding = label
     return codec, label

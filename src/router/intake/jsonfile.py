@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import InputError
+from ..messages import failure
 from ..profile import Profile
 from .encoding import _LONE_SURROGATE, _locate_undecodable, _sniff
 from .reader import IntakeReader, _cell_text, _match_columns
 
 
 def _open_jsonl(path: Path, profile: Profile, reader: IntakeReader) -> None:
-    codec, label = _sniff(path, reader, "write one JSON object per line")
+    codec, label = _sniff(path, reader, "每行写一个 JSON 对象")
 
     with open(path, encoding=codec, errors="replace") as handle:
         first = handle.read(4096).lstrip("\ufeff \t\r\n")[:1]
@@ -31,16 +32,13 @@ def _open_jsonl(path: Path, profile: Profile, reader: IntakeReader) -> None:
                     try:
                         value = json.loads(line)
                     except json.JSONDecodeError as exc:
-                        raise InputError(f"{path}: line {number} is not valid JSON ({exc.msg}); fix or remove it") from None
+                        raise failure("I114", file=path, row=number, col=exc.colno) from None
                     if not isinstance(value, dict):
-                        raise InputError(f"{path}: line {number} is not a JSON object; write one object per line")
+                        raise failure("I115", file=path, row=number)
                     yield number, {_LONE_SURROGATE.sub("\ufffd", key): item for key, item in value.items()}
             except UnicodeDecodeError:
                 line, _ = _locate_undecodable(path, codec, as_csv=False)
-                raise InputError(
-                    f"{path}: line {line or number + 1} is not valid {label} text (the file mixes encodings); "
-                    "save the whole file as UTF-8"
-                ) from None
+                raise failure("I112", file=path, where=f"第 {line or number + 1} 行", label=label) from None
 
     # Keys are gathered from every line, so a field that first appears late is not dropped.
     keys, mapping = _fields(path, (obj for _, obj in objects()), profile)
@@ -113,6 +111,5 @@ def _fields(path: Path, objects, profile: Profile) -> tuple[list[str], dict[str,
     mapping = _match_columns(keys, profile)
     if "title" not in mapping:
         accepted = "、".join(profile.columns["title"])
-        raise InputError(f"{path}: no title field found; fields found: {'、'.join(keys) or '(none)'}; "
-                         f"name it 'title' or one of: {accepted}")
+        raise failure("I109", file=path, found="、".join(keys) or "（无）", accepted=accepted)
     return keys, mapping

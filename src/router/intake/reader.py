@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Iterator, NamedTuple
 
 from ..errors import InputError
-from ..profile import COLUMN_FIELDS, Profile
+from ..messages import failure
+from ..profile import COLUMN_FIELDS, Profile, field_name
 
 HEADER_SCAN_ROWS = 30
 _SECTION = re.compile("[\u4e00-\u9fff]")
@@ -209,7 +210,7 @@ class IntakeReader:
             lines.append(f"表头所在行：第{self.header_row}行")
         lines.append("列对应：")
         for name, column in self.mapping.items():
-            lines.append(f"  {column} → {name}")
+            lines.append(f"  {column} → {field_name(name, self.profile.unit_word)}")
         unmapped = [c for c in self.columns if c and c not in self.mapping.values()]
         if unmapped:
             lines.append(f"未使用的列：{'、'.join(unmapped)}")
@@ -270,14 +271,11 @@ def _find_header(path: Path, head: list[tuple[int, list[str]]], profile: Profile
             best = (row_number, mapping, cells)
     if best is None:
         if not any(any(c.strip() for c in cells) for _, cells in head):
-            raise InputError(f"{path}: the file is empty; export the suggestions with a header row")
+            raise failure("I105", file=path)
         _, cells = max(head, key=lambda item: sum(1 for c in item[1] if c.strip()))
-        found = "、".join(c for c in cells if c.strip()) or "(none)"
+        found = "、".join(c for c in cells if c.strip()) or "（无）"
         accepted = "、".join(profile.columns["title"])
-        raise _NoTitleColumn(
-            f"{path}: no title column found; columns found: {found}; "
-            f"name the title column one of: {accepted} (or add an alias under [intake.columns] in the profile)"
-        )
+        raise failure("I108", file=path, kind=_NoTitleColumn, found=found, accepted=accepted)
     return best
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import InputError
+from ..messages import failure
 from ..profile import Profile
 from .cells import _shown
 from .reader import (
@@ -58,22 +59,17 @@ def _open_xlsx(path: Path, profile: Profile, reader: IntakeReader, sheet: str | 
         # Cached values: what Excel or WPS show for a formula, never its text.
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise InputError(
-            f"{path}: not a readable .xlsx workbook ({type(exc).__name__}); "
-            "open it in Excel or WPS and save it again as .xlsx"
-        ) from None
+        raise failure("I116", file=path, reason=type(exc).__name__) from None
     except Exception as exc:  # openpyxl raises many types for damaged parts of a workbook
-        raise InputError(f"{path}: the workbook is damaged ({exc}); open it in Excel or WPS and save it again") from None
+        raise failure("I117", file=path, reason=exc) from None
     if sheet is not None:
         if sheet not in workbook.sheetnames:
-            raise InputError(
-                f"{path}: no sheet named '{sheet}'; sheets: {'、'.join(workbook.sheetnames)}"
-            )
+            raise failure("I118", file=path, sheet=sheet, sheets="、".join(workbook.sheetnames))
         worksheet = workbook[sheet]
     else:
         visible = [ws for ws in workbook.worksheets if getattr(ws, "sheet_state", "visible") == "visible"]
         if not visible:
-            raise InputError(f"{path}: the workbook has no visible sheet; name one with --sheet")
+            raise failure("I119", file=path)
         worksheet = visible[0]
     reader.sheet = worksheet.title
     # Declared dimensions can be wrong or huge; read only the rows that exist.
@@ -81,10 +77,7 @@ def _open_xlsx(path: Path, profile: Profile, reader: IntakeReader, sheet: str | 
     try:
         merges, no_value = _scan_sheet(worksheet)
     except Exception as exc:  # a damaged member fails here, before any row is read
-        raise InputError(
-            f"{path}: sheet '{worksheet.title}' is truncated or damaged ({type(exc).__name__}); "
-            "open it in Excel or WPS and save it again as .xlsx"
-        ) from None
+        raise failure("I120", file=path, sheet=worksheet.title, after="", reason=type(exc).__name__) from None
     reader.merged_cells = len(merges)
 
     def rows() -> Iterator[tuple[int, list]]:
@@ -114,23 +107,19 @@ def _open_xlsx(path: Path, profile: Profile, reader: IntakeReader, sheet: str | 
                     values.pop()
                 yield number, values
         except (zipfile.BadZipFile, EOFError, OSError, KeyError) as exc:
-            raise InputError(
-                f"{path}: sheet '{worksheet.title}' is truncated or damaged after row {number} ({type(exc).__name__}); "
-                "open it in Excel or WPS and save it again as .xlsx"
-            ) from None
+            raise failure("I120", file=path, sheet=worksheet.title, after=f"第 {number} 行之后",
+                          reason=type(exc).__name__) from None
         except InputError:
             raise
         except Exception as exc:
-            raise InputError(
-                f"{path}: sheet '{worksheet.title}' is damaged after row {number} ({type(exc).__name__}: {exc}); "
-                "open it in Excel or WPS and save it again as .xlsx"
-            ) from None
+            raise failure("I120", file=path, sheet=worksheet.title, after=f"第 {number} 行之后",
+                          reason=f"{type(exc).__name__}: {exc}") from None
 
     try:
         _attach(path, profile, reader, rows)
     except InputError as exc:
         # An empty or notes-only first sheet: name the sheet that holds the suggestions.
-        if sheet is None and ("the file is empty" in str(exc) or isinstance(exc, _NoTitleColumn)):
+        if sheet is None and (getattr(exc, "code", None) == "I105" or isinstance(exc, _NoTitleColumn)):
             other = _sheet_with_data(workbook, worksheet.title, profile)
             if other:
                 raise InputError(f"{path}：第一个工作表“{worksheet.title}”里没有建议表格（没有含标题列的表头）；"

@@ -49,9 +49,12 @@ def _store_items(store, year: int | None = None) -> list[ReportItem]:
             if r["id"] not in counted and r["topic"] and r["division"]:
                 items.append(ReportItem(year, r["number"], r["title"], f"{r['title']}\n{r['body']}", r["topic"],
                                         r["division"], r["role"]))
-        roles = {r["number"]: r["role"] for r in routed if r["role"]}
+    # 主办/会办 come from the intake's 办理类型, which each route recorded: a confirmed decision
+    # keeps the role of the suggestion it decided (else the report says 未注明 for every one).
+    for y in sorted({i.year for i in items if i.year and not i.role}):
+        roles = {r["number"]: r["role"] for r in store.routed_of_year(y) if r["role"]}
         for i in items:
-            if i.year == year and not i.role and roles.get(i.id):
+            if i.year == y and not i.role and roles.get(i.id):
                 i.role = roles[i.id]
     return items
 
@@ -81,20 +84,21 @@ def report_items(profile: Profile, files: Iterable[Path] = (), *, store=None, fr
     if not files and not from_store:
         raise RequestError("请给出历史工作簿和/或建议文件，或者 --from-store")
     items: list[ReportItem] = _store_items(store, year) if from_store else []
+    stored = {(i.year, i.id) for i in items}  # a file's suggestion the store holds already counts once
     model = decisions = None
     for path in files:
         reader = open_intake(path, profile)
         if "topic" in reader.mapping and "lead_division" in reader.mapping:
             items.extend(ReportItem(i.year, i.suggestion.id, i.suggestion.title, i.suggestion.text, i.topic,
                                     i.division, i.suggestion.role)
-                         for i in read_history(path, profile))
+                         for i in read_history(path, profile) if (i.year, i.suggestion.id) not in stored)
             continue
         file_year = year if len(files) == 1 and year else year_of(path)
         if model is None:
             model = load_model()
             decisions = human_decisions(store) if store is not None else {}
         for r in route_batch(model, profile, list(reader), decisions=decisions, year=file_year):
-            if r.topic is None:
+            if r.topic is None or (file_year, r.suggestion.id) in stored:
                 continue
             items.append(ReportItem(file_year, r.suggestion.id, r.suggestion.title, r.suggestion.text, r.topic,
                                     r.division, r.suggestion.role, r.needs_review,

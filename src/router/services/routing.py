@@ -149,7 +149,7 @@ def route_file(profile: Profile, input_path: Path, output: Path, fmt: str, *, lo
                 progress(counts["routed"])
             yield r
         if counts["routed"] == counts["empty"]:
-            raise InputError(f"{input_path}: no suggestion has a title or body; nothing to route")
+            raise InputError(f"{input_path}：没有一条建议有标题或内容，无法分办；请检查文件的标题列和内容列")
 
     if fmt == "xlsx":
         routed = list(routes())

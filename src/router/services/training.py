@@ -76,8 +76,11 @@ def store_examples(store, profile: Profile, years: Iterable[int] | None = None) 
 
 
 def labelled_examples(profile: Profile, *, files: Iterable[Path] = (), store=None,
-                      years: Iterable[int] | None = None) -> TrainingData:
-    """Examples from labelled history workbooks, or from the store's latest decisions (not both)."""
+                      years: Iterable[int] | None = None, year: int | None = None) -> TrainingData:
+    """Examples from labelled history workbooks, or from the store's latest decisions (not both).
+
+    ``year`` is the year of files whose name has none (else their 年度/届次 column gives it).
+    """
     from ..history import read_history, to_examples
 
     files = [Path(f) for f in files]
@@ -89,15 +92,15 @@ def labelled_examples(profile: Profile, *, files: Iterable[Path] = (), store=Non
         if not years:
             _refuse_without_past_years(store, data)
     else:
-        items = [item for path in files for item in read_history(path, profile)]
+        items = [item for path in files for item in read_history(path, profile, year=year)]
         items = [i for i in items if not years or i.year in years]
         data = TrainingData(to_examples(items), sorted({i.source for i in items}))
     if not data.examples:
-        raise InputError("no labelled suggestions to learn from; check the files, the store and --years")
+        raise InputError("没有可供学习的带标注建议；请检查给出的文件、历史库和 --years")
     unknown = {e.topic for e in data.examples} - set(profile.topic_keys)
     unknown |= {e.division for e in data.examples} - set(profile.division_keys)
     if unknown:
-        raise InputError(f"labels not in the profile: {', '.join(sorted(unknown))}; use the profile they were made with")
+        raise InputError(f"有不在配置文件中的标注：{'、'.join(sorted(unknown))}；请用当初标注时的配置文件")
     return data
 
 
@@ -173,9 +176,22 @@ def train_model(profile: Profile, data: TrainingData | None, *, models_root: Pat
                         years=data.years, scores=scores, sources=data.sources)
     first = not (root / "CURRENT").exists()
     deferred = first and defer_to_bundled and bundled_fits(profile)
-    if first and not deferred:
+    # A cold model (made at router init, from the profile alone) gives way to the first model
+    # that learned from history: there is nothing to compare it with.
+    replaces_cold = not first and bool(data.examples) and _current_is_cold(root)
+    promoted = (first and not deferred) or replaces_cold
+    if promoted:
         promote(root, name)
-    return TrainedModel(folder, name, len(data.examples), data.years, scores, first and not deferred, deferred)
+    return TrainedModel(folder, name, len(data.examples), data.years, scores, promoted, deferred)
+
+
+def _current_is_cold(root: Path) -> bool:
+    from ..registry import current_model_dir, read_manifest
+
+    try:
+        return not read_manifest(current_model_dir(root)).get("examples")
+    except RouterError:
+        return False
 
 
 def evaluate_history(profile: Profile, data: TrainingData, out_dir: Path, *, cache: Path | None = None,

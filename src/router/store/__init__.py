@@ -82,23 +82,23 @@ def _store_error(path: Path, exc: Exception, *, rolled_back: bool = False) -> St
     """One clear message for what SQLite or the file system said."""
     name = getattr(exc, "sqlite_errorname", "")
     text = str(exc)
-    kept = "; nothing from this run was saved, earlier records are intact" if rolled_back else ""
+    kept = "，本次运行的内容没有保存，原有记录完好" if rolled_back else ""
     if name in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or "malformed" in text or "not a database" in text:
         return _damaged(path, text)
     if name == "SQLITE_FULL" or "disk is full" in text:
-        return StoreError(f"{path}: the disk is full ({text}){kept}; free some space and run the command again")
+        return StoreError(f"{path}：磁盘已满（{text}）{kept}；请腾出空间后重新运行该命令")
     if name in ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM") or isinstance(exc, OSError) \
             or "readonly" in text or "unable to open" in text:
         detail = exc.strerror if isinstance(exc, OSError) else text
-        return StoreError(f"{path}: cannot write the store ({detail}){kept}; "
-                          "check the folder's permissions or choose another --store")
-    return StoreError(f"{path}: the store failed ({text}){kept}; run `router store check`")
+        return StoreError(f"{path}：无法写入历史库（{detail}）{kept}；"
+                          "请检查文件夹的权限，或用 --store 另选一个")
+    return StoreError(f"{path}：历史库出错（{text}）{kept}；请运行 router store check 检查")
 
 
 def _damaged(path: Path, detail: str) -> StoreError:
     detail = " ".join(detail.replace("*** in database main ***", "").split())
-    return StoreError(f"{path}: the store is damaged ({detail}); nothing was written to it; run `router store check` "
-                      "and restore the latest backup (`router store backup` makes one)")
+    return StoreError(f"{path}：历史库已损坏（{detail}），本次没有写入任何内容；请运行 router store check 检查，"
+                      "并用最近的备份恢复（备份用 router store backup 生成）")
 
 
 def _reported(method):
@@ -126,13 +126,13 @@ class Store(Queries):
         """Open (or create) the store at ``path``; a store created now takes ``identity`` as its id when given."""
         path = Path(path) if path else default_store_path()
         if not create and not path.exists():
-            raise StoreError(f"{path}: no store here; import history (`router history import`) or route an intake first")
+            raise StoreError(f"{path}：这里还没有历史库；请先导入往年结果（router history import）或分办一批来文（router route）")
         existing = path.exists() and path.stat().st_size > 0
         key = os.path.realpath(path)
         with _OPEN_LOCK:
             open_here = _OPEN.get(key, 0) > 0
         if existing and not open_here and _header(path) != SQLITE_HEADER:
-            raise StoreError(f"{path}: not an SQLite database; restore it from a backup (`router store backup`)")
+            raise StoreError(f"{path}：不是 SQLite 历史库文件；请用备份恢复（备份用 router store backup 生成）")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(path, timeout=60, isolation_level=None)
@@ -248,7 +248,7 @@ class Store(Queries):
         """
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            raise StoreError(f"{self.path}: made by a newer router (schema {version} > {SCHEMA_VERSION}); upgrade router")
+            raise StoreError(f"{self.path}：历史库由更新版本的 router 建立（结构版本 {version} > {SCHEMA_VERSION}）；请升级 router")
         if version == SCHEMA_VERSION:
             return
         self.db.execute("PRAGMA foreign_keys = OFF")
@@ -257,16 +257,16 @@ class Store(Queries):
                 with self.transaction() as db:
                     version = db.execute("PRAGMA user_version").fetchone()[0]
                     if version > SCHEMA_VERSION:
-                        raise StoreError(f"{self.path}: made by a newer router (schema {version} > {SCHEMA_VERSION}); "
-                                         "upgrade router")
+                        raise StoreError(f"{self.path}：历史库由更新版本的 router 建立（结构版本 {version} > {SCHEMA_VERSION}）；"
+                                         "请升级 router")
                     if version == SCHEMA_VERSION:
                         break
                     for statement in statements(MIGRATIONS[version]):
                         db.execute(statement)
                     broken = db.execute("PRAGMA foreign_key_check").fetchall()
                     if broken:
-                        raise StoreError(f"{self.path}: migration {version + 1} would leave {len(broken)} rows "
-                                         "pointing nowhere; nothing was changed; report this")
+                        raise StoreError(f"{self.path}：升级第 {version + 1} 步会留下 {len(broken)} 行无处指向的记录，"
+                                         "未做任何改动；请报告此问题")
                     version += 1
                     db.execute(f"PRAGMA user_version = {version}")
         finally:
@@ -380,7 +380,7 @@ class Store(Queries):
                      before: dict | None = None, comment: str = "", origin: str = "") -> bool:
         """Append a decision unless it repeats the latest one; True when something was recorded."""
         if action not in ACTIONS:
-            raise StoreError(f"unknown action '{action}'; use one of {'、'.join(ACTIONS)}")
+            raise StoreError(f"复核决定“{action}”无效；应为 {'、'.join(ACTIONS)} 之一")
         latest = self.latest_decision(db, suggestion_id)
         after_json = _route_json(**after) if after else None
         if latest and latest.action == action and latest.comment == comment and (
@@ -473,9 +473,9 @@ class Store(Queries):
 
         target = Path(target)
         if target.exists():
-            raise StoreError(f"{target}: exists; choose a new backup file name")
+            raise StoreError(f"{target}：文件已存在；请另起一个备份文件名")
         try:
-            with atomic_path(target, advice="choose another backup file") as partial:
+            with atomic_path(target, advice="另选一个备份文件名") as partial:
                 with contextlib.closing(sqlite3.connect(partial)) as destination:
                     self.db.backup(destination)
         except sqlite3.Error as exc:
@@ -492,11 +492,11 @@ def check_store(path: Path) -> list[str]:
     """
     path = Path(path)
     if not path.exists():
-        raise StoreError(f"{path}: no store here")
+        raise StoreError(f"{path}：这里没有历史库")
     with _OPEN_LOCK:
         open_here = _OPEN.get(os.path.realpath(path), 0) > 0
     if not open_here and _header(path) != SQLITE_HEADER:
-        return ["not an SQLite database"]
+        return ["不是 SQLite 历史库文件"]
     try:
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
             result = [row[0] for row in db.execute("PRAGMA integrity_check").fetchall()]

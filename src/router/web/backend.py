@@ -284,7 +284,9 @@ def assignment_table(store: Store, profile: Profile, year: int) -> bytes:
         write_routes(routes, profile, path, "xlsx", title=f"{year}年建议交办任务表", meta=meta)
         book = openpyxl.load_workbook(path)
     sheet = book["交办任务表"]
-    header = [c.value for c in sheet[1]]
+    from ..tablespec import canonical_header_row
+
+    header = canonical_header_row(c.value for c in sheet[1])  # the headers use the office's unit word
     col = {name: header.index(name) + 1 for name in ("复核", "确认主题", "确认主办处室", "确认会办处室", "复核意见", "复核人")}
     for row, i in enumerate(items, start=2):
         d = i.latest

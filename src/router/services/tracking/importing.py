@@ -11,6 +11,7 @@ from ...errors import InputError
 from ...profile import Profile
 from ...store import Store
 from ...table import KEY_HEADER, TRACKING_HEADERS
+from ...tablespec import canonical_header_row
 from .records import (
     ASSIGNED,
     DATE_COLUMN,
@@ -174,7 +175,7 @@ def import_table(store: Store, profile: Profile, path: Path, *, year: int | None
     sheet = open_table_sheet(path, "请给出 router route 写出并由处室填写的交办任务表（.xlsx）")
     book = sheet.parent
     rows = sheet.iter_rows(values_only=True)
-    header = [_cell(c) for c in next(rows, [])]
+    header = canonical_header_row(_cell(c) for c in next(rows, []))  # 转办部门 → 转办处室
     missing = [name for name in [KEY_HEADER, *TRACKING_HEADERS] if name not in header]
     if missing:
         raise InputError(f"{path}：不是带办理跟踪列的交办任务表（缺少列：{'、'.join(missing)}）；"
