@@ -233,6 +233,11 @@ def load_model(folder: Path, profile: Profile | None = None, *, cache: str | os.
     except Exception as exc:
         raise ModelError(f"{folder}: the model file cannot be loaded ({exc}); retrain with `router train`") from None
     model.tokenizer = Tokenizer(dictionary=folder / DICT_FILE, stopwords=folder / STOP_FILE, cache=cache)
+    # Text models that keep something parsed in the cache folder (the encoder's vocabulary)
+    # use the tokenizer's.
+    for part in (vars(model.features_) if hasattr(model, "features_") else {}).values():
+        if hasattr(type(part), "cache"):
+            part.cache = model.tokenizer.cache
     model.manifest = manifest
     model.folder = folder
     return model
