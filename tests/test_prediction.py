@@ -86,7 +86,7 @@ def test_compact_char_wb_matches_scikit_learn():
 
 
 def test_routing_a_file_imports_nothing_that_training_needs(tmp_path):
-    """`router route` of a CSV with the bundled model: no scikit-learn, pandas, matplotlib, openpyxl, flask."""
+    """`router route` of a CSV with the bundled model: no scikit-learn, pandas, matplotlib, openpyxl, flask, joblib."""
     intake = tmp_path / "来文.csv"
     intake.write_text("标题,正文\n关于加强城市道路维护的建议,建议加大投入维修破损路面\n", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
@@ -97,8 +97,8 @@ def test_routing_a_file_imports_nothing_that_training_needs(tmp_path):
     imported = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in done.stderr.splitlines()
                 if line.startswith("import time:")}
     assert "numpy" in imported and "jieba" in imported  # the measurement saw the imports
-    assert not imported & {"sklearn", "pandas", "matplotlib", "openpyxl", "flask"}, \
-        sorted(imported & {"sklearn", "pandas", "matplotlib", "openpyxl", "flask"})
+    heavy = {"sklearn", "pandas", "matplotlib", "openpyxl", "flask", "joblib"}
+    assert not imported & heavy, sorted(imported & heavy)
 
 
 def test_encoder_vocabulary_cache_is_built_reused_and_rebuilt_when_damaged(tmp_path):
@@ -173,3 +173,17 @@ def test_two_jobs_write_the_same_tables_as_one(tmp_path):
     one, two = cells(tmp_path / "out1.xlsx"), cells(tmp_path / "out2.xlsx")
     assert one == two
     assert any("相似" in str(c) for rows in one.values() for row in rows for c in row if c)  # similar search ran
+
+
+def test_model_files_that_only_joblib_reads_still_load(tmp_path):
+    """Numpy arrays beside the pickle (joblib's own layout) or another compressor: joblib reads them."""
+    import joblib
+
+    from router.registry import _unpickle
+
+    for compress in (3, ("lzma", 3), 0):
+        path = tmp_path / f"x{compress}.joblib"
+        joblib.dump({"a": np.arange(100_000, dtype=np.float32), "b": "文字"}, path, compress=compress)
+        loaded = _unpickle(path)
+        np.testing.assert_array_equal(loaded["a"], np.arange(100_000, dtype=np.float32))
+        assert loaded["b"] == "文字"

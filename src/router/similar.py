@@ -54,12 +54,21 @@ def similarity_rows(model, X) -> sp.csr_matrix:
 
 
 def _route_rows(model, routes) -> sp.csr_matrix:
-    """The rows routing already computed (featurize once); computed here only for routes without."""
-    rows = [getattr(r, "features", None) for r in routes]
-    if all(row is not None for row in rows):
-        return similarity_rows(model, sp.vstack(rows, format="csr"))
-    texts = [r.suggestion.text for r in routes]
-    return similarity_rows(model, model.features(texts))
+    """The rows routing already computed (featurize once); computed here only for routes without.
+
+    Similar search is the rows' last reader: each route lets go of its row once it is stacked,
+    a block at a time, so the rows are not held twice (as one-row matrices and stacked).
+    """
+    if any(getattr(r, "features", None) is None for r in routes):
+        texts = [r.suggestion.text for r in routes]
+        return similarity_rows(model, model.features(texts))
+    blocks = []
+    for start in range(0, len(routes), CHUNK):
+        block = routes[start:start + CHUNK]
+        blocks.append(similarity_rows(model, sp.vstack([r.features for r in block], format="csr")))
+        for r in block:
+            r.features = None
+    return sp.vstack(blocks, format="csr") if len(blocks) > 1 else blocks[0]
 
 
 def _is_itself(item: dict, route) -> bool:
@@ -84,11 +93,13 @@ def annotate(model, routes, *, k: int = 3, threshold: float = DUPLICATE_MIN) -> 
     vectors = _route_rows(model, routable)
     memory = getattr(model, "memory_", None)
     if memory is not None:
-        scores = np.asarray((vectors @ memory.vectors.T).todense())
-        for r, row in zip(routable, scores):
-            order = np.argsort(-row)[: k + 4]
-            picked = [j for j in order if row[j] >= SIMILAR_MIN and not _is_itself(memory.items[j], r)][:k]
-            r.similar = [{**memory.items[j], "score": round(float(row[j]), 3)} for j in picked]
+        # A block of rows at a time: all rows against a memory of 20,000 would be gigabytes.
+        for start in range(0, len(routable), CHUNK):
+            scores = (vectors[start:start + CHUNK] @ memory.vectors.T).toarray()
+            for r, row in zip(routable[start:start + CHUNK], scores):
+                order = np.argsort(-row)[: k + 4]
+                picked = [j for j in order if row[j] >= SIMILAR_MIN and not _is_itself(memory.items[j], r)][:k]
+                r.similar = [{**memory.items[j], "score": round(float(row[j]), 3)} for j in picked]
     if len(routable) < 2:
         return
     for i, found in enumerate(nearest_earlier(vectors, threshold)):
@@ -103,6 +114,9 @@ EXACT_BELOW = 3000
 TOP_FEATURES = 8      # a row's heaviest features, which a near-duplicate shares
 POSTING_MAX = 200     # a feature that heavy in more rows than this does not make candidates
 CHUNK = 1000
+# Candidate pairs scored at once: each pair copies both rows (a few thousand numbers for a text
+# with a body), and an intake filed many times over has a hundred candidates a row.
+PAIRS = 4000
 
 
 def nearest_earlier(vectors, threshold: float = DUPLICATE_MIN, *, exact_below: int = EXACT_BELOW) -> list:
@@ -148,7 +162,8 @@ def nearest_earlier(vectors, threshold: float = DUPLICATE_MIN, *, exact_below: i
         rows, cols = rows[earlier], cols[earlier]
         if not rows.size:
             continue
-        scores = np.asarray(vectors[rows].multiply(vectors[cols]).sum(axis=1)).ravel()
+        scores = np.concatenate([np.asarray(vectors[rows[p:p + PAIRS]].multiply(vectors[cols[p:p + PAIRS]])
+                                            .sum(axis=1)).ravel() for p in range(0, len(rows), PAIRS)])
         order = np.lexsort((cols, -scores, rows))  # by row, best score first, earliest first
         seen = set()
         for k in order:
