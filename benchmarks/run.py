@@ -479,12 +479,13 @@ def run_speed(messages: list[dict], work: Path, quick: bool, sizes=None, default
         intake = _sample_intake(work, bodies, n)
         log(f"speed · XLSX and CSV tables of {n:,} rows (large form)")
         as_xlsx = route(work, model, intake, 1, fmt="xlsx")
-        as_csv = route(work, model, intake, 1)
-        xlsx.append({"rows": n, "xlsx_seconds": round(as_xlsx["seconds"], 1), "xlsx_peak_rss_mb": as_xlsx["peak_rss_mb"],
-                     "csv_seconds": round(as_csv["seconds"], 1), "csv_peak_rss_mb": as_csv["peak_rss_mb"],
-                     "xlsx_to_csv_time": round(as_xlsx["seconds"] / as_csv["seconds"], 2)})
-        log(f"  XLSX {as_xlsx['seconds']:.0f} s, {as_xlsx['peak_rss_mb']:.0f} MB; CSV {as_csv['seconds']:.0f} s, "
-            f"{as_csv['peak_rss_mb']:.0f} MB")
+        row = {"rows": n, "xlsx_seconds": round(as_xlsx["seconds"], 1), "xlsx_peak_rss_mb": as_xlsx["peak_rss_mb"]}
+        if n == xlsx_sizes[0]:  # the time against CSV at the first size (the largest doubles the section's time)
+            as_csv = route(work, model, intake, 1)
+            row.update(csv_seconds=round(as_csv["seconds"], 1), csv_peak_rss_mb=as_csv["peak_rss_mb"],
+                       xlsx_to_csv_time=round(as_xlsx["seconds"] / as_csv["seconds"], 2))
+        xlsx.append(row)
+        log(f"  XLSX {as_xlsx['seconds']:.0f} s, {as_xlsx['peak_rss_mb']:.0f} MB; CSV {row.get('csv_seconds', '–')} s")
         intake.unlink()
     return {
         "model": {"examples": manifest.get("examples"), "train_seconds": round(trained["seconds"], 1),
@@ -604,9 +605,11 @@ def targets(results: dict) -> list[dict]:
                                 f"{speed['floor_seconds']['median']:.2f} s)",
                     "met": ratio <= TARGET_COLD_RATIO, "gap": round(TARGET_COLD_RATIO - ratio, 2)})
         for x in speed["xlsx"]:
-            out.append({"target": f"XLSX of {x['rows']:,} rows: peak < {TARGET_XLSX_MB} MB, time ≤ {TARGET_XLSX_TIME:.0f}x CSV",
-                        "measured": f"{x['xlsx_peak_rss_mb']:.0f} MB, {x['xlsx_to_csv_time']:.2f}x",
-                        "met": x["xlsx_peak_rss_mb"] < TARGET_XLSX_MB and x["xlsx_to_csv_time"] <= TARGET_XLSX_TIME})
+            out.append({"target": f"XLSX of {x['rows']:,} rows: peak < {TARGET_XLSX_MB} MB",
+                        "measured": f"{x['xlsx_peak_rss_mb']:.0f} MB", "met": x["xlsx_peak_rss_mb"] < TARGET_XLSX_MB})
+            if "xlsx_to_csv_time" in x:
+                out.append({"target": f"XLSX of {x['rows']:,} rows: time ≤ {TARGET_XLSX_TIME:.0f}x CSV",
+                            "measured": f"{x['xlsx_to_csv_time']:.2f}x", "met": x["xlsx_to_csv_time"] <= TARGET_XLSX_TIME})
     return out
 
 
@@ -678,8 +681,8 @@ def markdown(results: dict) -> str:
                       f"starts jieba (interleaved runs): {speed['cold_to_floor']:.2f}x the floor.", "",
                   "| XLSX rows (large form) | XLSX s | XLSX peak MB | CSV s | CSV peak MB | XLSX / CSV time |",
                   "| --- | --- | --- | --- | --- | --- |"]
-        lines += [f"| {x['rows']:,} | {x['xlsx_seconds']:.0f} | {x['xlsx_peak_rss_mb']:.0f} | {x['csv_seconds']:.0f} | "
-                  f"{x['csv_peak_rss_mb']:.0f} | {x['xlsx_to_csv_time']:.2f}x |" for x in speed["xlsx"]]
+        lines += [f"| {x['rows']:,} | {x['xlsx_seconds']:.0f} | {x['xlsx_peak_rss_mb']:.0f} | {x.get('csv_seconds', '–')} | "
+                  f"{x.get('csv_peak_rss_mb', '–')} | {x.get('xlsx_to_csv_time', '–')} |" for x in speed["xlsx"]]
         lines.append("")
     growth = results.get("growth")
     if growth:

@@ -25,6 +25,7 @@ from which data set is being routed.
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 import sys
 
@@ -132,6 +133,20 @@ class _LabelModel:
         return out
 
 
+@contextlib.contextmanager
+def _caches_in(tokenizer):
+    """While fitting, the sentence encoder keeps its parsed vocabulary and weights in the
+    tokenizer's cache folder (a loaded model's encoder is given it by the loader)."""
+    from .semantic import SentenceEncoder
+
+    previous = SentenceEncoder.cache
+    SentenceEncoder.cache = getattr(tokenizer, "cache", None) or previous
+    try:
+        yield
+    finally:
+        SentenceEncoder.cache = previous
+
+
 def _label_counts(values: list[str]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for value in values:
@@ -190,7 +205,7 @@ class RouterModel:
         # (the logistic regressions took ten times longer with two threads than with one).
         from threadpoolctl import threadpool_limits
 
-        with threadpool_limits(1):
+        with threadpool_limits(1), _caches_in(tokenizer):
             return self._fit(examples, profile, tokenizer)
 
     def _fit(self, examples: list[Example], profile: Profile, tokenizer) -> "RouterModel":

@@ -9,13 +9,14 @@ suggestion, the closest earlier ones and how they were finally routed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 import numpy as np
 import scipy.sparse as sp
 
 from .profile import Profile
 
-__all__ = ["Memory", "attach_memory", "annotate", "nearest_earlier"]
+__all__ = ["Memory", "attach_memory", "annotate", "annotate_all", "nearest_earlier"]
 
 SIMILAR_MIN = 0.2
 DUPLICATE_MIN = 0.75
@@ -87,26 +88,57 @@ def annotate(model, routes, *, k: int = 3, threshold: float = DUPLICATE_MIN) -> 
 
     The rows routing computed are reused: no text is cut or featurized again.
     """
-    routable = [r for r in routes if r.suggestion.routable]
-    if not routable:
-        return
-    vectors = _route_rows(model, routable)
-    memory = getattr(model, "memory_", None)
-    if memory is not None:
-        # A block of rows at a time: all rows against a memory of 20,000 would be gigabytes.
-        for start in range(0, len(routable), CHUNK):
-            scores = (vectors[start:start + CHUNK] @ memory.vectors.T).toarray()
-            for r, row in zip(routable[start:start + CHUNK], scores):
-                order = np.argsort(-row)[: k + 4]
-                picked = [j for j in order if row[j] >= SIMILAR_MIN and not _is_itself(memory.items[j], r)][:k]
-                r.similar = [{**memory.items[j], "score": round(float(row[j]), 3)} for j in picked]
+    annotate_all(model, routes, k=k, threshold=threshold)
+
+
+def annotate_all(model, routes: Iterable, *, k: int = 3, threshold: float = DUPLICATE_MIN) -> list:
+    """:func:`annotate` over a stream of routes, consumed as it comes; returns them as a list.
+
+    Similar past suggestions are found a block of ``CHUNK`` routes at a time, as the routes
+    arrive, and each route lets go of its row then: what stays for the duplicates over the
+    whole intake is one sparse matrix of rows, not a matrix object per route.
+    """
+    out: list = []
+    pending: list = []
+    routable: list = []
+    blocks: list = []
+
+    def flush():
+        vectors = _route_rows(model, pending)
+        _similar(model, pending, vectors, k)
+        blocks.append(vectors)
+        routable.extend(pending)
+        pending.clear()
+
+    for r in routes:
+        out.append(r)
+        if r.suggestion.routable:
+            pending.append(r)
+            if len(pending) >= CHUNK:
+                flush()
+    if pending:
+        flush()
     if len(routable) < 2:
-        return
+        return out
+    vectors = blocks[0] if len(blocks) == 1 else sp.vstack(blocks, format="csr")
+    blocks.clear()
     for i, found in enumerate(nearest_earlier(vectors, threshold)):
         if found is not None:
             j, score = found
             other = routable[j]
             routable[i].duplicate_of = f"与序号{other.seq}（{other.suggestion.id}）相似度{score:.0%}，建议合并办理"
+    return out
+
+
+def _similar(model, routes: list, vectors, k: int) -> None:
+    memory = getattr(model, "memory_", None)
+    if memory is None:
+        return
+    scores = (vectors @ memory.vectors.T).toarray()
+    for r, row in zip(routes, scores):
+        order = np.argsort(-row)[: k + 4]
+        picked = [j for j in order if row[j] >= SIMILAR_MIN and not _is_itself(memory.items[j], r)][:k]
+        r.similar = [{**memory.items[j], "score": round(float(row[j]), 3)} for j in picked]
 
 
 # Up to this many rows, every pair is compared; beyond, a blocked search finds the candidates.

@@ -106,7 +106,7 @@ def route_file(profile: Profile, input_path: Path, output: Path, fmt: str, *, lo
     from ..intake import open_intake
     from ..review import human_decisions
     from ..routing import route_stream
-    from ..similar import annotate
+    from ..similar import annotate_all
     from ..store import Store
     from ..table import write_routes
 
@@ -134,10 +134,8 @@ def route_file(profile: Profile, input_path: Path, output: Path, fmt: str, *, lo
             raise InputError(f"{input_path}: no suggestion has a title or body; nothing to route")
 
     if fmt == "xlsx":
-        routed = list(routes())
-        annotate(model, routed)
-        for r in routed:
-            r.features = None  # similar search was their last reader; the table needs only the routes
+        # Similar search as the routes come, a block at a time; it lets go of each feature row.
+        routed = annotate_all(model, routes())
         meta = {}
         if store_file is not None:
             meta = {"历史库": str(Path(store_file).resolve()),
