@@ -227,7 +227,7 @@ def route_stream(model, profile: Profile, suggestions: Iterable[Suggestion], *, 
     way: one process holds one chunk; with workers at most ``2 * jobs`` chunks are in flight
     (``Pool.imap`` would read the whole input ahead).
     """
-    model.warm()
+    (getattr(model, "warm", None) or model.tokenizer.warm)()  # before any fork (a stand-in has no warm)
     chunk_size = chunk_size or CHUNK
     if jobs <= 1:
         for batch, start in _chunks(suggestions, chunk_size):

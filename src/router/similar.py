@@ -49,9 +49,11 @@ def similarity_rows(model, X) -> sp.csr_matrix:
 
     The sentence vectors are left out: two suggestions of one domain are close in meaning
     (cosines of 0.3 to 0.5) even when they ask different things, which would list every past
-    suggestion as similar; shared words and n-grams say "the same ask" more sharply.
+    suggestion as similar; shared words and n-grams say "the same ask" more sharply. A model
+    without the text-model seam (a stand-in) gives its rows as they are.
     """
-    return model.features_.sparse_block(X)
+    features = getattr(model, "features_", None)
+    return X if features is None else features.sparse_block(X)
 
 
 def _route_rows(model, routes) -> sp.csr_matrix:
