@@ -7,7 +7,7 @@ HISTORY := data/history_2017.xlsx data/history_2018.xlsx data/history_2019.xlsx 
 # The default model ships inside the package, so that `router route` works after `pip install` anywhere.
 BUNDLED := src/router/resources/models
 
-.PHONY: route test browser model evaluate bench docs clean
+.PHONY: route test test-all browser model evaluate bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,15 +22,24 @@ route: $(STAMP)
 # The browser tests drive Debian's Chromium (never a browser downloaded by a test tool); a CJK
 # font makes their screenshots legible. Installed only when missing, and only as root.
 CHROMIUM := /usr/bin/chromium
+# Another apt-get (an unattended upgrade, a second session) holds Debian's package lock: wait for
+# it, up to ten minutes, instead of failing at once.
+APT_WAIT := -o DPkg::Lock::Timeout=600
 browser:
 	@if [ ! -x $(CHROMIUM) ] || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei >/dev/null; \
+	    apt-get $(APT_WAIT) update -qq && DEBIAN_FRONTEND=noninteractive apt-get $(APT_WAIT) install -y -qq chromium chromium-driver fonts-wqy-microhei >/dev/null; \
 	  else echo "browser tests will be skipped: install chromium and chromium-driver (as root: apt-get install chromium chromium-driver)"; fi; \
 	fi
 
+# --dist loadgroup keeps each xdist_group on one worker (a module's shared fixture runs once);
+# tests marked slow run only in test-all, which .ci/run uses: the whole suite.
+PYTEST := $(BIN)/python -m pytest -q -n auto --dist loadgroup
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -q -n auto
+	$(PYTEST) -m "not slow"
+
+test-all: $(STAMP) browser
+	$(PYTEST)
 
 # Retrain the bundled default model (inside the package) from the bundled history and make it current.
 model: $(STAMP)

@@ -1,3 +1,6 @@
+import contextlib
+import fcntl
+import json
 import os
 import shutil
 from pathlib import Path
@@ -13,10 +16,31 @@ ANSWERS = ROOT / "tests" / "data" / "intake_2021_answers.csv"
 SHARED = ROOT.parent / "shared"
 
 
+def _session_root(tmp_path_factory) -> Path:
+    """A folder every xdist worker of this run shares (the run's base temp), else this session's."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    """One process at a time (the xdist workers of a run) between these lines."""
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _private_cache(tmp_path_factory):
-    # Tests never touch the user's cache, models or store.
-    os.environ["ROUTER_CACHE_DIR"] = str(tmp_path_factory.mktemp("jieba-cache"))
+    # Tests never touch the user's cache, models or store. The cache folder (jieba's prefix
+    # dictionary, the encoder's parsed vocabulary and weights) is shared by the run's workers:
+    # each file in it is written whole and renamed, and checked when read.
+    cache = _session_root(tmp_path_factory) / "router-cache"
+    cache.mkdir(exist_ok=True)
+    os.environ["ROUTER_CACHE_DIR"] = str(cache)
     os.environ.pop("ROUTER_PROFILE", None)
     os.environ.pop("ROUTER_MODELS", None)
     os.environ["ROUTER_STORE"] = str(tmp_path_factory.mktemp("store") / "session.sqlite")
@@ -44,14 +68,29 @@ def tokenizer():
 
 @pytest.fixture(scope="session")
 def trained_models(tmp_path_factory):
-    """Trained once per session on 2017-2019 through the CLI: (models folder with m1 current, its output).
+    """Trained once per run on 2017-2019 through the CLI: (models folder with m1 current, its output).
 
-    Shared: never write into it; copy the model folder to change or promote it.
+    The first xdist worker to ask trains it under a lock in the folder the workers share; the
+    others wait and read the same folder. Shared: never write into it; copy the model folder
+    to change or promote it.
     """
-    models = tmp_path_factory.mktemp("trained") / "models"
-    result = invoke(CliRunner(), ["train", *HISTORY[:3], "--models", models, "--name", "m1"])
-    assert result.exit_code == 0, result.output
-    return models, result
+    root = _session_root(tmp_path_factory) / "trained"
+    root.mkdir(exist_ok=True)
+    models, done = root / "models", root / "done.json"
+    with _locked(root / ".lock"):
+        if not done.is_file():
+            result = invoke(CliRunner(), ["train", *HISTORY[:3], "--models", models, "--name", "m1"])
+            assert result.exit_code == 0, result.output
+            done.write_text(json.dumps({"exit_code": result.exit_code, "output": result.output}), encoding="utf-8")
+    return models, _Trained(**json.loads(done.read_text(encoding="utf-8")))
+
+
+class _Trained:
+    """What a test reads of the training run's result (exit code and output), whichever worker trained."""
+
+    def __init__(self, exit_code: int, output: str):
+        self.exit_code = exit_code
+        self.output = output
 
 
 @pytest.fixture

@@ -46,7 +46,7 @@ def test_large_form_is_taken_and_fits(large_model):
     assert featurizer.compact and featurizer.title_chars and not featurizer.text_chars
     assert isinstance(featurizer.words_, _Vocabulary) and isinstance(featurizer.title_chars_, _Vocabulary)
     assert featurizer.chars_ is None
-    assert type(model.topic_model_.classifier_).__name__ == "NBSVM"
+    assert model.topic_model_.kind_ == "NBSVM"
 
 
 def test_large_form_routes_its_own_kind_of_text(large_model):

@@ -36,6 +36,7 @@ def _answers():
     return {r["建议号"]: r for r in csv.DictReader(open(ANSWERS, encoding="utf-8"))}
 
 
+@pytest.mark.xdist_group("e2e")  # one worker runs the module's evaluate (see Makefile --dist)
 def test_seeded_run_matches_approved_metrics(e2e):
     work, *_ = e2e
     report = json.loads((work / "reports" / "evaluation.json").read_text(encoding="utf-8"))
@@ -56,6 +57,7 @@ def test_seeded_run_matches_approved_metrics(e2e):
     assert observed == json.loads(APPROVAL.read_text(encoding="utf-8"))
 
 
+@pytest.mark.xdist_group("e2e")  # one worker runs the module's evaluate (see Makefile --dist)
 def test_evaluate_writes_reports(e2e):
     work, _, evaluated, _ = e2e
     for name in ("evaluation.md", "evaluation.json", "confusion.png"):
@@ -65,6 +67,7 @@ def test_evaluate_writes_reports(e2e):
     assert "主题：准确率" in evaluated.output
 
 
+@pytest.mark.xdist_group("e2e")  # one worker runs the module's evaluate (see Makefile --dist)
 def test_jsonl_keys_and_row_order(e2e):
     work, *_ = e2e
     records = [json.loads(line) for line in (work / "out.jsonl").read_text(encoding="utf-8").splitlines()]

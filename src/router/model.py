@@ -25,6 +25,7 @@ from which data set is being routed.
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 import sys
 
@@ -33,7 +34,7 @@ import numpy as np
 from .domain import Decision, Example
 from .profile import Profile
 from .textmodels import LARGE_HISTORY, SEMANTIC_WEIGHT, Prototypes, TextFeatures
-from .textmodels.linear import NBSVM
+from .textmodels.linear import NBSVM, softmax
 from .words import is_meaningful
 
 __all__ = ["RouterModel", "Decision", "Example", "LARGE_HISTORY", "FORMAT"]
@@ -52,7 +53,14 @@ WEIGHT_GRID = tuple(round(x, 2) for x in np.linspace(0.0, 1.0, 21))
 
 
 class _LabelModel:
-    """The history classifier over one label set (topics, or lead divisions)."""
+    """The history classifier over one label set (topics, or lead divisions).
+
+    Fitting uses scikit-learn (or :class:`NBSVM`); what predicting needs is kept as arrays
+    (``classes_``, ``coef_``, ``intercept_`` and the kind of link), so that a loaded model
+    predicts with numpy alone and routing never imports scikit-learn (1.7-2.6 s on a cold
+    start). The fitted estimator itself stays in ``estimator_`` until the model is pickled
+    (the parity test compares the two).
+    """
 
     def __init__(self, labels: list[str], *, C: float, large: bool):
         self.labels = labels
@@ -61,31 +69,83 @@ class _LabelModel:
 
     def fit(self, X, y: list[str], sample_weight=None) -> "_LabelModel":
         self.n_ = len(y)
-        self.classifier_ = None
+        self.estimator_ = None
         self.single_ = None
+        self.kind_ = None
+        self.classes_ = self.coef_ = self.intercept_ = None
+        self.temperature_ = 1.0
         if len(set(y)) >= 2:
             if self.large:
                 # The profile's C is tuned for the logistic regression; the SVMs' own default
                 # of 1 suits their scaled features (0.3 and 3 were no better).
-                self.classifier_ = NBSVM()
+                estimator = NBSVM()
             else:
                 from sklearn.linear_model import LogisticRegression
 
-                self.classifier_ = LogisticRegression(C=self.C, max_iter=3000, class_weight="balanced", tol=1e-3)
-            self.classifier_.fit(X, y, sample_weight=sample_weight)
+                estimator = LogisticRegression(C=self.C, max_iter=3000, class_weight="balanced", tol=1e-3)
+            estimator.fit(X, y, sample_weight=sample_weight)
+            self._keep(estimator)
         elif len(set(y)) == 1:
             self.single_ = y[0]
         return self
 
+    def _keep(self, estimator) -> None:
+        """The arrays that predicting reads, from a fitted estimator."""
+        self.estimator_ = estimator
+        self.kind_ = type(estimator).__name__
+        self.classes_ = np.asarray(estimator.classes_)
+        self.coef_ = np.ascontiguousarray(estimator.coef_)
+        self.intercept_ = np.asarray(estimator.intercept_, dtype=self.coef_.dtype).ravel()
+        self.temperature_ = float(getattr(estimator, "temperature_", 1.0))
+        self.column_ = np.array([self.labels.index(label) for label in self.classes_])
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("estimator_", None)
+        return state
+
+    def __setstate__(self, state):
+        # A model pickled before the arrays were kept holds its estimator as ``classifier_``.
+        classifier = state.pop("classifier_", None)
+        self.__dict__.update(state)
+        self.estimator_ = None
+        if "kind_" not in state:
+            self.kind_ = self.classes_ = self.coef_ = self.intercept_ = None
+            self.temperature_ = 1.0
+            if classifier is not None:
+                self._keep(classifier)
+                self.estimator_ = None
+
+    def decision(self, X) -> np.ndarray:
+        return np.asarray(X @ self.coef_.T, dtype=np.float64) + self.intercept_
+
     def proba(self, X) -> np.ndarray:
         out = np.zeros((X.shape[0], len(self.labels)), dtype=np.float64)
-        if self.classifier_ is not None:
-            proba = self.classifier_.predict_proba(X)
-            for j, label in enumerate(self.classifier_.classes_):
-                out[:, self.labels.index(label)] = proba[:, j]
+        if self.coef_ is not None:
+            scores = self.decision(X)
+            if scores.shape[1] == 1:  # a binary logistic regression scores the second class
+                p = 1.0 / (1.0 + np.exp(-scores[:, 0]))
+                proba = np.column_stack([1.0 - p, p])
+            else:
+                proba = softmax(scores, self.temperature_)
+            out[:, self.column_] = proba
         elif self.single_ is not None:
             out[:, self.labels.index(self.single_)] = 1.0
         return out
+
+
+@contextlib.contextmanager
+def _caches_in(tokenizer):
+    """While fitting, the sentence encoder keeps its parsed vocabulary and weights in the
+    tokenizer's cache folder (a loaded model's encoder is given it by the loader)."""
+    from .semantic import SentenceEncoder
+
+    previous = SentenceEncoder.cache
+    SentenceEncoder.cache = getattr(tokenizer, "cache", None) or previous
+    try:
+        yield
+    finally:
+        SentenceEncoder.cache = previous
 
 
 def _label_counts(values: list[str]) -> dict[str, int]:
@@ -146,7 +206,7 @@ class RouterModel:
         # (the logistic regressions took ten times longer with two threads than with one).
         from threadpoolctl import threadpool_limits
 
-        with threadpool_limits(1):
+        with threadpool_limits(1), _caches_in(tokenizer):
             return self._fit(examples, profile, tokenizer)
 
     def _fit(self, examples: list[Example], profile: Profile, tokenizer) -> "RouterModel":
@@ -270,6 +330,15 @@ class RouterModel:
             return [list(map(sys.intern, words(text, hmm=hmm))) for text in texts]
         return [words(text, hmm=hmm) for text in texts]
 
+    def warm(self) -> "RouterModel":
+        """Load now what routing loads on first use (jieba's dictionary, the encoder's weights),
+        so that forked workers share it instead of each loading its own."""
+        self.tokenizer.warm()
+        for part in (vars(self.features_) if hasattr(self, "features_") else {}).values():
+            if callable(getattr(part, "warm", None)):
+                part.warm()
+        return self
+
     @property
     def history_weight(self) -> float:
         return self.history_weight_
@@ -357,10 +426,10 @@ class RouterModel:
         row_of = np.repeat(np.arange(words.shape[0]), np.diff(indptr))
         chosen_topic = topic_index[row_of]
         weight = np.zeros(len(indices))
-        classifier = self.topic_model_.classifier_
-        if classifier is not None and w > 0:
-            classes = list(classifier.classes_)
-            coef = np.asarray(classifier.coef_)[:, : words.shape[1]]
+        topic_model = self.topic_model_
+        if topic_model.coef_ is not None and w > 0:
+            classes = list(topic_model.classes_)
+            coef = topic_model.coef_[:, : words.shape[1]]
             coef_row = np.full(len(self.topics_), -1)
             sign = np.ones(len(self.topics_))
             for t, label in enumerate(self.topics_):

@@ -220,20 +220,49 @@ def verify_model(folder: Path, profile: Profile | None = None) -> dict:
     return manifest
 
 
+def _unpickle(path: Path):
+    """The model in a joblib file, read without importing joblib where it can be (0.2-0.8 s of a cold start).
+
+    A RouterModel pickles its state as one blob (see RouterModel.__getstate__), so the file
+    that ``joblib.dump(compress=3)`` writes is a plain pickle stream inside zlib, which the
+    standard library reads. Anything else (another compressor, numpy arrays that joblib
+    writes beside the pickle) goes to joblib itself.
+    """
+    import pickle
+    import zlib
+
+    try:
+        stream = zlib.decompress(path.read_bytes())
+    except zlib.error:
+        stream = b""
+    # joblib's wrappers name their module in the stream (a rare false alarm only costs the import).
+    if stream and b"joblib" not in stream:
+        return pickle.loads(stream)
+    import joblib
+
+    return joblib.load(path)
+
+
 def load_model(folder: Path, profile: Profile | None = None, *, cache: str | os.PathLike | None = None):
     """Verify, then unpickle, then attach a tokenizer built from the folder's own dictionary.
 
     ``cache`` is the folder for jieba's prefix-dictionary cache (see :func:`router.tokenizer.cache_dir`).
     """
-    import joblib
-
     folder = Path(folder)
     manifest = verify_model(folder, profile)
     try:
-        model = joblib.load(folder / MODEL_FILE)
+        model = _unpickle(folder / MODEL_FILE)
     except Exception as exc:
         raise ModelError(f"{folder}：模型文件无法加载（{exc}）；请用 router train 重新训练") from None
     model.tokenizer = Tokenizer(dictionary=folder / DICT_FILE, stopwords=folder / STOP_FILE, cache=cache)
+    # Text models that keep something parsed in the cache folder (the encoder's vocabulary)
+    # use the tokenizer's; a loaded model's rows depend on nothing computed before (see
+    # SentenceEncoder.remember).
+    for part in (vars(model.features_) if hasattr(model, "features_") else {}).values():
+        if hasattr(type(part), "cache"):
+            part.cache = model.tokenizer.cache
+        if hasattr(type(part), "remember"):
+            part.remember = False
     model.manifest = manifest
     model.folder = folder
     return model

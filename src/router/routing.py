@@ -13,7 +13,12 @@ from typing import Iterable, Iterator
 from .intake import Identity, Suggestion
 from .profile import Profile
 
-__all__ = ["Route", "route_batch", "route_stream", "add_months", "HumanDecision"]
+__all__ = ["Route", "route_batch", "route_stream", "add_months", "HumanDecision", "CHUNK"]
+
+# Suggestions routed together: one process's batch and one worker's task alike, so that both
+# compute every row in the same batch and their tables agree to the byte. Small enough that the
+# last tasks of an input spread over every worker; large enough that a batch's fixed costs vanish.
+CHUNK = 500
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -54,7 +59,9 @@ class Route:
     deadline: str
     similar: list[dict] = field(default_factory=list)
     duplicate_of: str = ""
-    # The model's feature row, kept so that similar search and duplicates featurize nothing again.
+    # The row of the model's features that similar search and duplicates read (its TF-IDF
+    # block, see router.similar.similarity_rows), kept so that they featurize nothing again;
+    # workers send it back with the route.
     features: object = field(default=None, repr=False, compare=False)
     identity: Identity | None = None
     # The reviewer's decision this route follows (source "human"), shown instead of the model's.
@@ -140,6 +147,10 @@ def route_batch(model, profile: Profile, suggestions: list[Suggestion], *, thres
     texts = [s.text for s in routable]
     X = model.features(texts) if routable else None
     outcome = iter(model.decide(texts, X=X) if routable else [])
+    if routable:
+        from .similar import similarity_rows
+
+        X = similarity_rows(model, X)
     rows = iter(range(len(routable)))
     routes = []
     for offset, s in enumerate(suggestions):
@@ -183,7 +194,6 @@ def _route_chunk(args):
                          assignment_date=w["day"], start=start, decisions=w["decisions"], year=w["year"])
     for r in routes:
         r.suggestion = None  # the parent still holds it: do not send every text back
-        r.features = None
     return routes
 
 
@@ -208,28 +218,29 @@ def _chunks(suggestions: Iterable[Suggestion], size: int) -> Iterator[tuple[list
 
 def route_stream(model, profile: Profile, suggestions: Iterable[Suggestion], *, threshold: float | None = None,
                  assignment_date: dt.date | None = None, decisions: dict[Identity, HumanDecision] | None = None,
-                 jobs: int = 1, chunk_size: int = 2000, year: int | None = None) -> Iterator[Route]:
+                 jobs: int = 1, chunk_size: int | None = None, year: int | None = None) -> Iterator[Route]:
     """Route an iterable of any length in chunks; with ``jobs`` > 1, chunks go to forked workers.
 
-    Memory stays bounded either way: one process holds one chunk; with workers at most
-    ``2 * jobs`` chunks are in flight (``Pool.imap`` would read the whole input ahead).
+    The workers fork once, after the model and what it loads on first use (jieba's dictionary,
+    the encoder's weights) are in memory, so they share it; each sends back its routes with
+    their feature rows, so the parent featurizes nothing again. Memory stays bounded either
+    way: one process holds one chunk; with workers at most ``2 * jobs`` chunks are in flight
+    (``Pool.imap`` would read the whole input ahead).
     """
-    model.tokenizer.warm()  # build jieba's dictionary once, before any fork
+    (getattr(model, "warm", None) or model.tokenizer.warm)()  # before any fork (a stand-in has no warm)
+    chunk_size = chunk_size or CHUNK
     if jobs <= 1:
         for batch, start in _chunks(suggestions, chunk_size):
             yield from route_batch(model, profile, batch, threshold=threshold, assignment_date=assignment_date,
                                    start=start, decisions=decisions, year=year)
         return
-    # Smaller chunks for workers, so that the last ones of an input spread over all of them
-    # instead of leaving one worker busy with a big final chunk while the others wait.
-    size = max(100, chunk_size // 8)
     _WORKER.update(model=model, profile=profile, threshold=threshold, day=assignment_date, decisions=decisions,
                    year=year)
     context = multiprocessing.get_context("fork")
     try:
         with context.Pool(jobs) as pool:
             pending: collections.deque = collections.deque()
-            for batch, start in _chunks(suggestions, size):
+            for batch, start in _chunks(suggestions, chunk_size):
                 pending.append((batch, pool.apply_async(_route_chunk, ((batch, start),))))
                 if len(pending) >= 2 * jobs:
                     batch, result = pending.popleft()

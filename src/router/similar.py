@@ -9,13 +9,14 @@ suggestion, the closest earlier ones and how they were finally routed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 import numpy as np
 import scipy.sparse as sp
 
 from .profile import Profile
 
-__all__ = ["Memory", "attach_memory", "annotate", "nearest_earlier"]
+__all__ = ["Memory", "attach_memory", "annotate", "annotate_all", "nearest_earlier"]
 
 SIMILAR_MIN = 0.2
 DUPLICATE_MIN = 0.75
@@ -48,18 +49,29 @@ def similarity_rows(model, X) -> sp.csr_matrix:
 
     The sentence vectors are left out: two suggestions of one domain are close in meaning
     (cosines of 0.3 to 0.5) even when they ask different things, which would list every past
-    suggestion as similar; shared words and n-grams say "the same ask" more sharply.
+    suggestion as similar; shared words and n-grams say "the same ask" more sharply. A model
+    without the text-model seam (a stand-in) gives its rows as they are.
     """
-    return model.features_.sparse_block(X)
+    features = getattr(model, "features_", None)
+    return X if features is None else features.sparse_block(X)
 
 
 def _route_rows(model, routes) -> sp.csr_matrix:
-    """The rows routing already computed (featurize once); computed here only for routes without."""
-    rows = [getattr(r, "features", None) for r in routes]
-    if all(row is not None for row in rows):
-        return similarity_rows(model, sp.vstack(rows, format="csr"))
-    texts = [r.suggestion.text for r in routes]
-    return similarity_rows(model, model.features(texts))
+    """The rows routing already computed (featurize once); computed here only for routes without.
+
+    Similar search is the rows' last reader: each route lets go of its row once it is stacked,
+    a block at a time, so the rows are not held twice (as one-row matrices and stacked).
+    """
+    if any(getattr(r, "features", None) is None for r in routes):
+        texts = [r.suggestion.text for r in routes]
+        return similarity_rows(model, model.features(texts))
+    blocks = []
+    for start in range(0, len(routes), CHUNK):
+        block = routes[start:start + CHUNK]
+        blocks.append(similarity_rows(model, sp.vstack([r.features for r in block], format="csr")))
+        for r in block:
+            r.features = None
+    return sp.vstack(blocks, format="csr") if len(blocks) > 1 else blocks[0]
 
 
 def _is_itself(item: dict, route) -> bool:
@@ -78,24 +90,57 @@ def annotate(model, routes, *, k: int = 3, threshold: float = DUPLICATE_MIN) -> 
 
     The rows routing computed are reused: no text is cut or featurized again.
     """
-    routable = [r for r in routes if r.suggestion.routable]
-    if not routable:
-        return
-    vectors = _route_rows(model, routable)
-    memory = getattr(model, "memory_", None)
-    if memory is not None:
-        scores = np.asarray((vectors @ memory.vectors.T).todense())
-        for r, row in zip(routable, scores):
-            order = np.argsort(-row)[: k + 4]
-            picked = [j for j in order if row[j] >= SIMILAR_MIN and not _is_itself(memory.items[j], r)][:k]
-            r.similar = [{**memory.items[j], "score": round(float(row[j]), 3)} for j in picked]
+    annotate_all(model, routes, k=k, threshold=threshold)
+
+
+def annotate_all(model, routes: Iterable, *, k: int = 3, threshold: float = DUPLICATE_MIN) -> list:
+    """:func:`annotate` over a stream of routes, consumed as it comes; returns them as a list.
+
+    Similar past suggestions are found a block of ``CHUNK`` routes at a time, as the routes
+    arrive, and each route lets go of its row then: what stays for the duplicates over the
+    whole intake is one sparse matrix of rows, not a matrix object per route.
+    """
+    out: list = []
+    pending: list = []
+    routable: list = []
+    blocks: list = []
+
+    def flush():
+        vectors = _route_rows(model, pending)
+        _similar(model, pending, vectors, k)
+        blocks.append(vectors)
+        routable.extend(pending)
+        pending.clear()
+
+    for r in routes:
+        out.append(r)
+        if r.suggestion.routable:
+            pending.append(r)
+            if len(pending) >= CHUNK:
+                flush()
+    if pending:
+        flush()
     if len(routable) < 2:
-        return
+        return out
+    vectors = blocks[0] if len(blocks) == 1 else sp.vstack(blocks, format="csr")
+    blocks.clear()
     for i, found in enumerate(nearest_earlier(vectors, threshold)):
         if found is not None:
             j, score = found
             other = routable[j]
             routable[i].duplicate_of = f"与序号{other.seq}（{other.suggestion.id}）相似度{score:.0%}，建议合并办理"
+    return out
+
+
+def _similar(model, routes: list, vectors, k: int) -> None:
+    memory = getattr(model, "memory_", None)
+    if memory is None:
+        return
+    scores = (vectors @ memory.vectors.T).toarray()
+    for r, row in zip(routes, scores):
+        order = np.argsort(-row)[: k + 4]
+        picked = [j for j in order if row[j] >= SIMILAR_MIN and not _is_itself(memory.items[j], r)][:k]
+        r.similar = [{**memory.items[j], "score": round(float(row[j]), 3)} for j in picked]
 
 
 # Up to this many rows, every pair is compared; beyond, a blocked search finds the candidates.
@@ -103,6 +148,9 @@ EXACT_BELOW = 3000
 TOP_FEATURES = 8      # a row's heaviest features, which a near-duplicate shares
 POSTING_MAX = 200     # a feature that heavy in more rows than this does not make candidates
 CHUNK = 1000
+# Candidate pairs scored at once: each pair copies both rows (a few thousand numbers for a text
+# with a body), and an intake filed many times over has a hundred candidates a row.
+PAIRS = 4000
 
 
 def nearest_earlier(vectors, threshold: float = DUPLICATE_MIN, *, exact_below: int = EXACT_BELOW) -> list:
@@ -148,7 +196,8 @@ def nearest_earlier(vectors, threshold: float = DUPLICATE_MIN, *, exact_below: i
         rows, cols = rows[earlier], cols[earlier]
         if not rows.size:
             continue
-        scores = np.asarray(vectors[rows].multiply(vectors[cols]).sum(axis=1)).ravel()
+        scores = np.concatenate([np.asarray(vectors[rows[p:p + PAIRS]].multiply(vectors[cols[p:p + PAIRS]])
+                                            .sum(axis=1)).ravel() for p in range(0, len(rows), PAIRS)])
         order = np.lexsort((cols, -scores, rows))  # by row, best score first, earliest first
         seen = set()
         for k in order:

@@ -109,7 +109,7 @@ def route_file(profile: Profile, input_path: Path, output: Path, fmt: str, *, lo
     from ..intake import open_intake
     from ..review import human_decisions
     from ..routing import route_stream
-    from ..similar import annotate
+    from ..similar import annotate_all
     from ..store import Store
     from ..table import write_routes
 
@@ -152,11 +152,9 @@ def route_file(profile: Profile, input_path: Path, output: Path, fmt: str, *, lo
             raise InputError(f"{input_path}：没有一条建议有标题或内容，无法分办；请检查文件的标题列和内容列")
 
     if fmt == "xlsx":
-        routed = list(routes())
+        # Similar search as the routes come, a block at a time; it lets go of each feature row.
+        routed = annotate_all(model, routes())
         check_year([r.suggestion.session for r in routed])
-        annotate(model, routed)
-        for r in routed:
-            r.features = None  # similar search was their last reader; the table needs only the routes
         meta = {}
         # A store made by this route takes the id its table already carries (it is made only once the table is whole).
         new_id = secrets.token_hex(8)

@@ -69,7 +69,7 @@ class TextFeatures:
 
     def fit(self, tokens: list[list[str]], texts: list[str]) -> "TextFeatures":
         self.sparse_ = Featurizer(max_features=self.max_features, min_df=self.min_df, text_chars=not self.large,
-                                  title_chars=self.large, word_chars=not self.large, compact=self.large)
+                                  title_chars=self.large, word_chars=not self.large)
         self.sparse_.fit(tokens, self._char_texts(tokens, texts))
         self.n_words_ = len(self.sparse_.words_.vocabulary_)
         self.n_sparse_ = len(self.sparse_.names_)

