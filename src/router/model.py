@@ -31,6 +31,7 @@ import pickle
 import sys
 
 import numpy as np
+import scipy.sparse as sp
 
 from .domain import Decision, Example
 from .profile import Profile
@@ -49,6 +50,14 @@ RULE_FLOOR = 0.1
 # reviewer's correction is followed next time even where the priors outweigh the history.
 PRECEDENT_MIN = 0.75
 PRECEDENT_WEIGHT = 0.8
+# Conventions: confirmed titles at least this close to a row's title vote for its division
+# (see RouterModel._conventions); the closest weigh most (softmax at this temperature).
+CONVENTION_MIN = 0.3
+# From this cosine on, the vote moves the row by the full PRECEDENT_WEIGHT.
+CONVENTION_FULL = 0.6
+CONVENTION_TEMPERATURE = 0.05
+# The titles a model keeps for its conventions (the latest ones).
+CONVENTION_MAX = 20000
 # The candidate history weights the temporal backtest chooses from.
 WEIGHT_GRID = tuple(round(x, 2) for x in np.linspace(0.0, 1.0, 21))
 # Folds of the cross-validation that weighs a single year's history.
@@ -171,6 +180,7 @@ class RouterModel:
     def __setstate__(self, state):
         self.__dict__.update(pickle.loads(state["packed_state"]))
         self.tokenizer = None
+        self.__dict__.setdefault("review_confidences_", None)
         if "weights_" not in self.__dict__:
             # A model fitted before per-task weights: one weight, history over every label.
             self.weights_ = {"topic": self.history_weight_, "division": self.history_weight_}
@@ -221,8 +231,14 @@ class RouterModel:
         self.topic_model_ = _LabelModel(self.topics_, C=self.C, large=large)
         self.division_model_ = _LabelModel(self.divisions_, C=self.C, large=large)
         self.n_examples_ = len(examples)
+        self.margin_ = profile.margin
+        # Per held-out title of the weights' evidence: the confidence (the lower of the topic's
+        # and the division's top probability) under which it goes to review; -1 where the
+        # runner-up's margin sends it anyway. Read by review_threshold.
+        self.review_confidences_ = None
         self.memory_ = None  # set by router.similar.attach_memory
         self.blend_evidence_ = {}
+        self.conventions_ = None
         self.history_weight_ = 0.0
         self.weights_ = {"topic": 0.0, "division": 0.0}
         if examples:
@@ -234,6 +250,12 @@ class RouterModel:
             self.division_model_.fit(X, divisions, weights)
             self.weights_ = self._choose_weight(examples, X, weights)
             self.history_weight_ = self.weights_["topic"]
+            # The confirmed titles (the small form's title rows; the large form's rows carry
+            # their title's n-grams), for the conventions.
+            keep = slice(len(examples), None) if title_texts else slice(None)
+            rows = self.features_.sparse_block(X[keep])[-CONVENTION_MAX:]
+            labels = np.array([self.divisions_.index(e.division) for e in examples][-CONVENTION_MAX:])
+            self.conventions_ = (sp.csr_matrix(rows, dtype=np.float32), labels)
         else:
             # Cold start: nothing learned; the priors route alone.
             self.topic_model_.fit(None, [])
@@ -327,8 +349,39 @@ class RouterModel:
         w_topic, evidence["topic"] = _best_weight(topic_scores, cap)
         division_scores = {w: correct(w_topic, w, "division") for w in WEIGHT_GRID}
         w_division, evidence["division"] = _best_weight(division_scores, cap)
+        self.review_confidences_ = self._review_confidences(parts, (w_topic, w_division))
         self.blend_evidence_ = evidence
         return {"topic": w_topic, "division": w_division}
+
+    def _review_confidences(self, parts, weights) -> np.ndarray:
+        out = []
+        for part in parts:
+            topic_p, div_p, _ = self._blend(weights, part["topic_hist"], part["topic_prior"], part["div_hist"],
+                                            part["div_remit"], seen=(part["topic_seen"], part["division_seen"]))
+            tops = []
+            for p in (topic_p, div_p):
+                ranked = np.sort(p, axis=1)
+                top, second = ranked[:, -1], ranked[:, -2] if p.shape[1] > 1 else np.zeros(len(p))
+                tops.append(np.where(top - second < self.margin_, -1.0, top))
+            out.append(np.minimum(*tops))
+        return np.concatenate(out).astype(np.float32)
+
+    def review_threshold(self, profile: Profile) -> float:
+        """The review threshold routing uses: the profile's, or the one its [review] share asks for.
+
+        With ``share``, the threshold is the confidence under which that share of the
+        held-out titles of this model's own evidence (cross-validation or temporal backtest)
+        went to review; without evidence (cold start, large histories) it is the profile's.
+        """
+        confidences = getattr(self, "review_confidences_", None)
+        if profile.review_share is None or confidences is None or len(confidences) < 10:
+            return profile.threshold
+        c = np.sort(confidences)
+        index = int(round(profile.review_share * len(c)))
+        if index >= len(c):
+            return 1.0
+        # Rows under c[index] go to review: as near the share as the evidence's ties allow.
+        return float(max(c[index], 0.0))
 
     # ----- routing -----
 
@@ -432,6 +485,11 @@ class RouterModel:
         ]
 
     def _precedents(self, X, topic_p, div_p):
+        """A past suggestion filing the same ask, then the office's conventions for asks like it."""
+        topic_p, div_p = self._same_ask(X, topic_p, div_p)
+        return topic_p, self._conventions(X, div_p)
+
+    def _same_ask(self, X, topic_p, div_p):
         """Move each row towards the confirmed route of a past suggestion that files the same ask."""
         memory = self.memory_
         if memory is None or memory.vectors is None:
@@ -449,6 +507,37 @@ class RouterModel:
                 div_p[i] *= 1 - PRECEDENT_WEIGHT
                 div_p[i, self.divisions_.index(item["division"])] += PRECEDENT_WEIGHT
         return topic_p, div_p
+
+    def _conventions(self, X, div_p):
+        """Follow the divisions the history sent titles like this one to (an office's conventions).
+
+        The confirmed titles closest to the row's title (cosine of their TF-IDF rows at least
+        ``CONVENTION_MIN``) vote, the closest by far the most (softmax at
+        ``CONVENTION_TEMPERATURE``); the vote moves the row by up to ``PRECEDENT_WEIGHT``,
+        in full from ``CONVENTION_FULL`` on. So when an office starts sending one kind of ask
+        to another division than its remit suggests, a few confirmed examples are followed,
+        where the classifier, outweighed by the priors and the older years, would not.
+        """
+        index = getattr(self, "conventions_", None)
+        if index is None:
+            return div_p
+        vectors, labels = index
+        scores = (self.features_.sparse_block(X) @ vectors.T).tocsr()
+        div_p = div_p.copy()
+        for i in range(scores.shape[0]):
+            lo, hi = scores.indptr[i], scores.indptr[i + 1]
+            sims, cols = scores.data[lo:hi], scores.indices[lo:hi]
+            keep = sims >= CONVENTION_MIN
+            if not keep.any():
+                continue
+            sims, cols = sims[keep], cols[keep]
+            top = float(sims.max())
+            vote = np.zeros(len(self.divisions_))
+            np.add.at(vote, labels[cols], np.exp((sims - top) / CONVENTION_TEMPERATURE))
+            vote /= vote.sum()
+            strength = PRECEDENT_WEIGHT * min(1.0, (top - CONVENTION_MIN) / (CONVENTION_FULL - CONVENTION_MIN))
+            div_p[i] = (1 - strength) * div_p[i] + strength * vote
+        return div_p
 
     def _reasons_many(self, X, topic_index: np.ndarray, w: float, k: int) -> list[list[str]]:
         """For each row, the whole words of its text that pushed hardest towards its chosen topic.

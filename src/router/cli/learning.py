@@ -93,6 +93,11 @@ def evaluate(state, files, from_store, store_path, years, out_dir):
     for year, r in results["temporal"].items():
         if year != "pooled":
             click.echo(f"  {year}：主题 {r['topic']['accuracy']:.3f}，处室 {r['division']['accuracy']:.3f}（训练 {r['train_n']} 条）")
+    f = pooled["flags"]
+    click.echo(f"  按阈值 {f['threshold']} 需复核：主题 {f['topic']:.0%}，处室 {f['division']:.0%}，"
+               f"合计 {f['either']:.0%}（仅因处室 {f['division_only']:.0%}）")
+    click.echo("  按复核比例，其余的准确率（主题/处室）：" + "；".join(
+        f"{s['share']:.0%} {s['topic']:.3f}/{s['division']:.3f}" for s in pooled["shares"]))
     for kind, path in paths.items():
         click.echo(f"报告（{kind}）：{path}")
 
