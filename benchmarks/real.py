@@ -243,7 +243,7 @@ def convention_benchmark(*, steps=CONVENTION_STEPS, conventions=CONVENTIONS) -> 
         others = [e for e in examples if e not in kind]
         result = {"word": word, "division": division, "n": len(kind), "share_by_k": {}, "needed": None}
         for k in steps:
-            if k >= len(kind) - 2:
+            if len(kind) - k < 2:  # keep at least two of the kind to route
                 break
             history = others + [replace(e, division=division, weight=profile.correction_weight) for e in kind[:k]]
             model = _history_model(history, profile, tokenizer)

@@ -52,9 +52,9 @@ PRECEDENT_MIN = 0.75
 PRECEDENT_WEIGHT = 0.8
 # Conventions: confirmed titles at least this close to a row's title vote for its division
 # (see RouterModel._conventions); the closest weigh most (softmax at this temperature).
-CONVENTION_MIN = 0.3
+CONVENTION_MIN = 0.35
 # From this cosine on, the vote moves the row by the full PRECEDENT_WEIGHT.
-CONVENTION_FULL = 0.6
+CONVENTION_FULL = 0.7
 CONVENTION_TEMPERATURE = 0.05
 # The titles a model keeps for its conventions (the latest ones).
 CONVENTION_MAX = 20000

@@ -62,6 +62,13 @@ def train(state, files, from_store, store_path, years, cold, name, models_root):
         scores = trained.scores
         click.echo(f"{scores['latest_year']} 年回测：主题准确率 {scores['topic']['accuracy']:.2f}，"
                    f"主办处室准确率 {scores['division']['accuracy']:.2f}")
+        independent = scores.get("independent") or {}
+        if independent.get("topic"):
+            click.echo(f"  其中人工独立决定的 {independent['n']} 条（修改的和复核过的）：主题准确率 "
+                       f"{independent['topic']['accuracy']:.2f}，主办处室准确率 {independent['division']['accuracy']:.2f}")
+        corrections = scores.get("corrections")
+        if corrections is not None:
+            click.echo(f"  {scores['latest_year']} 年的 {corrections['n']} 条修改（纠正），新模型答对 {corrections['right']} 条")
     if trained.deferred:
         click.echo(f"尚未设为当前模型（现用随包默认模型）；比较后换用：router models promote {trained.name}")
     elif trained.promoted:
