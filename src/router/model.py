@@ -56,8 +56,9 @@ CONVENTION_MIN = 0.35
 # From this cosine on, the vote moves the row by the full PRECEDENT_WEIGHT.
 CONVENTION_FULL = 0.7
 CONVENTION_TEMPERATURE = 0.05
-# The titles a model keeps for its conventions (the latest ones).
-CONVENTION_MAX = 20000
+# The titles a model keeps for its conventions (the latest ones; the small form has fewer
+# than LARGE_HISTORY).
+CONVENTION_MAX = 1000
 # The candidate history weights the temporal backtest chooses from.
 WEIGHT_GRID = tuple(round(x, 2) for x in np.linspace(0.0, 1.0, 21))
 # Folds of the cross-validation that weighs a single year's history.
@@ -250,12 +251,14 @@ class RouterModel:
             self.division_model_.fit(X, divisions, weights)
             self.weights_ = self._choose_weight(examples, X, weights)
             self.history_weight_ = self.weights_["topic"]
-            # The confirmed titles (the small form's title rows; the large form's rows carry
-            # their title's n-grams), for the conventions.
-            keep = slice(len(examples), None) if title_texts else slice(None)
-            rows = self.features_.sparse_block(X[keep])[-CONVENTION_MAX:]
-            labels = np.array([self.divisions_.index(e.division) for e in examples][-CONVENTION_MAX:])
-            self.conventions_ = (sp.csr_matrix(rows, dtype=np.float32), labels)
+            if title_texts:
+                # The confirmed titles (the small form's title rows), for the conventions. The
+                # large form has none: its rows are whole texts, whose character n-grams make
+                # every pair a little similar (a near-dense product over thousands of rows),
+                # and its classifier already follows what thousands of examples say.
+                rows = self.features_.sparse_block(X[len(examples):])[-CONVENTION_MAX:]
+                labels = np.array([self.divisions_.index(e.division) for e in examples][-CONVENTION_MAX:])
+                self.conventions_ = (sp.csr_matrix(rows, dtype=np.float32), labels)
         else:
             # Cold start: nothing learned; the priors route alone.
             self.topic_model_.fit(None, [])
