@@ -748,7 +748,7 @@ def main(argv: list[str] | None = None) -> int:
         if "real" in parts:
             from real import run_real
 
-            results["real"] = run_real()
+            results["real"] = run_real(learning=True)
         if "quality" in parts:
             results["quality"] = run_quality(messages, args.quick)
         model = None

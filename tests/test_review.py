@@ -88,6 +88,9 @@ def test_round_trip_accept_and_learn(runner, routed, bundled_model_dir, tmp_path
     models = tmp_path / "learned-models"
     trained = invoke(runner, ["train", "--from-store", "--store", store, "--models", models, "--name", "learned"])
     assert trained.exit_code == 0, trained.output
+    # Promotion's evidence is what people decided themselves: the year's corrections first.
+    assert "2021 年的 2 条修改（纠正），新模型答对" in trained.output
+    assert "其中人工独立决定的" in trained.output
     fresh = tmp_path / "fresh.sqlite"  # no decisions: the model alone decides
     out = tmp_path / "learned.jsonl"
     assert invoke(runner, ["route", INTAKE, "--models", models, "-o", out, "--store", fresh]).exit_code == 0

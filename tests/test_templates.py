@@ -6,16 +6,18 @@ from conftest import invoke
 from router.errors import OutputError, ProfileError
 from router.profile import available_templates, default_profile_path, init_profile, load_profile, template_path
 
-# The department types of ../shared/datasets/suggestions_real/README.md, in its order.
+# The department types of ../shared/datasets/suggestions_real/README.md, in its order, then the
+# departments every county also has that the dev set does not name.
 DEPARTMENT_TYPES = [
     "agriculture", "transport", "water", "education", "health", "housing_construction", "civil_affairs",
     "human_resources", "development_reform", "poverty_office", "industry_it", "culture_tourism", "forestry",
     "natural_resources", "ecology_environment", "commerce", "finance", "power",
+    "healthcare_security", "public_security", "market_regulation", "emergency_management",
 ]
 PROVINCE_NAMES = [
     "农业农村厅", "交通运输厅", "水利厅", "教育厅", "卫生健康委员会", "住房和城乡建设厅", "民政厅", "人力资源和社会保障厅",
     "发展和改革委员会", "乡村振兴局", "工业和信息化厅", "文化和旅游厅", "林业局", "自然资源厅", "生态环境厅", "商务厅",
-    "财政厅", "国网电力公司",
+    "财政厅", "国网电力公司", "医疗保障局", "公安厅", "市场监督管理局", "应急管理厅",
 ]
 LEVELS = ["county", "city", "province"]
 
@@ -35,7 +37,11 @@ def test_template_departments(level):
         assert 80 <= len(d.remit) <= 250, (d.key, len(d.remit))
         assert d.remit.startswith("负责") and "；" in d.remit, d.key
         assert 15 <= len(d.asks) <= 40, (d.key, len(d.asks))
-        assert d.leader.startswith("分管"), d.key
+        if d.key == "power":
+            # The grid company is an outside unit: its own head, not a deputy governor, answers.
+            assert "外单位" in d.leader and "副" not in d.leader, d.leader
+        else:
+            assert d.leader.startswith("分管"), d.key
     every_ask = [a for d in profile.divisions for a in d.asks]
     assert len(set(every_ask)) == len(every_ask)  # no ask is listed under two departments
 
@@ -62,6 +68,18 @@ def test_template_names():
     assert [d.name for d in province.divisions] == PROVINCE_NAMES
     assert county.division("transport").leader == "分管交通运输工作的副县长"
     assert "建设通信基站" in county.division("industry_it").asks and "危桥改造" in county.division("transport").asks
+    # 医保 is the 医疗保障局's, not the health commission's.
+    assert county.division("healthcare_security").name == "医疗保障局"
+    assert not any("医保" in a for a in county.division("health").asks)
+    assert any("医保" in a for a in county.division("healthcare_security").asks)
+
+
+def test_a_bare_pilot_is_not_comprehensive():
+    """DOMAIN.md rule 4: a pilot serving one sector goes to that sector; only cross-sector pilots are comprehensive."""
+    for level in [*LEVELS, "default"]:
+        comprehensive = load_profile(template_path(level)).topic("comprehensive")
+        assert "试点" not in comprehensive.terms
+        assert not any(a.endswith("改革试点") and "综合" not in a for a in comprehensive.asks)
 
 
 def test_default_profile_has_asks(profile):
@@ -80,7 +98,7 @@ def test_init_writes_a_profile_that_loads(runner, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = invoke(runner, ["profile", "init", "--template", "county"])
     assert result.exit_code == 0
-    assert result.output.splitlines()[0] == "已写入配置文件：profile.toml（县级：县政府交办给所属部门；18个办理单位，5个主题）"
+    assert result.output.splitlines()[0] == "已写入配置文件：profile.toml（县级：县政府交办给所属部门；22个办理单位，5个主题）"
     assert "router --profile profile.toml train --cold" in result.output
     text = (tmp_path / "profile.toml").read_text(encoding="utf-8")
     assert text.startswith("# 本文件由 router profile init --template county 生成")
@@ -169,11 +187,11 @@ def test_asks_not_a_list_refused(tmp_path):
 
 def test_duplicate_ask_on_a_later_line_of_a_wrapped_list(tmp_path):
     text = template_path("county").read_text(encoding="utf-8")
-    old = '"修建入户路",\n'
+    old = '"维修破损路面",\n'
     assert text.count(old) == 1
     path = tmp_path / "county.toml"
-    path.write_text(text.replace(old, '"修建入户路", "危桥改造",\n'), encoding="utf-8")
-    line = next(n for n, row in enumerate(text.splitlines(), start=1) if '"修建入户路"' in row)
+    path.write_text(text.replace(old, '"维修破损路面", "危桥改造",\n'), encoding="utf-8")
+    line = next(n for n, row in enumerate(text.splitlines(), start=1) if '"维修破损路面"' in row)
     with pytest.raises(ProfileError) as info:
         load_profile(path)
     assert str(info.value) == f"{path}：第 {line} 行：单位“transport”的常见诉求（asks）中“危桥改造”出现两次；请只保留一个"

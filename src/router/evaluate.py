@@ -22,6 +22,8 @@ from .profile import Profile
 __all__ = ["Prediction", "predict_examples", "score", "backtest", "write_reports", "THRESHOLDS"]
 
 THRESHOLDS = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+# Shares of routes sent to review (the least confident first) at which the rest is scored.
+SHARES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
 
 
 @dataclass
@@ -78,7 +80,39 @@ def score(predictions: list[Prediction], profile: Profile) -> dict:
             "mismatched": round((len(auto) - matched) / total, 4),
             "review": round((len(predictions) - len(auto)) / total, 4),
         })
-    return {"topic": topics, "division": divisions, "thresholds": operating}
+    return {"topic": topics, "division": divisions, "thresholds": operating, "shares": by_share(predictions),
+            "flags": flags(predictions, profile)}
+
+
+def _flagged(ranked: list[tuple[str, float]], threshold: float, margin: float) -> bool:
+    return not ranked or ranked[0][1] < threshold or (len(ranked) > 1 and ranked[0][1] - ranked[1][1] < margin)
+
+
+def flags(predictions: list[Prediction], profile: Profile) -> dict:
+    """At the profile's threshold and margin: the share flagged by the topic, by the division, by either."""
+    total = max(len(predictions), 1)
+    topic = [_flagged(p.topics, profile.threshold, profile.margin) for p in predictions]
+    division = [_flagged(p.divisions, profile.threshold, profile.margin) for p in predictions]
+    return {"threshold": profile.threshold, "margin": profile.margin,
+            "topic": round(sum(topic) / total, 4), "division": round(sum(division) / total, 4),
+            "either": round(sum(a or b for a, b in zip(topic, division)) / total, 4),
+            "division_only": round(sum(b and not a for a, b in zip(topic, division)) / total, 4)}
+
+
+def by_share(predictions: list[Prediction], shares=SHARES) -> list[dict]:
+    """Send the least confident ``share`` to review: how right is the rest (topic, division, both)?"""
+    ranked = sorted(predictions, key=lambda p: p.confidence)
+    out = []
+    for share in shares:
+        rest = ranked[int(round(share * len(ranked))):]
+        n = max(len(rest), 1)
+        topic = sum(p.topics[0][0] == p.example.topic for p in rest)
+        division = sum(p.divisions[0][0] == p.example.division for p in rest)
+        both = sum(p.topics[0][0] == p.example.topic and p.divisions[0][0] == p.example.division for p in rest)
+        out.append({"share": share, "rest": len(rest), "topic": round(topic / n, 4), "division": round(division / n, 4),
+                    "both": round(both / n, 4),
+                    "threshold": round(rest[0].confidence, 4) if rest else None})
+    return out
 
 
 def _train(examples: list[Example], profile: Profile, tokenizer) -> RouterModel:
@@ -186,6 +220,14 @@ def markdown_report(results: dict, profile: Profile) -> str:
         lines += ["## 复核阈值选择（时间回测合计）", "",
                   "置信度（主题与处室中较低者）不低于阈值的自动通过，其余送人工复核。", ""]
         lines += _table(rows, ["阈值", "自动且正确", "自动但错误", "送复核"]) + [""]
+        rows = [[f"{s['share']:.0%}", s["rest"], s["topic"], s["division"], s["both"], s["threshold"]] for s in pooled["shares"]]
+        lines += ["## 按复核比例（时间回测合计）", "",
+                  "把置信度最低的一部分送人工复核，其余自动通过时，其余部分的准确率；"
+                  "配置 [review] share 即按此选定阈值。", ""]
+        lines += _table(rows, ["送复核比例", "其余条数", "其余主题准确率", "其余处室准确率", "两者都对", "对应阈值"]) + [""]
+        f = pooled["flags"]
+        lines += [f"按当前阈值 {f['threshold']}（差距 {f['margin']}）：主题需复核 {f['topic']:.0%}，"
+                  f"处室需复核 {f['division']:.0%}，合计 {f['either']:.0%}（其中仅因处室 {f['division_only']:.0%}）。", ""]
     return "\n".join(lines)
 
 

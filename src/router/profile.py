@@ -93,6 +93,9 @@ class Profile:
     deadline_months: int = 3
     threshold: float = 0.5
     margin: float = 0.08
+    # The share of routes the office can afford to review ([review] share): when set, the
+    # threshold is the one that sends this share to review on the model's own backtest.
+    review_share: float | None = None
     co_threshold: float = 0.2
     max_co: int = 2
     prior_strength: float = 40.0
@@ -473,6 +476,7 @@ def _build(path: Path, text: str, data: dict, digest: str) -> Profile:
         deadline_months=_number(path, text, deadline, "months", _DEFAULTS["deadline_months"], 1, 24, int),
         threshold=_number(path, text, review, "threshold", _DEFAULTS["threshold"], 0.0, 1.0),
         margin=_number(path, text, review, "margin", _DEFAULTS["margin"], 0.0, 1.0),
+        review_share=(_number(path, text, review, "share", 0.3, 0.0, 1.0) if "share" in review else None),
         co_threshold=_number(path, text, review, "co_threshold", _DEFAULTS["co_threshold"], 0.0, 1.0),
         max_co=_number(path, text, review, "max_co", _DEFAULTS["max_co"], 0, 10, int),
         prior_strength=_number(path, text, training, "prior_strength", _DEFAULTS["prior_strength"], 0, 1e9),
@@ -530,7 +534,8 @@ def profile_as_text(profile: Profile) -> str:
     lines += [
         "",
         f"办理时限：交办之日起{profile.deadline_months}个月",
-        f"复核阈值：{profile.threshold}（次选差距小于{profile.margin}也需复核）",
+        f"复核阈值：{profile.threshold}（次选差距小于{profile.margin}也需复核）"
+        + (f"；按复核比例 {profile.review_share:.0%} 由模型回测选定阈值" if profile.review_share is not None else ""),
         f"会办处室：概率不低于{profile.co_threshold}，最多{profile.max_co}个",
         "",
         "表头别名：",

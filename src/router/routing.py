@@ -139,7 +139,8 @@ def route_batch(model, profile: Profile, suggestions: list[Suggestion], *, thres
     and its number: a decision applies to that suggestion only, never to another with the same
     text, nor to the same text filed again in another year.
     """
-    threshold = profile.threshold if threshold is None else threshold
+    if threshold is None:  # the profile's, or the one its [review] share asks of this model
+        threshold = model.review_threshold(profile) if hasattr(model, "review_threshold") else profile.threshold
     day = assignment_date or dt.date.today()
     year = day.year if year is None else year
     deadline = add_months(day, profile.deadline_months).isoformat()

@@ -66,6 +66,13 @@ def train(state, files, from_store, store_path, years, cold, name, year, models_
         scores = trained.scores
         click.echo(f"{scores['latest_year']} 年回测：主题准确率 {scores['topic']['accuracy']:.2f}，"
                    f"主办处室准确率 {scores['division']['accuracy']:.2f}")
+        independent = scores.get("independent") or {}
+        if independent.get("topic"):
+            click.echo(f"  其中人工独立决定的 {independent['n']} 条（修改的和复核过的）：主题准确率 "
+                       f"{independent['topic']['accuracy']:.2f}，主办处室准确率 {independent['division']['accuracy']:.2f}")
+        corrections = scores.get("corrections")
+        if corrections is not None:
+            click.echo(f"  {scores['latest_year']} 年的 {corrections['n']} 条修改（纠正），新模型答对 {corrections['right']} 条")
     if trained.deferred:
         click.echo(f"尚未设为当前模型（现用随包默认模型）；比较后换用：router models promote {trained.name}")
     elif trained.promoted:
@@ -99,6 +106,11 @@ def evaluate(state, files, from_store, store_path, years, out_dir):
     for year, r in results["temporal"].items():
         if year != "pooled":
             click.echo(f"  {year}：主题 {r['topic']['accuracy']:.3f}，处室 {r['division']['accuracy']:.3f}（训练 {r['train_n']} 条）")
+    f = pooled["flags"]
+    click.echo(f"  按阈值 {f['threshold']} 需复核：主题 {f['topic']:.0%}，处室 {f['division']:.0%}，"
+               f"合计 {f['either']:.0%}（仅因处室 {f['division_only']:.0%}）")
+    click.echo("  按复核比例，其余的准确率（主题/处室）：" + "；".join(
+        f"{s['share']:.0%} {s['topic']:.3f}/{s['division']:.3f}" for s in pooled["shares"]))
     for kind, path in paths.items():
         click.echo(f"报告（{kind}）：{path}")
 

@@ -36,6 +36,11 @@ class TrainingData:
 
     examples: list[Example]
     sources: list[str] = field(default_factory=list)
+    # Per example: decided independently of the model that routed it (a correction, 修改, or a
+    # route flagged for review that a person looked at); None: every example is (labelled files).
+    independent: list[bool] | None = None
+    # Per example: a reviewer's correction (修改) of the model's route.
+    corrected: list[bool] | None = None
 
     @property
     def years(self) -> list[int]:
@@ -88,7 +93,11 @@ def labelled_examples(profile: Profile, *, files: Iterable[Path] = (), store=Non
         raise RequestError("请给出带标注的历史文件（如 data/history_*.xlsx）或 --from-store，二者只选其一")
     years = set(years) if years else None
     if store is not None:
-        data = TrainingData(store_examples(store, profile, years), [str(store.path)])
+        rows = store.confirmed(years)
+        flagged = store.flagged(years)
+        data = TrainingData(store_examples(store, profile, years), [str(store.path)],
+                            independent=[r["action"] == "修改" or r["id"] in flagged for r in rows],
+                            corrected=[r["action"] == "修改" for r in rows])
         if not years:
             _refuse_without_past_years(store, data)
     else:
@@ -131,19 +140,37 @@ def bundled_fits(profile: Profile) -> bool:
 
 
 def _latest_year_scores(data: TrainingData, profile: Profile, tokenizer) -> dict:
-    """Train on every year but the latest, test on the latest: the score promotion compares."""
-    from ..evaluate import backtest
+    """Train on every year but the latest, test on the latest: the score promotion compares.
+
+    Beside the whole year, the score on its independent decisions (``independent``): a year
+    mostly confirmed (同意) from a model's own routes scores any similar model high, so
+    promotion compares on what people decided themselves, the corrections (修改) and the
+    flagged routes they reviewed; and how many of the corrections the new model gets right.
+    """
+    from ..evaluate import _train, predict_examples, score
 
     years = data.years
     if len(years) < 2:
         return {}
     latest = years[-1]
-    result = backtest(data.examples, profile, tokenizer, test_years={latest}, leave_one_out=False)
-    year_result = result["temporal"][str(latest)]
+    model = _train([e for e in data.examples if e.year is not None and e.year < latest], profile, tokenizer)
+    test = [i for i, e in enumerate(data.examples) if e.year == latest]
+    predictions = predict_examples(model, [data.examples[i] for i in test])
+    year_result = score(predictions, profile)
     keys = ("accuracy", "macro_f1", "top2_accuracy")
-    return {"latest_year": latest,
-            "topic": {k: year_result["topic"][k] for k in keys},
-            "division": {k: year_result["division"][k] for k in keys}}
+    out = {"latest_year": latest,
+           "topic": {k: year_result["topic"][k] for k in keys},
+           "division": {k: year_result["division"][k] for k in keys}}
+    if data.independent is not None:
+        picked = [p for i, p in zip(test, predictions) if data.independent[i]]
+        out["independent"] = {"n": len(picked)}
+        if picked:
+            sub = score(picked, profile)
+            out["independent"].update({task: {"accuracy": sub[task]["accuracy"]} for task in ("topic", "division")})
+        corrected = [p for i, p in zip(test, predictions) if data.corrected and data.corrected[i]]
+        out["corrections"] = {"n": len(corrected), "right": sum(
+            p.topics[0][0] == p.example.topic and p.divisions[0][0] == p.example.division for p in corrected)}
+    return out
 
 
 def train_model(profile: Profile, data: TrainingData | None, *, models_root: Path, name: str | None = None,
@@ -238,8 +265,17 @@ def _current_score_on(year: int, current: dict, current_dir: Path, profile: Prof
     examples = store_examples(store, profile, {year})
     if not examples:
         return {}
-    result = score(predict_examples(load_model(current_dir, profile, cache=cache), examples), profile)
-    return {task: {"accuracy": result[task]["accuracy"]} for task in ("topic", "division")}
+    predictions = predict_examples(load_model(current_dir, profile, cache=cache), examples)
+    result = score(predictions, profile)
+    out = {task: {"accuracy": result[task]["accuracy"]} for task in ("topic", "division")}
+    rows = store.confirmed({year})
+    flagged = store.flagged({year})
+    picked = [p for p, r in zip(predictions, rows) if r["action"] == "修改" or r["id"] in flagged]
+    out["independent"] = {"n": len(picked)}
+    if picked:
+        sub = score(picked, profile)
+        out["independent"].update({task: {"accuracy": sub[task]["accuracy"]} for task in ("topic", "division")})
+    return out
 
 
 def promote_model(profile: Profile, models_root: Path, name: str, *, force: bool = False, store=None,
@@ -285,10 +321,15 @@ def promote_model(profile: Profile, models_root: Path, name: str, *, force: bool
                 f"无法在 {year} 年上比较 {name} 与当前模型 {current_dir.name}"
                 "（没有该年度的得分，存储中也没有该年度已决定的建议）；确要启用请加 --force"
             )
-        worse = [task for task in ("topic", "division") if new[task]["accuracy"] < old[task]["accuracy"]]
+        # On the year's independent decisions where both models have a score there: a year
+        # mostly confirmed from the current model's own routes would otherwise favour it.
+        basis_new, basis_old, basis = new, old, ""
+        if (new.get("independent") or {}).get("topic") and (old.get("independent") or {}).get("topic"):
+            basis_new, basis_old, basis = new["independent"], old["independent"], "（人工独立决定的建议：修改的和复核过的）"
+        worse = [task for task in ("topic", "division") if basis_new[task]["accuracy"] < basis_old[task]["accuracy"]]
         if worse:
             names = {"topic": "主题", "division": "主办处室"}
-            comparison = "，".join(f"{names[t]} {new[t]['accuracy']:.3f} < {old[t]['accuracy']:.3f}" for t in worse)
-            raise ModelError(f"{name} 在 {year} 年的得分低于当前模型（{comparison}）；确要启用请加 --force")
+            comparison = "，".join(f"{names[t]} {basis_new[t]['accuracy']:.3f} < {basis_old[t]['accuracy']:.3f}" for t in worse)
+            raise ModelError(f"{name} 在 {year} 年{basis}的得分低于当前模型（{comparison}）；确要启用请加 --force")
     promote(root, name)
     return Promotion(name, year)

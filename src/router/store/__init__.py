@@ -421,6 +421,19 @@ class Store(Queries):
         return out
 
     @_reported
+    def flagged(self, years: set[int] | None = None) -> set[int]:
+        """Ids of suggestions whose latest route was sent to review (needs_review), in ``years``."""
+        years = sorted(set(years)) if years else []
+        in_years = f"AND s.year IN ({', '.join('?' * len(years))})" if years else ""
+        rows = self.db.execute(
+            f"""
+            SELECT s.id, r.detail FROM suggestions s
+            JOIN routes r ON r.id = (SELECT MAX(id) FROM routes WHERE suggestion_id = s.id)
+            WHERE 1 = 1 {in_years}
+            """, years).fetchall()
+        return {sid for sid, detail in rows if detail and json.loads(detail).get("needs_review")}
+
+    @_reported
     def decisions_by_identity(self) -> dict:
         """The confirmed decisions keyed by :class:`router.intake.Identity` (office '' for rows that predate offices)."""
         from ..intake import Identity

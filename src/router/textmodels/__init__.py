@@ -67,10 +67,10 @@ class TextFeatures:
     def _char_texts(self, tokens, texts):
         return texts if self.large else [" ".join(t) for t in tokens]
 
-    def fit(self, tokens: list[list[str]], texts: list[str]) -> "TextFeatures":
+    def fit(self, tokens: list[list[str]], texts: list[str], kept: int = 0) -> "TextFeatures":
         self.sparse_ = Featurizer(max_features=self.max_features, min_df=self.min_df, text_chars=not self.large,
                                   title_chars=self.large, word_chars=not self.large)
-        self.sparse_.fit(tokens, self._char_texts(tokens, texts))
+        self.sparse_.fit(tokens, self._char_texts(tokens, texts), kept=kept)
         self.n_words_ = len(self.sparse_.words_.vocabulary_)
         self.n_sparse_ = len(self.sparse_.names_)
         self.encoder_ = None

@@ -43,22 +43,46 @@ class Featurizer:
         self.word_chars = word_chars
         self.compact = compact
 
-    def _char_vectorizer(self, min_df: int, analyzer: str = "char"):
+    def _char_vectorizer(self, min_df: int, analyzer: str = "char", vocabulary=None):
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         return TfidfVectorizer(analyzer=analyzer, ngram_range=(1, 3), sublinear_tf=True, min_df=min_df,
-                               max_features=self.max_features, dtype=np.float32)
+                               max_features=None if vocabulary else self.max_features, dtype=np.float32,
+                               vocabulary=vocabulary)
 
-    def fit(self, tokens: list[list[str]], texts: list[str]) -> "Featurizer":
+    def _word_vectorizer(self, min_df: int, vocabulary=None):
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        self.words_ = TfidfVectorizer(
-            analyzer=_tokens_as_is, sublinear_tf=True, min_df=self.min_df, max_features=self.max_features
-        ).fit(tokens)
+        return TfidfVectorizer(analyzer=_tokens_as_is, sublinear_tf=True, min_df=min_df,
+                               max_features=None if vocabulary else self.max_features, vocabulary=vocabulary)
+
+    def _fit_keeping(self, make, documents, kept: int):
+        """Fit ``make(min_df)`` on ``documents``; the last ``kept`` documents' terms all stay.
+
+        The kept documents are the profile's own words (label descriptions, terms, typical
+        asks): ``min_df`` prunes the history's rare terms, never a term the office wrote.
+        """
+        if not kept or self.min_df <= 1:
+            return make(self.min_df).fit(documents)
+        head = documents[:-kept]
+        vocabulary = set()
+        if head:
+            try:
+                vocabulary |= set(make(self.min_df).fit(head).vocabulary_)
+            except ValueError:  # no term of the history reaches min_df
+                pass
+        vocabulary |= set(make(1).fit(documents[-kept:]).vocabulary_)
+        return make(1, sorted(vocabulary)).fit(documents)
+
+    def fit(self, tokens: list[list[str]], texts: list[str], kept: int = 0) -> "Featurizer":
+        """Fit on ``tokens``/``texts``; the last ``kept`` of them are the profile's own texts."""
+        self.words_ = self._fit_keeping(self._word_vectorizer, tokens, kept)
         names = [self.words_.get_feature_names_out()]
         self.chars_ = self.title_chars_ = None
         if self.text_chars:
-            self.chars_ = self._char_vectorizer(self.min_df, "char_wb" if self.word_chars else "char").fit([normalize(t) for t in texts])
+            analyzer = "char_wb" if self.word_chars else "char"
+            self.chars_ = self._fit_keeping(lambda m, v=None: self._char_vectorizer(m, analyzer, v),
+                                            [normalize(t) for t in texts], kept)
             names.append(self.chars_.get_feature_names_out())
         if self.title_chars:
             # Titles are short and each n-gram in them is rare: keep every one.
