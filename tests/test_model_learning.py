@@ -98,7 +98,7 @@ def test_review_share_out_of_range_is_refused_naming_the_line(tmp_path):
 
     with pytest.raises(ProfileError) as info:
         load_profile(path)
-    assert str(info.value) == f"{path}, line {line}: 'share' must be a number from 0.0 to 1.0, got 1.5"
+    assert str(info.value) == f"{path}：第 {line} 行：“share”应是 0.0 到 1.0 之间的数，现在是 1.5；请改为该范围内的数"
 
 
 def test_evaluate_prints_flags_apart_and_the_rest_by_share(runner, tmp_path):
