@@ -255,12 +255,13 @@ def may_decide(divisions, now: Standing | str | None) -> bool:
 
 
 def decide_stored(store, suggestion_id: int, action: str, *, reviewer: str, origin: str, route: dict | None = None,
-                  comment: str = "", seen: int | None = None, divisions=()):
+                  comment: str = "", seen: int | None = None, divisions=(), then=None):
     """One decision on a stored suggestion, in its own transaction: (kind, decision, latest before).
 
     ``kind`` is "saved", "unchanged" (it repeats the latest decision), "conflict" (someone decided
     after decision ``seen``, the id the reviewer last saw, 0 for none; nothing is written) or
-    "forbidden" (the suggestion is not in the reviewer's ``divisions``).
+    "forbidden" (the suggestion is not in the reviewer's ``divisions``). ``then(db, decision id)``,
+    when given, runs in the same transaction once the decision is saved (a transfer's record).
     """
     with store.transaction() as db:
         now = standing(store, db, suggestion_id)
@@ -271,6 +272,8 @@ def decide_stored(store, suggestion_id: int, action: str, *, reviewer: str, orig
         if seen is not None and latest_id != seen:
             return ("unchanged" if repeats_latest(now, decision) else "conflict"), decision, now.latest
         recorded = record(store, db, now, decision, reviewer=reviewer, origin=origin)
+        if recorded and then is not None:
+            then(db, store.decision_rows(suggestion_id, db=db, latest=True)[0][0])
     return ("saved" if recorded else "unchanged"), decision, now.latest
 
 

@@ -185,20 +185,21 @@ def check_route(profile: Profile, route: dict) -> dict:
 
 
 def decide(store: Store, profile: Profile, found: Item, *, action: str, reviewer: str, route: dict | None = None,
-           comment: str = "", seen: int = 0, divisions=None) -> Outcome:
+           comment: str = "", seen: int = 0, divisions=None, then=None) -> Outcome:
     """Record one decision by the office's rules (:func:`router.services.review.settle`: 同意 agrees
     with the current decision, an unchanged 修改 is 同意, 待定 needs a reason) unless someone
     decided since the page was shown (``seen`` is the id of the latest decision the reviewer saw,
     0 for none); then nothing is written and the other decision is returned, so the reviewer can
     choose. With ``divisions`` (a limited reviewer's), a suggestion whose current division is not
-    among them is "forbidden" and nothing is written."""
+    among them is "forbidden" and nothing is written. ``then(db, decision id)`` runs in the decision's
+    transaction once it is saved (see :func:`router.services.review.decide_stored`)."""
     from ..services.review import decide_stored
 
     checked = check_route(profile, route or {}) if action == "修改" else None
     if action not in ("同意", "修改", "待定"):
         raise InputError("未知的决定")
     kind, _, latest = decide_stored(store, found.sid, action, reviewer=reviewer, origin="web", route=checked,
-                                    comment=comment, seen=seen, divisions=divisions or ())
+                                    comment=comment, seen=seen, divisions=divisions or (), then=then)
     if kind in ("conflict", "unchanged") and latest is not None:
         rows = store.decision_rows(found.sid, latest=True)
         return Outcome(kind, _decision(rows[0]) if rows else None)

@@ -151,8 +151,8 @@ def search(store, user: User, query: str, *, year: int | None) -> tuple[list[Hit
     hits = []
     for sid, y, num, title, deputy, topic, division, action, after_topic, after_division in rows:
         now_division = after_division if after_topic else division
-        if not (user.may_see(division) or user.may_see(now_division)):
-            continue
+        if not (review.may_decide(limits(user), now_division) or user.may_see(division)):
+            continue  # the rule of visible(), without the comments (a search lists no thread)
         status = "未复核" if action is None else ("待定" if action == "待定" else "已确认")
         hits.append(Hit(sid, y, num or str(sid), title, deputy or "", after_topic or topic, now_division, status))
     return hits[:SEARCH_LIMIT], len(hits) if found is None else found
@@ -227,13 +227,11 @@ def open_transfers(store, year: int) -> dict[int, Transfer]:
     return {t.sid: t for t in map(_transfer, sql.open_transfers(store, year))}
 
 
-def _decided(store, profile, found, actor: User, *, route: dict, comment: str, seen: int):
-    """A transfer's or a 退回's 修改, through the one decision path (the rules and who may decide)."""
-    outcome = backend.decide(store, profile, found, action="修改", reviewer=actor.name, route=route, comment=comment,
-                             seen=seen, divisions=limits(actor))
-    if outcome.kind in ("conflict", "forbidden"):
-        return outcome, None
-    return outcome, sql.last_decision_id(store.db, found.sid)
+def _decided(store, profile, found, actor: User, *, route: dict, comment: str, seen: int, then):
+    """A transfer's or a 退回's 修改, through the one decision path (the rules and who may decide);
+    ``then(db, decision id)`` writes its transfer record in the same transaction."""
+    return backend.decide(store, profile, found, action="修改", reviewer=actor.name, route=route, comment=comment,
+                          seen=seen, divisions=limits(actor), then=then)
 
 
 def transfer(store, profile, found, actor: User, *, to_division: str, reason: str, seen: int):
@@ -251,12 +249,10 @@ def transfer(store, profile, found, actor: User, *, to_division: str, reason: st
         raise InputError(f"这条建议已由{profile.division(to).name}主办，无需转办")
     route = {"topic": current["topic"], "division": to,
              "co_divisions": [k for k in current.get("co_divisions", []) if k != to]}
-    outcome, decision_id = _decided(store, profile, found, actor, route=route, comment=f"转办：{reason}", seen=seen)
-    if outcome.kind == "saved":
-        with store.transaction() as db:
-            sql.insert_transfer(db, found.sid, "转办", from_division=current.get("division"), to_division=to,
-                                reason=reason, actor=actor.name, decision_id=decision_id, before=current)
-    return outcome
+    return _decided(store, profile, found, actor, route=route, comment=f"转办：{reason}", seen=seen,
+                    then=lambda db, decision_id: sql.insert_transfer(
+                        db, found.sid, "转办", from_division=current.get("division"), to_division=to, reason=reason,
+                        actor=actor.name, decision_id=decision_id, before=current))
 
 
 def answer_transfer(store, profile, found, actor: User, *, accept: bool, reason: str, seen: int):
@@ -287,13 +283,10 @@ def answer_transfer(store, profile, found, actor: User, *, accept: bool, reason:
     if not reason:
         raise InputError("退回请写明理由")
     before = waiting.before or {"topic": found.topic, "division": waiting.from_division, "co_divisions": []}
-    outcome, decision_id = _decided(store, profile, found, actor, route=before, comment=f"退回：{reason}", seen=seen)
-    if outcome.kind == "saved":
-        with store.transaction() as db:
-            sql.insert_transfer(db, found.sid, "退回", from_division=waiting.from_division,
-                                to_division=waiting.to_division, reason=reason, actor=actor.name,
-                                decision_id=decision_id)
-    return outcome
+    return _decided(store, profile, found, actor, route=before, comment=f"退回：{reason}", seen=seen,
+                    then=lambda db, decision_id: sql.insert_transfer(
+                        db, found.sid, "退回", from_division=waiting.from_division, to_division=waiting.to_division,
+                        reason=reason, actor=actor.name, decision_id=decision_id))
 
 
 # --- comments -----------------------------------------------------------------------------------
