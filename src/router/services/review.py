@@ -2,9 +2,11 @@
 
 The web pages (router.web.backend), the terminal review, `router accept`, tracking's 转办 and the
 history import all record decisions through :func:`settle` (the office's rules, written once)
-and :func:`record`; :func:`may_decide` says who may decide which division's rows. Here too:
-which alternatives a reviewer is offered, which suggestions still wait for a person, bulk
-confirmation and its undo, and withdrawing a wrong route or import.
+and :func:`record`; :func:`may_decide` says who may decide which division's rows; :func:`undo`
+is the one rule of taking a decision back (the terminal's ``u``, the web's 撤销, a bulk
+confirmation's reversal). Here too: which alternatives a reviewer is offered, which suggestions
+still wait for a person, bulk confirmation (:func:`unflagged_pending`, :func:`confirm_unflagged`,
+:func:`undo_batch`: the web's coordinator page calls them), and withdrawing a wrong route or import.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@ undo and bulk confirmation (reversals and batches), transfers and comments.
 
 Functions take an open :class:`router.store.Store` (reads) or the connection of a running
 ``store.transaction()`` (writes, named ``db``); the rules live in :mod:`router.services.review`
-(undo, bulk confirmation), :mod:`router.web.collab` and :mod:`router.accounts`. Tables come from migration 6 of :mod:`router.store.schema`.
+(undo, bulk confirmation), :mod:`router.web.collab` and :mod:`router.accounts`. Tables come from
+migration 6 of :mod:`router.store.schema`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ __all__ = [
     "user_row", "user_rows", "user_password", "insert_user", "set_password", "set_disabled", "count_users",
     "insert_session", "session_row", "delete_session", "delete_sessions_of",
     "search_ids", "search_rows", "decision_rows", "decision_owner", "last_decision_id", "reversals_of", "reversed_ids",
-    "own_recent", "insert_reversal", "insert_batch", "insert_batch_decision", "batch_row", "batch_reversed", "batch_decisions",
+    "own_recent", "insert_reversal", "insert_batch", "insert_batch_decision", "batch_row", "batch_reversed",
+    "batch_decisions",
     "batches", "insert_transfer", "transfers_of", "open_transfers", "insert_comment", "comments_of", "comments_of_year",
     "decided_since", "reviewer_days", "store_marks", "decisions_after",
 ]

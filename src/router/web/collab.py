@@ -31,7 +31,8 @@ from ..services import review
 from ..store import collab as sql
 from . import backend
 
-__all__ = ["Hit", "search", "history", "undoable", "recent_batches", "limits", "may_decide", "visible", "Transfer", "transfer_state", "open_transfers", "transfer", "answer_transfer",
+__all__ = ["Hit", "search", "history", "undoable", "recent_batches", "limits", "may_decide", "visible",
+           "Transfer", "transfer_state", "open_transfers", "transfer", "answer_transfer",
            "Comment", "thread", "add_comment", "waiting_on", "coverage", "filtered_table", "current_division",
            "COORDINATOR", "addressee_name", "OrderCache"]
 
@@ -192,7 +193,8 @@ def undoable(store, user: User, limit: int = 10) -> list[dict]:
 def recent_batches(store) -> list[dict]:
     """The latest bulk confirmations (:func:`router.services.review.confirm_unflagged`), for the coordinator's page."""
     return [{"id": i, "actor": actor, "when": _when(created), "detail": json.loads(detail), "count": count,
-             "undone": bool(undone)} for i, actor, created, detail, count, undone in sql.batches(store, review.BATCH_KIND)]
+             "undone": bool(undone)}
+            for i, actor, created, detail, count, undone in sql.batches(store, review.BATCH_KIND)]
 
 
 # --- transfers ----------------------------------------------------------------------------------

@@ -378,7 +378,8 @@ def register(app: Flask) -> None:
         store, profile = _store(), _profile()
         users = accounts.list_users(store)
         return render_template("coordinator.html", year=year, cover=collab.coverage(store, profile, year, users),
-                               preview=review.unflagged_pending(store, year, users=users), batches=collab.recent_batches(store),
+                               preview=review.unflagged_pending(store, year, users=users),
+                               batches=collab.recent_batches(store),
                                profile=profile, confirmed=request.args.get("confirmed", type=int),
                                undone=request.args.get("undone", ""), kept=request.args.get("kept", type=int))
 
