@@ -340,12 +340,17 @@ def thread(store, sid: int) -> list[Comment]:
 
 
 def add_comment(store, profile, found, author: User, *, addressed_to: str, body: str,
-                decision_id: int | None = None) -> None:
+                decision_id: int | None = None, db=None) -> None:
+    """A comment on the suggestion; inside ``db`` when given (a 待定's thread, in its decision's transaction)."""
     body = body.strip()[:2000]
     if not body:
         raise InputError("留言不能为空")
+    addressee = _addressee(profile, addressed_to)
+    if db is not None:
+        sql.insert_comment(db, found.sid, author.name, addressee, body, decision_id)
+        return
     with store.transaction() as db:
-        sql.insert_comment(db, found.sid, author.name, _addressee(profile, addressed_to), body, decision_id)
+        sql.insert_comment(db, found.sid, author.name, addressee, body, decision_id)
 
 
 def _waits_on(user: User, addressed_to: str) -> bool:

@@ -278,18 +278,17 @@ def register(app: Flask) -> None:
                  "co_divisions": form.getlist("co_divisions")}
         comment = form.get("comment", "")[:2000]
         filters = _filters(form)
+        # A 待定 reason opens a thread, addressed to whom the reviewer chose (the coordinator by default),
+        # written in the decision's transaction.
+        thread = (lambda db, decision_id: collab.add_comment(
+            store, profile, found, g.user, addressed_to=form.get("addressed_to", collab.COORDINATOR), body=comment,
+            decision_id=decision_id, db=db)) if action == "待定" else None
         outcome = backend.decide(store, profile, found, action=action, reviewer=g.user.name, route=route,
-                                 comment=comment, seen=_seen(form), divisions=collab.limits(g.user))
+                                 comment=comment, seen=_seen(form), divisions=collab.limits(g.user), then=thread)
         if outcome.kind == "forbidden":  # moved out of the user's divisions since the page was read
             return _forbidden(_found(sid))
         if outcome.kind == "conflict":
             return _conflict(found, outcome, action, route, comment, filters)
-        if outcome.kind == "saved" and action == "待定":
-            # A 待定 reason opens a thread, addressed to whom the reviewer chose (the coordinator by default).
-            from ..store import collab as sql
-
-            collab.add_comment(store, profile, found, g.user, addressed_to=form.get("addressed_to", collab.COORDINATOR),
-                               body=comment, decision_id=sql.last_decision_id(store.db, sid))
         return _after_decision(store, sid, filters, outcome.kind)
 
     @app.post("/s/<int:sid>/transfer")
