@@ -225,3 +225,7 @@ def test_terminal_review_counter_co_divisions_by_number_and_undo(runner, tmp_pat
     assert recorded[1][4] == "撤销上一条决定"
     after = json.loads(recorded[2][2])
     assert after["co_divisions"] == [k for k in ("policy", "planning_finance") if k != after["division"]]
+    # The terminal's u is the web's undo: the 待定 is marked as the reversal of the 同意 it took back.
+    with sqlite3.connect(store) as db:
+        ids = [r[0] for r in db.execute("SELECT id FROM decisions ORDER BY id")]
+        assert db.execute("SELECT reversal_id, reversed_id FROM reversals").fetchall() == [(ids[1], ids[0])]

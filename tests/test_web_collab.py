@@ -251,6 +251,32 @@ def test_transfer_is_marked_for_the_receiver_until_signed_for_or_returned(app, s
     assert kinds == ["转办", "退回", "转办", "签收"]
 
 
+def test_a_transferred_row_is_decided_by_its_new_division_only(app, store_path):
+    sender, receiver = sign_in(app, "钱七"), sign_in(app, "孙八")
+    sid = sid_of(store_path, SPECS[7][0])  # development
+    assert receiver.get(f"/s/{sid}").status_code == 403
+    _, token, seen = page_of(sender, sid)
+    sender.post(f"/s/{sid}/transfer", data={"csrf": token, "seen": seen, "to_division": "planning_finance",
+                                            "reason": "涉及资金安排"})
+    count = len(decisions(store_path))
+    # The sender still sees the row suggested to their division, but it is no longer theirs to decide.
+    text, token, seen = page_of(sender, sid)
+    response = sender.post(f"/s/{sid}/decide", data={"csrf": token, "seen": seen, "action": "同意"})
+    assert response.status_code == 403 and "现由规划财务处主办" in response.text
+    assert len(decisions(store_path)) == count
+    # They may take back their own transfer (one undo rule): the route before is recorded again.
+    decision = re.search(r'action="/undo/(\d+)"', text).group(1)
+    assert sender.post(f"/undo/{decision}", data={"csrf": token}).status_code == 303
+    row = latest(store_path, SPECS[7][0])
+    assert (row[1], row[5]) == ("钱七", "web:undo") and row[2] == "待定"
+    with Store.open(store_path) as store:
+        assert [r[0] for r in store.db.execute("SELECT kind FROM transfers ORDER BY id")] == ["转办", "撤回"]
+    # Back in its own division: the receiver no longer reaches it, the sender decides it.
+    assert receiver.get(f"/s/{sid}").status_code == 403
+    _, token, seen = page_of(sender, sid)
+    assert sender.post(f"/s/{sid}/decide", data={"csrf": token, "seen": seen, "action": "同意"}).status_code == 303
+
+
 def test_the_next_model_learns_the_transfer(app, store_path):
     client = sign_in(app, "钱七")
     sid = sid_of(store_path, SPECS[7][0])

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import InputError
 from .base import _resolve_model, _reviewer, cli, models_option, open_store, pass_state, store_option
 
 
@@ -199,7 +200,11 @@ def review(state, input_path, model_dir, models_root, sheet, year, reviewer, sto
                     click.echo("没有可撤销的决定")
                     continue
                 i, recorded = undo.pop()
-                service.undo_decision(store, recorded, reviewer=reviewer)
+                try:
+                    service.undo_decision(store, recorded, reviewer=reviewer)
+                except InputError as exc:  # decided again since (e.g. on the web): that decision stands
+                    click.echo(str(exc))
+                    continue
                 done -= 1
                 click.echo(f"已撤销第 {i + 1} 条的决定，请重新决定")
                 continue

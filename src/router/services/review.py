@@ -2,9 +2,11 @@
 
 The web pages (router.web.backend), the terminal review, `router accept`, tracking's 转办 and the
 history import all record decisions through :func:`settle` (the office's rules, written once)
-and :func:`record`; :func:`may_decide` says who may decide which division's rows. Here too:
-which alternatives a reviewer is offered, which suggestions still wait for a person, bulk
-confirmation and its undo, and withdrawing a wrong route or import.
+and :func:`record`; :func:`may_decide` says who may decide which division's rows; :func:`undo`
+is the one rule of taking a decision back (the terminal's ``u``, the web's 撤销, a bulk
+confirmation's reversal). Here too: which alternatives a reviewer is offered, which suggestions
+still wait for a person, bulk confirmation (:func:`unflagged_pending`, :func:`confirm_unflagged`,
+:func:`undo_batch`: the web's coordinator page calls them), and withdrawing a wrong route or import.
 """
 
 from __future__ import annotations
@@ -32,7 +34,11 @@ __all__ = [
     "record_history",
     "withdraw",
     "table_store_problem",
+    "undo",
+    "undo_decision",
     "unflagged_pending",
+    "Batch",
+    "BatchUndone",
     "confirm_unflagged",
     "undo_batch",
     "ReviewDecision",
@@ -251,12 +257,13 @@ def may_decide(divisions, now: Standing | str | None) -> bool:
 
 
 def decide_stored(store, suggestion_id: int, action: str, *, reviewer: str, origin: str, route: dict | None = None,
-                  comment: str = "", seen: int | None = None, divisions=()):
+                  comment: str = "", seen: int | None = None, divisions=(), then=None):
     """One decision on a stored suggestion, in its own transaction: (kind, decision, latest before).
 
     ``kind`` is "saved", "unchanged" (it repeats the latest decision), "conflict" (someone decided
     after decision ``seen``, the id the reviewer last saw, 0 for none; nothing is written) or
-    "forbidden" (the suggestion is not in the reviewer's ``divisions``).
+    "forbidden" (the suggestion is not in the reviewer's ``divisions``). ``then(db, decision id)``,
+    when given, runs in the same transaction once the decision is saved (a transfer's record).
     """
     with store.transaction() as db:
         now = standing(store, db, suggestion_id)
@@ -267,6 +274,8 @@ def decide_stored(store, suggestion_id: int, action: str, *, reviewer: str, orig
         if seen is not None and latest_id != seen:
             return ("unchanged" if repeats_latest(now, decision) else "conflict"), decision, now.latest
         recorded = record(store, db, now, decision, reviewer=reviewer, origin=origin)
+        if recorded and then is not None:
+            then(db, store.decision_rows(suggestion_id, db=db, latest=True)[0][0])
     return ("saved" if recorded else "unchanged"), decision, now.latest
 
 
@@ -304,6 +313,7 @@ class Recorded:
     previous: object  # the StoredDecision before, or None
     new: bool
     decision: ReviewDecision | None = None  # what was settled and recorded
+    decision_id: int = 0  # the decision recorded (0 when it repeated the latest and nothing was)
 
 
 def record_decision(store, route: Route, decision: ReviewDecision, *, reviewer: str, year: int,
@@ -314,19 +324,15 @@ def record_decision(store, route: Route, decision: ReviewDecision, *, reviewer: 
         now = standing(store, db, sid)
         settled = settle(now, decision.action, route=decision.after, comment=decision.comment)
         new = record(store, db, now, settled, reviewer=reviewer, origin=origin)
-    return Recorded(sid, now.latest, new, settled)
+        decision_id = store.decision_rows(sid, db=db, latest=True)[0][0] if new else 0
+    return Recorded(sid, now.latest, new, settled, decision_id)
 
 
 def undo_decision(store, recorded: Recorded, *, reviewer: str) -> None:
-    """Undo a decision: decisions are append-only, so record again the one before it (or 待定)."""
-    previous = recorded.previous
-    with store.transaction() as db:
-        if previous is None:
-            store.add_decision(db, recorded.suggestion_id, action="待定", reviewer=reviewer, after=None,
-                               comment="撤销上一条决定", origin="review")
-        else:
-            store.add_decision(db, recorded.suggestion_id, action=previous.action, reviewer=reviewer,
-                               after=previous.after, comment=previous.comment or "撤销上一条决定", origin="review")
+    """The terminal's ``u``: take back what :func:`record_decision` recorded, by the rule of :func:`undo`
+    (nothing to take back when it recorded nothing)."""
+    if recorded.decision_id:
+        undo(store, recorded.decision_id, reviewer=reviewer, origin="review")
 
 
 def review_suggestions(profile: Profile, *, input_path: Path | None = None, sheet: str | None = None,
@@ -493,7 +499,86 @@ def withdraw(store, *, year: int | None = None, source: str = "", reason: str, w
     return store.withdraw(year=year, source=source, reason=reason.strip(), who=who, created=_now())
 
 
+# --- undo: one rule for the terminal's u, the web's 撤销 and taking back a bulk confirmation ----------
+#
+# Decisions are append-only: an undo records again the decision before the one taken back (待定 with
+# the undo's comment when there was none), settled and recorded by the rules above, and marks it as
+# the reversal of the one taken back (table ``reversals``). Only a decision that is still the latest
+# of its suggestion can be taken back; a taken-back 转办 is withdrawn, a taken-back 退回 reopens it.
+
+UNDO_COMMENT = "撤销上一条决定"
+
+
+def _take_back(store, db, sid: int, decision_id: int, *, reviewer: str, origin: str, comment: str,
+               batch_id: int | None = None) -> int | None:
+    """Undo ``decision_id`` inside ``db`` (see above); the reversal's decision id (None when nothing was recorded)."""
+    import json
+
+    from ..store import collab as sql
+
+    now = standing(store, db, sid)
+    before = store.decision_before(db, sid, decision_id)
+    if before is None:
+        decision = settle(now, "待定", comment=comment)
+    else:
+        action, after, previous = before
+        decision = settle(now, action, route=json.loads(after) if after else None, comment=previous or comment)
+        if repeats_latest(now, decision):  # it repeats the decision taken back: record it as a reversal
+            decision.comment = f"{previous}（{comment}）" if previous else f"{comment}（撤销）"
+    if not record(store, db, now, decision, reviewer=reviewer, origin=origin):
+        return None
+    new = sql.last_decision_id(db, sid)
+    sql.insert_reversal(db, new, decision_id, batch_id)
+    _withdraw_transfer(db, sid, decision_id, reviewer)
+    return new
+
+
+def _withdraw_transfer(db, sid: int, decision_id: int, actor: str) -> None:
+    """A taken-back 转办 is withdrawn (撤回); a taken-back 退回 opens its transfer again."""
+    import json
+
+    from ..store import collab as sql
+
+    records = sql.transfers_of(db, sid)  # (id, sid, kind, from, to, reason, before, actor, created, decision id)
+    if not records or records[-1][9] != decision_id:
+        return
+    last = records[-1]
+    if last[2] == "转办":
+        sql.insert_transfer(db, sid, "撤回", from_division=last[3], to_division=last[4], reason="撤销转办",
+                            actor=actor, decision_id=None)
+    elif last[2] == "退回":
+        opened = next((r for r in reversed(records) if r[2] == "转办"), None)
+        if opened:
+            sql.insert_transfer(db, sid, "转办", from_division=opened[3], to_division=opened[4], reason=opened[5],
+                                actor=opened[7], decision_id=opened[9],
+                                before=json.loads(opened[6]) if opened[6] else None)
+
+
+def undo(store, decision_id: int, *, reviewer: str, origin: str, comment: str = UNDO_COMMENT) -> int:
+    """Take back one's own decision while it is the latest of its suggestion; the suggestion's id."""
+    from ..store import collab as sql
+
+    with store.transaction() as db:
+        row = sql.decision_owner(db, decision_id)
+        if row is None or row[1] != reviewer:
+            raise InputError("只能撤销您本人作出的决定")
+        sid = row[0]
+        if sql.last_decision_id(db, sid) != decision_id:
+            raise InputError("这条决定之后已有新的决定，不能再撤销；请重新决定")
+        if sql.reversed_ids(db, [decision_id]):
+            raise InputError("这条决定已撤销过")
+        _take_back(store, db, sid, decision_id, reviewer=reviewer, origin=origin, comment=comment)
+    return sid
+
+
 # --- bulk confirmation: what it would do, doing it, taking it back ---------------------------------
+#
+# One mechanism for every surface: :func:`unflagged_pending` says first how many rows of which
+# divisions a bulk 同意 would record (divisions with a reviewer of their own are left out unless
+# named), :func:`confirm_unflagged` records them as one batch (refused when the count seen is no
+# longer the count), :func:`undo_batch` takes the batch back by the rule of :func:`undo`.
+
+BATCH_KIND = "confirm-unflagged"
 
 
 def _unflagged(store, db, year: int, divisions=()):
@@ -510,70 +595,99 @@ def _unflagged(store, db, year: int, divisions=()):
             yield sid, now
 
 
-def unflagged_pending(store, year: int, *, divisions=()) -> Counter:
-    """How many suggestions a bulk 同意 would confirm, by division (what to say before asking)."""
+def _pending(store, db, year: int, divisions, users, include) -> dict:
+    from collections import defaultdict
+
+    from ..accounts import reviewers_of
+
+    by_division: dict = defaultdict(list)
+    for sid, now in _unflagged(store, db, year, divisions):
+        by_division[now.division].append((sid, now))
+    taken, left = {}, {}
+    for division, rows in by_division.items():
+        own = [u.name for u in reviewers_of(list(users or ()), division)]
+        if own and division not in include:
+            left[division] = {"count": len(rows), "reviewers": own}
+        else:
+            taken[division] = {"count": len(rows), "reviewers": own, "rows": rows}
+    return {"taken": taken, "left": left, "count": sum(v["count"] for v in taken.values())}
+
+
+def unflagged_pending(store, year: int, *, divisions=(), users=(), include=frozenset()) -> dict:
+    """What a bulk 同意 would record, before asking: {"taken": {division: {"count", "reviewers", "rows"}},
+    "left": {division: {"count", "reviewers"}}, "count"}. Rows of a division that has its own reviewer
+    among ``users`` (accounts) are left out unless the division is in ``include``."""
     with store.transaction() as db:
-        return Counter(now.division for _, now in _unflagged(store, db, year, divisions))
+        return _pending(store, db, year, divisions, users, include)
 
 
 @dataclass
 class Batch:
-    """A bulk confirmation: the suggestions confirmed and the decisions it recorded (ids ``first``..``last``
-    with ``origin``); its ``key`` (e.g. "web:confirm-unflagged/41-108") takes it back with :func:`undo_batch`."""
+    """A bulk confirmation: its batch id (``key``, for :func:`undo_batch`; 0 when nothing was recorded),
+    the suggestions confirmed, and what was shown before (:func:`unflagged_pending`)."""
 
+    key: int
     origin: str
     suggestion_ids: list[int]
-    first: int = 0
-    last: int = 0
+    pending: dict = field(default_factory=dict)
 
     @property
     def count(self) -> int:
         return len(self.suggestion_ids)
 
-    @property
-    def key(self) -> str:
-        return f"{self.origin}/{self.first}-{self.last}"
+
+@dataclass
+class BatchUndone:
+    taken_back: int
+    kept: int  # decided again since: those decisions stand
 
 
-def confirm_unflagged(store, year: int, *, reviewer: str, divisions=(), origin: str = "web:confirm-unflagged") -> Batch:
-    """同意 (by the rules) for every routed, unflagged suggestion of the year without a decision that the
-    reviewer may decide, in one transaction; the batch's ``key`` lets :func:`undo_batch` take it back."""
+def confirm_unflagged(store, year: int, *, reviewer: str, divisions=(), users=(), include=frozenset(),
+                      expected: int | None = None, origin: str = "web:confirm-unflagged") -> Batch:
+    """同意 (by the rules) for the rows :func:`unflagged_pending` names, in one transaction, as one batch.
+
+    Refused when ``expected`` (the count the reviewer was shown) is no longer the count."""
+    from ..store import collab as sql
+
     done = []
     with store.transaction() as db:
-        first = store.last_decision_id() + 1
-        for sid, now in list(_unflagged(store, db, year, divisions)):
-            if record(store, db, now, settle(now, "同意"), reviewer=reviewer, origin=origin):
-                done.append(sid)
-        last = store.last_decision_id()
-    return Batch(origin, done, first, last)
+        pending = _pending(store, db, year, divisions, users, include)
+        if expected is not None and pending["count"] != expected:
+            raise InputError(f"确认前看到的是 {expected} 条，现在是 {pending['count']} 条（其间有人作了决定）；"
+                             "请核对后重新确认")
+        if not pending["count"]:
+            return Batch(0, origin, [], pending)
+        batch = sql.insert_batch(db, BATCH_KIND, reviewer, {
+            "year": year, "divisions": {k or "": v["count"] for k, v in pending["taken"].items()}})
+        for part in pending["taken"].values():
+            for sid, now in part["rows"]:
+                if record(store, db, now, settle(now, "同意"), reviewer=reviewer, origin=origin):
+                    sql.insert_batch_decision(db, batch, sql.last_decision_id(db, sid))
+                    done.append(sid)
+    return Batch(batch, origin, done, pending)
 
 
-def undo_batch(store, key: str, *, reviewer: str) -> int:
-    """Take back a bulk confirmation by its :attr:`Batch.key` (append-only): each of its decisions that is
-    still the latest of its suggestion is followed by the decision before it, or by 待定 when there was
-    none; decisions made since stand. Returns how many were taken back."""
-    import json
-    import re
+def undo_batch(store, key, *, reviewer: str, origin: str = "web:undo-confirm",
+               comment: str = "撤销批量确认") -> BatchUndone:
+    """Take back a bulk confirmation by its :attr:`Batch.key` (append-only, by the rule of :func:`undo`):
+    each of its decisions that is still the latest of its suggestion is taken back; decisions made
+    since stand and are counted as kept."""
+    from ..store import collab as sql
 
-    match = re.fullmatch(r"(.+)/(\d+)-(\d+)", key or "")
-    if not match:
-        raise RequestError(f"“{key}”不是批量确认的标识")
-    origin, first, last = match.group(1), int(match.group(2)), int(match.group(3))
-    undone = 0
+    batch_id = int(key) if str(key).isdigit() else 0
     with store.transaction() as db:
-        for decision_id, sid in store.decisions_of_origin(db, origin):
-            if not first <= decision_id <= last:
+        found = sql.batch_row(db, batch_id)
+        if found is None or found[1] != BATCH_KIND:
+            raise InputError("没有这一批一次确认")
+        if sql.batch_reversed(db, batch_id):
+            raise InputError("这一批已撤销过")
+        reversal = sql.insert_batch(db, "undo-confirm", reviewer, {"batch": batch_id}, reverses=batch_id)
+        taken_back = kept = 0
+        for decision_id, sid, latest in sql.batch_decisions(db, batch_id):
+            if latest != decision_id:
+                kept += 1
                 continue
-            latest = store.decision_rows(sid, db=db, latest=True)
-            if not latest or latest[0][0] != decision_id:
-                continue  # decided again since: that decision stands
-            before = store.decision_before(db, sid, decision_id)
-            if before is None:
-                store.add_decision(db, sid, action="待定", reviewer=reviewer, after=None, comment="撤销批量确认",
-                                   origin=f"undo:{origin}")
-            else:
-                action, after, comment = before
-                store.add_decision(db, sid, action=action, reviewer=reviewer, after=json.loads(after) if after else None,
-                                   comment=comment or "撤销批量确认", origin=f"undo:{origin}")
-            undone += 1
-    return undone
+            _take_back(store, db, sid, decision_id, reviewer=reviewer, origin=origin, comment=comment,
+                       batch_id=reversal)
+            taken_back += 1
+    return BatchUndone(taken_back, kept)

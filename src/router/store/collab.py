@@ -2,8 +2,9 @@
 undo and bulk confirmation (reversals and batches), transfers and comments.
 
 Functions take an open :class:`router.store.Store` (reads) or the connection of a running
-``store.transaction()`` (writes, named ``db``); the rules live in :mod:`router.web.collab`
-and :mod:`router.accounts`. Tables come from migration 6 of :mod:`router.store.schema`.
+``store.transaction()`` (writes, named ``db``); the rules live in :mod:`router.services.review`
+(undo, bulk confirmation), :mod:`router.web.collab` and :mod:`router.accounts`. Tables come from
+migration 6 of :mod:`router.store.schema`.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import json
 __all__ = [
     "user_row", "user_rows", "user_password", "insert_user", "set_password", "set_disabled", "count_users",
     "insert_session", "session_row", "delete_session", "delete_sessions_of",
-    "search_ids", "search_rows", "decision_rows", "latest_decision_row", "last_decision_id", "reversals_of", "reversed_ids",
-    "own_recent", "insert_reversal", "insert_batch", "insert_batch_decision", "batch_row", "batch_decisions",
+    "search_ids", "search_rows", "decision_rows", "decision_owner", "last_decision_id", "reversals_of", "reversed_ids",
+    "own_recent", "insert_reversal", "insert_batch", "insert_batch_decision", "batch_row", "batch_reversed",
+    "batch_decisions",
     "batches", "insert_transfer", "transfers_of", "open_transfers", "insert_comment", "comments_of", "comments_of_year",
     "decided_since", "reviewer_days", "store_marks", "decisions_after",
 ]
@@ -151,8 +153,9 @@ def decision_rows(store_or_db, sid: int) -> list[tuple]:
     return db.execute(f"{_DECISION} WHERE suggestion_id = ? ORDER BY id", (sid,)).fetchall()
 
 
-def latest_decision_row(db, sid: int):
-    return db.execute(f"{_DECISION} WHERE suggestion_id = ? ORDER BY id DESC LIMIT 1", (sid,)).fetchone()
+def decision_owner(db, decision_id: int):
+    """(suggestion id, reviewer) of a decision, or None."""
+    return db.execute("SELECT suggestion_id, reviewer FROM decisions WHERE id = ?", (decision_id,)).fetchone()
 
 
 def last_decision_id(db, sid: int) -> int:
@@ -204,6 +207,11 @@ def batch_row(store_or_db, batch_id: int):
     db = getattr(store_or_db, "db", store_or_db)
     return db.execute("SELECT id, kind, actor, created, detail, reverses FROM decision_batches WHERE id = ?",
                       (batch_id,)).fetchone()
+
+
+def batch_reversed(db, batch_id: int) -> bool:
+    """Whether a batch has been taken back (a later batch reverses it)."""
+    return db.execute("SELECT 1 FROM decision_batches WHERE reverses = ?", (batch_id,)).fetchone() is not None
 
 
 def batch_decisions(db, batch_id: int) -> list[tuple]:

@@ -79,10 +79,6 @@ class Queries:
         sql += "ORDER BY id DESC LIMIT 1" if latest else "ORDER BY id"
         return (db or self.db).execute(sql, (suggestion_id,)).fetchall()
 
-    def decisions_of_origin(self, db, origin: str) -> list[tuple]:
-        """(decision id, suggestion id) of the decisions recorded with ``origin``, oldest first."""
-        return db.execute("SELECT id, suggestion_id FROM decisions WHERE origin = ? ORDER BY id", (origin,)).fetchall()
-
     def decision_before(self, db, suggestion_id: int, decision_id: int) -> tuple | None:
         """(action, after JSON, comment) of the suggestion's decision just before ``decision_id``, None for none."""
         return db.execute("SELECT action, after, comment FROM decisions WHERE suggestion_id = ? AND id < ? "

@@ -22,8 +22,8 @@ from ..intake import Identity
 from ..profile import Profile
 from ..store import Store
 
-__all__ = ["Item", "Entry", "Outcome", "STATUSES", "years", "queue", "order", "item", "decide", "confirm_unflagged", "progress",
-           "assignment_table", "intake_report", "suggested_of", "may_decide"]
+__all__ = ["Item", "Entry", "Outcome", "STATUSES", "years", "queue", "order", "item", "decide", "progress",
+           "assignment_table", "intake_report", "suggested_of"]
 
 STATUSES = ("未复核", "待定", "已确认")
 
@@ -101,7 +101,8 @@ def suggested_of(item: Item) -> dict:
 
 @dataclass
 class Outcome:
-    """What happened to a decision: saved, unchanged (it repeats the latest), or conflict."""
+    """What happened to a decision: saved, unchanged (it repeats the latest), conflict, or forbidden
+    (the suggestion's current division is not the reviewer's: :func:`router.services.review.may_decide`)."""
 
     kind: str
     latest: Decision | None = None
@@ -183,43 +184,26 @@ def check_route(profile: Profile, route: dict) -> dict:
                          co_divisions=list(route.get("co_divisions") or ()))
 
 
-def may_decide(divisions, found: Item) -> bool:
-    """Whether a reviewer limited to ``divisions`` (empty: not limited) may decide ``found``: the rule of
-    :func:`router.services.review.may_decide`, on the division that holds now (the current decision's)."""
-    from ..services.review import may_decide as rule
-
-    return rule(divisions, (found.current or {}).get("division"))
-
-
 def decide(store: Store, profile: Profile, found: Item, *, action: str, reviewer: str, route: dict | None = None,
-           comment: str = "", seen: int = 0, divisions=None) -> Outcome:
+           comment: str = "", seen: int = 0, divisions=None, then=None) -> Outcome:
     """Record one decision by the office's rules (:func:`router.services.review.settle`: 同意 agrees
     with the current decision, an unchanged 修改 is 同意, 待定 needs a reason) unless someone
     decided since the page was shown (``seen`` is the id of the latest decision the reviewer saw,
     0 for none); then nothing is written and the other decision is returned, so the reviewer can
     choose. With ``divisions`` (a limited reviewer's), a suggestion whose current division is not
-    among them is "forbidden" and nothing is written."""
+    among them is "forbidden" and nothing is written. ``then(db, decision id)`` runs in the decision's
+    transaction once it is saved (see :func:`router.services.review.decide_stored`)."""
     from ..services.review import decide_stored
 
     checked = check_route(profile, route or {}) if action == "修改" else None
     if action not in ("同意", "修改", "待定"):
         raise InputError("未知的决定")
     kind, _, latest = decide_stored(store, found.sid, action, reviewer=reviewer, origin="web", route=checked,
-                                    comment=comment, seen=seen, divisions=divisions or ())
+                                    comment=comment, seen=seen, divisions=divisions or (), then=then)
     if kind in ("conflict", "unchanged") and latest is not None:
         rows = store.decision_rows(found.sid, latest=True)
         return Outcome(kind, _decision(rows[0]) if rows else None)
     return Outcome(kind, None)
-
-
-def confirm_unflagged(store: Store, year: int, reviewer: str, *, divisions=None) -> int:
-    """同意 for every routed suggestion of the year that is not flagged for review and has no decision yet
-    (of ``divisions`` only, when given). See :func:`router.services.review.confirm_unflagged` for the batch
-    (its origin takes it back with :func:`router.services.review.undo_batch`) and
-    :func:`router.services.review.unflagged_pending` for what it would confirm, by division."""
-    from ..services.review import confirm_unflagged as confirm
-
-    return confirm(store, year, reviewer=reviewer, divisions=divisions or ()).count
 
 
 def division_counts(items: list[Item]) -> dict[str | None, Counter]:

@@ -1,15 +1,13 @@
-"""The review pages' work together: search, undo, bulk confirmation, transfers, comments, coverage.
+"""The review pages' work together: search, the decision record, transfers, comments, coverage.
 
-Each rule here is written once and read by the web views (``router.web.views``); it sits beside backend.py, whose functions it calls; decisions go
-through :func:`router.web.backend.decide` (the one decision path of the pages) or, where many are
-made at once, :meth:`router.store.Store.add_decision`; all SQL is in :mod:`router.store.collab`.
+Read by the web views (``router.web.views``); it sits beside backend.py, whose functions it calls.
+Decisions go through :func:`router.web.backend.decide` (:func:`router.services.review.decide_stored`,
+the one decision path); undo and bulk confirmation are :func:`router.services.review.undo`,
+:func:`~router.services.review.confirm_unflagged` and :func:`~router.services.review.undo_batch`,
+the same for every surface; who may decide is :func:`router.services.review.may_decide`. All SQL is
+in :mod:`router.store.collab`.
 
 Rules:
-- Undo is an append-only reversal, as the terminal's ``u``: the decision before it is recorded
-  again (or 待定 when there was none), and the reversal points at the decision it takes back.
-  Only one's own decision that is still the latest can be taken back.
-- Bulk confirmation first shows what it would do: how many rows of which divisions; rows of
-  divisions that have their own reviewer are left out unless named. A batch can be taken back.
 - A transfer (转办) is a 修改 to the receiving division with a reason; the receiving division sees
   it until it 签收 (the route stands) or 退回 (a 修改 back to the route before, with a reason).
 - A comment is addressed to a division, the coordinator or everyone; it waits on its addressee
@@ -29,11 +27,12 @@ from dataclasses import dataclass
 
 from ..accounts import User, reviewers_of
 from ..errors import InputError
+from ..services import review
 from ..store import collab as sql
 from . import backend
 
-__all__ = ["Hit", "search", "history", "undoable", "undo", "bulk_preview", "bulk_confirm", "bulk_undo",
-           "recent_batches", "Transfer", "transfer_state", "open_transfers", "transfer", "answer_transfer",
+__all__ = ["Hit", "search", "history", "undoable", "recent_batches", "limits", "may_decide", "visible",
+           "Transfer", "transfer_state", "open_transfers", "transfer", "answer_transfer",
            "Comment", "thread", "add_comment", "waiting_on", "coverage", "filtered_table", "current_division",
            "COORDINATOR", "addressee_name", "OrderCache"]
 
@@ -54,10 +53,22 @@ def current_division(item) -> str | None:
     return current.get("division")
 
 
+def limits(user: User) -> tuple:
+    """The divisions a user's decisions are limited to (empty: not limited), for
+    :func:`router.services.review.may_decide`."""
+    return () if user.is_coordinator else tuple(user.divisions)
+
+
+def may_decide(user: User, item) -> bool:
+    """Whether the user may decide ``item``: :func:`router.services.review.may_decide` on the division
+    that holds now (a transferred row belongs to its new division)."""
+    return review.may_decide(limits(user), current_division(item))
+
+
 def visible(user: User, item, store=None) -> bool:
-    """A user sees a row of their divisions: by its suggested division, where it is now, or because
-    a comment on it is addressed to one of their divisions (asked to have a look)."""
-    if user.may_see(item.division) or user.may_see(current_division(item)):
+    """A user sees the rows they may decide (:func:`may_decide`), those suggested to one of their
+    divisions, and those with a comment addressed to one of their divisions (asked to have a look)."""
+    if may_decide(user, item) or user.may_see(item.division):
         return True
     return store is not None and any(c[3].split(":", 1)[-1] in user.divisions for c in sql.comments_of(store, item.sid)
                                      if c[3].startswith("division:"))
@@ -141,8 +152,8 @@ def search(store, user: User, query: str, *, year: int | None) -> tuple[list[Hit
     hits = []
     for sid, y, num, title, deputy, topic, division, action, after_topic, after_division in rows:
         now_division = after_division if after_topic else division
-        if not (user.may_see(division) or user.may_see(now_division)):
-            continue
+        if not (review.may_decide(limits(user), now_division) or user.may_see(division)):
+            continue  # the rule of visible(), without the comments (a search lists no thread)
         status = "未复核" if action is None else ("待定" if action == "待定" else "已确认")
         hits.append(Hit(sid, y, num or str(sid), title, deputy or "", after_topic or topic, now_division, status))
     return hits[:SEARCH_LIMIT], len(hits) if found is None else found
@@ -179,111 +190,11 @@ def undoable(store, user: User, limit: int = 10) -> list[dict]:
             for did, sid, number, title, action, after, created in sql.own_recent(store, user.name, limit)]
 
 
-def _restore(store, db, sid: int, taken_back: int, *, reviewer: str, comment: str, origin: str,
-             batch_id: int | None = None) -> int | None:
-    """Record again the decision before ``taken_back`` (or 待定 without one); the new decision's id."""
-    rows = sql.decision_rows(db, sid)
-    ids = [r[0] for r in rows]
-    at = ids.index(taken_back)
-    previous = rows[at - 1] if at > 0 else None
-    if previous is None:
-        store.add_decision(db, sid, action="待定", reviewer=reviewer, after=None, comment=comment, origin=origin)
-    else:
-        _, action, after, _, _, previous_comment, _ = previous
-        if not store.add_decision(db, sid, action=action, reviewer=reviewer, after=json.loads(after) if after else None,
-                                  comment=previous_comment or comment, origin=origin):
-            # It repeats the decision being taken back: record the reversal as such.
-            store.add_decision(db, sid, action=action, reviewer=reviewer, after=json.loads(after) if after else None,
-                               comment=f"{previous_comment}（{comment}）" if previous_comment else comment, origin=origin)
-    new = sql.last_decision_id(db, sid)
-    sql.insert_reversal(db, new, taken_back, batch_id)
-    _undo_transfer(db, sid, taken_back, reviewer)
-    return new
-
-
-def undo(store, user: User, decision_id: int) -> int:
-    """Take back one's own latest decision on a suggestion; the suggestion's id."""
-    with store.transaction() as db:
-        row = db.execute("SELECT suggestion_id, reviewer FROM decisions WHERE id = ?", (decision_id,)).fetchone()
-        if row is None or row[1] != user.name:
-            raise InputError("只能撤销您本人作出的决定")
-        sid = row[0]
-        if sql.last_decision_id(db, sid) != decision_id:
-            raise InputError("这条决定之后已有新的决定，不能再撤销；请在建议页面重新决定")
-        if sql.reversed_ids(db, [decision_id]):
-            raise InputError("这条决定已撤销过")
-        _restore(store, db, sid, decision_id, reviewer=user.name, comment="撤销上一条决定", origin="web:undo")
-    return sid
-
-
-# --- bulk confirmation --------------------------------------------------------------------------
-
-def bulk_preview(store, year: int, users: list[User], include: set[str] = frozenset()) -> dict:
-    """What "confirm the unflagged" would record: rows by division, and the divisions left out because
-    they have their own reviewer (unless named in ``include``)."""
-    by_division: dict[str | None, list] = defaultdict(list)
-    for i in backend.queue(store, year):
-        if i.latest is None and i.topic and not i.needs_review:
-            by_division[i.division].append(i)
-    taken, left = {}, {}
-    for division, items in by_division.items():
-        own = [u.name for u in reviewers_of(users, division)]
-        if own and division not in include:
-            left[division] = {"count": len(items), "reviewers": own}
-        else:
-            taken[division] = {"count": len(items), "reviewers": own, "sids": [i.sid for i in items]}
-    return {"taken": taken, "left": left, "count": sum(v["count"] for v in taken.values())}
-
-
-def bulk_confirm(store, year: int, actor: User, users: list[User], *, include: set[str], expected: int) -> dict:
-    """Record 同意 for the rows :func:`bulk_preview` names, as one batch; refused when the count the
-    coordinator saw (``expected``) is no longer the count (then the preview is shown again)."""
-    preview = bulk_preview(store, year, users, include)
-    if preview["count"] != expected:
-        raise InputError(f"确认前看到的是 {expected} 条，现在是 {preview['count']} 条（其间有人作了决定）；"
-                         "请核对后重新确认")
-    recorded = 0
-    with store.transaction() as db:
-        batch = sql.insert_batch(db, "confirm-unflagged", actor.name, {
-            "year": year, "divisions": {k or "": v["count"] for k, v in preview["taken"].items()}})
-        for division, part in preview["taken"].items():
-            for sid in part["sids"]:
-                if sql.latest_decision_row(db, sid) is not None:
-                    continue
-                route = db.execute("SELECT topic, division, co_divisions FROM routes WHERE suggestion_id = ? "
-                                   "ORDER BY id DESC LIMIT 1", (sid,)).fetchone()
-                after = {"topic": route[0], "division": route[1], "co_divisions": json.loads(route[2] or "[]")}
-                if store.add_decision(db, sid, action="同意", reviewer=actor.name, after=after, before=after,
-                                      origin="web:confirm-unflagged"):
-                    sql.insert_batch_decision(db, batch, sql.last_decision_id(db, sid))
-                    recorded += 1
-    return {"batch": batch, "recorded": recorded, "preview": preview}
-
-
-def bulk_undo(store, batch_id: int, actor: User) -> dict:
-    """Take back a batch: each of its decisions that is still the latest becomes 待定 again
-    (an append-only reversal); rows decided since are left and counted."""
-    with store.transaction() as db:
-        found = sql.batch_row(db, batch_id)
-        if found is None or found[1] != "confirm-unflagged":
-            raise InputError("没有这一批一次确认")
-        if db.execute("SELECT 1 FROM decision_batches WHERE reverses = ?", (batch_id,)).fetchone():
-            raise InputError("这一批已撤销过")
-        undo_batch = sql.insert_batch(db, "undo-confirm", actor.name, {"batch": batch_id}, reverses=batch_id)
-        taken_back, kept = 0, 0
-        for decision_id, sid, latest in sql.batch_decisions(db, batch_id):
-            if latest != decision_id:
-                kept += 1
-                continue
-            _restore(store, db, sid, decision_id, reviewer=actor.name, comment=f"撤销一次确认（第{batch_id}批）",
-                     origin="web:undo-confirm", batch_id=undo_batch)
-            taken_back += 1
-    return {"taken_back": taken_back, "kept": kept}
-
-
 def recent_batches(store) -> list[dict]:
+    """The latest bulk confirmations (:func:`router.services.review.confirm_unflagged`), for the coordinator's page."""
     return [{"id": i, "actor": actor, "when": _when(created), "detail": json.loads(detail), "count": count,
-             "undone": bool(undone)} for i, actor, created, detail, count, undone in sql.batches(store, "confirm-unflagged")]
+             "undone": bool(undone)}
+            for i, actor, created, detail, count, undone in sql.batches(store, review.BATCH_KIND)]
 
 
 # --- transfers ----------------------------------------------------------------------------------
@@ -318,29 +229,11 @@ def open_transfers(store, year: int) -> dict[int, Transfer]:
     return {t.sid: t for t in map(_transfer, sql.open_transfers(store, year))}
 
 
-def _undo_transfer(db, sid: int, decision_id: int, actor: str) -> None:
-    """A taken-back transfer is withdrawn; a taken-back 退回 opens the transfer again."""
-    records = [_transfer(r) for r in sql.transfers_of(db, sid)]
-    if not records or records[-1].decision_id != decision_id:
-        return
-    last = records[-1]
-    if last.kind == "转办":
-        sql.insert_transfer(db, sid, "撤回", from_division=last.from_division, to_division=last.to_division,
-                            reason="撤销转办", actor=actor, decision_id=None)
-    elif last.kind == "退回":
-        opened = next((r for r in reversed(records) if r.kind == "转办"), None)
-        if opened:
-            sql.insert_transfer(db, sid, "转办", from_division=opened.from_division, to_division=opened.to_division,
-                                reason=opened.reason, actor=opened.actor, decision_id=opened.decision_id,
-                                before=opened.before)
-
-
-def _decided(store, profile, found, actor: User, *, route: dict, comment: str, seen: int):
-    outcome = backend.decide(store, profile, found, action="修改", reviewer=actor.name, route=route, comment=comment,
-                             seen=seen)
-    if outcome.kind == "conflict":
-        return outcome, None
-    return outcome, sql.last_decision_id(store.db, found.sid)
+def _decided(store, profile, found, actor: User, *, route: dict, comment: str, seen: int, then):
+    """A transfer's or a 退回's 修改, through the one decision path (the rules and who may decide);
+    ``then(db, decision id)`` writes its transfer record in the same transaction."""
+    return backend.decide(store, profile, found, action="修改", reviewer=actor.name, route=route, comment=comment,
+                          seen=seen, divisions=limits(actor), then=then)
 
 
 def transfer(store, profile, found, actor: User, *, to_division: str, reason: str, seen: int):
@@ -358,12 +251,10 @@ def transfer(store, profile, found, actor: User, *, to_division: str, reason: st
         raise InputError(f"这条建议已由{profile.division(to).name}主办，无需转办")
     route = {"topic": current["topic"], "division": to,
              "co_divisions": [k for k in current.get("co_divisions", []) if k != to]}
-    outcome, decision_id = _decided(store, profile, found, actor, route=route, comment=f"转办：{reason}", seen=seen)
-    if outcome.kind == "saved":
-        with store.transaction() as db:
-            sql.insert_transfer(db, found.sid, "转办", from_division=current.get("division"), to_division=to,
-                                reason=reason, actor=actor.name, decision_id=decision_id, before=current)
-    return outcome
+    return _decided(store, profile, found, actor, route=route, comment=f"转办：{reason}", seen=seen,
+                    then=lambda db, decision_id: sql.insert_transfer(
+                        db, found.sid, "转办", from_division=current.get("division"), to_division=to, reason=reason,
+                        actor=actor.name, decision_id=decision_id, before=current))
 
 
 def answer_transfer(store, profile, found, actor: User, *, accept: bool, reason: str, seen: int):
@@ -394,13 +285,10 @@ def answer_transfer(store, profile, found, actor: User, *, accept: bool, reason:
     if not reason:
         raise InputError("退回请写明理由")
     before = waiting.before or {"topic": found.topic, "division": waiting.from_division, "co_divisions": []}
-    outcome, decision_id = _decided(store, profile, found, actor, route=before, comment=f"退回：{reason}", seen=seen)
-    if outcome.kind == "saved":
-        with store.transaction() as db:
-            sql.insert_transfer(db, found.sid, "退回", from_division=waiting.from_division,
-                                to_division=waiting.to_division, reason=reason, actor=actor.name,
-                                decision_id=decision_id)
-    return outcome
+    return _decided(store, profile, found, actor, route=before, comment=f"退回：{reason}", seen=seen,
+                    then=lambda db, decision_id: sql.insert_transfer(
+                        db, found.sid, "退回", from_division=waiting.from_division, to_division=waiting.to_division,
+                        reason=reason, actor=actor.name, decision_id=decision_id))
 
 
 # --- comments -----------------------------------------------------------------------------------
@@ -452,12 +340,17 @@ def thread(store, sid: int) -> list[Comment]:
 
 
 def add_comment(store, profile, found, author: User, *, addressed_to: str, body: str,
-                decision_id: int | None = None) -> None:
+                decision_id: int | None = None, db=None) -> None:
+    """A comment on the suggestion; inside ``db`` when given (a 待定's thread, in its decision's transaction)."""
     body = body.strip()[:2000]
     if not body:
         raise InputError("留言不能为空")
+    addressee = _addressee(profile, addressed_to)
+    if db is not None:
+        sql.insert_comment(db, found.sid, author.name, addressee, body, decision_id)
+        return
     with store.transaction() as db:
-        sql.insert_comment(db, found.sid, author.name, _addressee(profile, addressed_to), body, decision_id)
+        sql.insert_comment(db, found.sid, author.name, addressee, body, decision_id)
 
 
 def _waits_on(user: User, addressed_to: str) -> bool:

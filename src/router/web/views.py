@@ -1,8 +1,9 @@
 """The pages: the queue, search, a suggestion and its decision, transfers and comments, one's own
 decisions, the account, and the coordinator's desk.
 
-Views parse the request, call :mod:`router.web.backend` and :mod:`router.web.collab` and render a
-template; they hold no review rule of their own. Authentication and CSRF were checked before any
+Views parse the request, call :mod:`router.web.backend`, :mod:`router.web.collab` and, for undo,
+bulk confirmation and who may decide, :mod:`router.services.review` (what the CLI calls), and render
+a template; they hold no review rule of their own. Authentication and CSRF were checked before any
 of them runs.
 
 Queue filters travel under names no decision field uses (``f_status``, ``f_topic``,
@@ -21,6 +22,7 @@ from flask import Flask, abort, current_app, g, redirect, render_template, reque
 
 from .. import accounts
 from ..errors import InputError, StoreError
+from ..services import review
 from . import backend, collab
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -65,6 +67,11 @@ def coordinator_only(view):
 
 def _visible(item) -> bool:
     return collab.visible(g.user, item, _store())
+
+
+def _may_decide(item) -> bool:
+    """:func:`router.services.review.may_decide` for the signed-in user on the division that holds now."""
+    return review.may_decide(collab.limits(g.user), collab.current_division(item))
 
 
 def _forbidden(item):
@@ -263,7 +270,7 @@ def register(app: Flask) -> None:
     def decide(sid: int):
         store, profile = _store(), _profile()
         found = _found(sid)
-        if not _visible(found):
+        if not _may_decide(found):
             return _forbidden(found)
         form = request.form
         action = form.get("action", "")
@@ -271,27 +278,30 @@ def register(app: Flask) -> None:
                  "co_divisions": form.getlist("co_divisions")}
         comment = form.get("comment", "")[:2000]
         filters = _filters(form)
+        # A 待定 reason opens a thread, addressed to whom the reviewer chose (the coordinator by default),
+        # written in the decision's transaction.
+        thread = (lambda db, decision_id: collab.add_comment(
+            store, profile, found, g.user, addressed_to=form.get("addressed_to", collab.COORDINATOR), body=comment,
+            decision_id=decision_id, db=db)) if action == "待定" else None
         outcome = backend.decide(store, profile, found, action=action, reviewer=g.user.name, route=route,
-                                 comment=comment, seen=_seen(form))
+                                 comment=comment, seen=_seen(form), divisions=collab.limits(g.user), then=thread)
+        if outcome.kind == "forbidden":  # moved out of the user's divisions since the page was read
+            return _forbidden(_found(sid))
         if outcome.kind == "conflict":
             return _conflict(found, outcome, action, route, comment, filters)
-        if outcome.kind == "saved" and action == "待定":
-            # A 待定 reason opens a thread, addressed to whom the reviewer chose (the coordinator by default).
-            from ..store import collab as sql
-
-            collab.add_comment(store, profile, found, g.user, addressed_to=form.get("addressed_to", collab.COORDINATOR),
-                               body=comment, decision_id=sql.last_decision_id(store.db, sid))
         return _after_decision(store, sid, filters, outcome.kind)
 
     @app.post("/s/<int:sid>/transfer")
     def transfer(sid: int):
         store, profile = _store(), _profile()
         found = _found(sid)
-        if not _visible(found):
+        if not _may_decide(found):
             return _forbidden(found)
         form, filters = request.form, _filters(request.form)
         outcome = collab.transfer(store, profile, found, g.user, to_division=form.get("to_division", ""),
                                   reason=form.get("reason", ""), seen=_seen(form))
+        if outcome.kind == "forbidden":
+            return _forbidden(_found(sid))
         if outcome.kind == "conflict":
             return _conflict(found, outcome, "转办", {"topic": "", "division": form.get("to_division", ""),
                                                      "co_divisions": []}, form.get("reason", ""), filters)
@@ -309,6 +319,8 @@ def register(app: Flask) -> None:
             raise InputError("请选择签收或退回")
         outcome = collab.answer_transfer(store, profile, found, g.user, accept=kind == "签收",
                                          reason=form.get("reason", ""), seen=_seen(form))
+        if outcome.kind == "forbidden":
+            return _forbidden(_found(sid))
         if outcome.kind == "conflict":
             return _conflict(found, outcome, kind, {"topic": "", "division": "", "co_divisions": []},
                              form.get("reason", ""), filters)
@@ -329,7 +341,7 @@ def register(app: Flask) -> None:
     @app.post("/undo/<int:decision_id>")
     def undo(decision_id: int):
         store = _store()
-        sid = collab.undo(store, g.user, decision_id)
+        sid = review.undo(store, decision_id, reviewer=g.user.name, origin="web:undo")
         if request.form.get("back") == "mine":
             return redirect(url_for("mine", undone=sid), code=303)
         return _back_to(sid, _filters(request.form), notice="撤销")
@@ -365,7 +377,8 @@ def register(app: Flask) -> None:
         store, profile = _store(), _profile()
         users = accounts.list_users(store)
         return render_template("coordinator.html", year=year, cover=collab.coverage(store, profile, year, users),
-                               preview=collab.bulk_preview(store, year, users), batches=collab.recent_batches(store),
+                               preview=review.unflagged_pending(store, year, users=users),
+                               batches=collab.recent_batches(store),
                                profile=profile, confirmed=request.args.get("confirmed", type=int),
                                undone=request.args.get("undone", ""), kept=request.args.get("kept", type=int))
 
@@ -379,24 +392,27 @@ def register(app: Flask) -> None:
         users = accounts.list_users(store)
         include = set(request.form.getlist("include"))
         if request.form.get("step") != "record":
-            return render_template("confirm.html", year=year, preview=collab.bulk_preview(store, year, users, include),
+            return render_template("confirm.html", year=year,
+                                   preview=review.unflagged_pending(store, year, users=users, include=include),
                                    include=include, profile=profile, error="")
         try:
             expected = int(request.form.get("expected", "-1"))
         except ValueError:
             raise InputError("表单内容无效，请刷新页面后重试") from None
         try:
-            done = collab.bulk_confirm(store, year, g.user, users, include=include, expected=expected)
+            done = review.confirm_unflagged(store, year, reviewer=g.user.name, users=users, include=include,
+                                            expected=expected)
         except InputError as exc:
-            return render_template("confirm.html", year=year, preview=collab.bulk_preview(store, year, users, include),
+            return render_template("confirm.html", year=year,
+                                   preview=review.unflagged_pending(store, year, users=users, include=include),
                                    include=include, profile=profile, error=str(exc)), 409
-        return redirect(url_for("coordinator", confirmed=done["recorded"]), code=303)
+        return redirect(url_for("coordinator", confirmed=done.count), code=303)
 
     @app.post("/coordinator/confirm-unflagged/<int:batch>/undo")
     @coordinator_only
     def undo_confirm(batch: int):
-        done = collab.bulk_undo(_store(), batch, g.user)
-        return redirect(url_for("coordinator", undone=done["taken_back"], kept=done["kept"]), code=303)
+        done = review.undo_batch(_store(), batch, reviewer=g.user.name)
+        return redirect(url_for("coordinator", undone=done.taken_back, kept=done.kept), code=303)
 
     @app.route("/coordinator/users", methods=["GET", "POST"])
     @coordinator_only
