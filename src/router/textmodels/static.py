@@ -30,7 +30,7 @@ What goes in:
   kept for measuring (``benchmarks/textmodels.py``).
 
 ``python -m router.textmodels.static build --min-freq 50000 --char-min-freq 50000 --generated 100
---no-history --out X.npz``
+--no-history --no-profiles --out X.npz``
 builds a tiny table (the tests use one to check that a build is deterministic).
 """
 
@@ -291,7 +291,8 @@ def _normal(word: str) -> str:
 
 
 def build_table(out: Path, *, min_freq: int = MIN_FREQ, char_min_freq: int = CHAR_MIN_FREQ, dimensions: int = PCA_DIMENSIONS,
-                generated: int = GENERATED, seed: int = SEED, history: bool = True, log=print) -> dict:
+                generated: int = GENERATED, seed: int = SEED, history: bool = True, profiles: bool = True,
+                log=print) -> dict:
     """Encode the vocabulary and the map's texts with the encoder; write the table to ``out``."""
     from ..semantic import SentenceEncoder, encoder_fingerprint
     from ..tokenizer import Tokenizer
@@ -312,7 +313,7 @@ def build_table(out: Path, *, min_freq: int = MIN_FREQ, char_min_freq: int = CHA
     vocabulary |= {w for w, c in freq.items() if len(w) == 1 and c >= char_min_freq and _is_word(w)}
     domain = [line.split()[0] for line in tokenizer.dictionary.read_text(encoding="utf-8").splitlines() if line.split()]
     vocabulary |= {_normal(w) for w in domain}
-    phrases = _profile_phrases()
+    phrases = _profile_phrases() if profiles else []
     history_texts = _history_texts(root)
     for text in phrases + history_texts:
         vocabulary |= set(tokenizer.content_words(text))
@@ -427,11 +428,12 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--generated", type=int, default=GENERATED)
     build.add_argument("--seed", type=int, default=SEED)
     build.add_argument("--no-history", action="store_true", help="leave the bundled history out of the build")
+    build.add_argument("--no-profiles", action="store_true", help="leave the profiles' and templates' phrases out")
     args = parser.parse_args(argv)
     out = args.out or table_path()
     try:
         meta = build_table(out, min_freq=args.min_freq, char_min_freq=args.char_min_freq, dimensions=args.dimensions, generated=args.generated,
-                           seed=args.seed, history=not args.no_history,
+                           seed=args.seed, history=not args.no_history, profiles=not args.no_profiles,
                            log=lambda m: print(m, file=sys.stderr, flush=True))
     except ModelError as exc:
         print(f"错误：{exc}", file=sys.stderr)
