@@ -38,7 +38,7 @@ import real  # noqa: E402  (benchmarks/real.py: the dev set's measures)
 import run  # noqa: E402  (benchmarks/run.py: teddy2020 loading, machine and versions)
 
 RESULTS = HERE / "results" / "textmodels.json"
-MEANINGS = ("encoder", "static")
+MEANINGS = ("encoder", "static", "static-then-encoder")
 SPEED_ITEMS = 5000
 
 
@@ -183,10 +183,47 @@ def run_speed(quick: bool) -> dict:
         semantic._SEEN.clear()
         timings["jieba + sentence encoder"] = timings["jieba alone (content words)"] + timings[
             "sentence encoder alone (no cache)"]
+    # Routing as a whole (tokens, features, classifiers, priors): the default model trained on
+    # the bundled history with each meaning model, deciding the same texts.
+    from router.history import read_history, to_examples
+    from router.model import RouterModel
+    from router.profile import load_profile
+
+    profile = load_profile()
+    items = []
+    for path in real.HISTORY:
+        items.extend(read_history(path, profile))
+    examples = to_examples(items)
+    shares = {}
+    for meaning in MEANINGS:
+        model = RouterModel.from_profile(profile, meaning=meaning).fit(examples, profile, tokenizer)
+        semantic._SEEN.clear()
+        calls = _count_encoder_calls(model)
+        start = time.perf_counter()
+        model.decide(texts)
+        timings[f"default model, decide ({meaning})"] = time.perf_counter() - start
+        shares[meaning] = round(calls() / n, 3)
+    semantic._SEEN.clear()
     jieba_s = timings["jieba alone (content words)"]
-    return {"items": n, "text": "title + body (teddy2020 messages with a body)",
+    return {"items": n, "text": "title + body (teddy2020 messages with a body)", "encoder_share": shares,
             "rows": {k: {"seconds": round(v, 3), "texts_per_second": round(n / v, 1),
                          "ratio_to_jieba": round(jieba_s / v, 3)} for k, v in timings.items()}}
+
+
+def _count_encoder_calls(model):
+    """Count the texts the model's sentence encoder reads from now on (a callable returns the count)."""
+    encoder = model.features_.encoder_
+    count = [0]
+    if encoder is None or getattr(encoder, "kind", "encoder") == "static":
+        return lambda: 0
+    original = encoder.encode
+
+    def counting(texts):
+        count[0] += len(texts)
+        return original(texts)
+
+    encoder.encode = counting
+    return lambda: count[0]
 
 
 # --------------------------------------------------------------------------- report
@@ -227,7 +264,8 @@ def markdown(result: dict) -> str:
                   "| what | seconds | texts/s | against jieba alone |", "| --- | --- | --- | --- |"]
         for name, r in s["rows"].items():
             lines.append(f"| {name} | {r['seconds']:.2f} | {r['texts_per_second']:,.0f} | {r['ratio_to_jieba']:.2f}× |")
-        lines.append("")
+        lines += ["", "Share of texts the encoder read while deciding: " + ", ".join(
+            f"{k} {v:.0%}" for k, v in s.get("encoder_share", {}).items()), ""]
     return "\n".join(lines)
 
 

@@ -175,6 +175,9 @@ class RouterModel:
         self.topic_prior_ = Prototypes(self.features_, topic_phrases, self.tokens_of)
         self.division_prior_ = Prototypes(self.features_, division_phrases, self.tokens_of)
         self.rules_ = self._rules(profile)
+        # Where a static table routes first, the encoder reads the texts whose topic is unsure
+        # as review would call it (the profile's threshold and margin).
+        self.unsure_ = (profile.threshold, profile.margin)
         self.topic_model_ = _LabelModel(self.topics_, C=self.C, large=large)
         self.division_model_ = _LabelModel(self.divisions_, C=self.C, large=large)
         self.n_examples_ = len(examples)
@@ -182,7 +185,7 @@ class RouterModel:
         self.blend_evidence_ = {}
         self.history_weight_ = 0.0
         if examples:
-            X = self.features_.transform(tokens, texts + title_texts)
+            X = self.features_.transform(tokens, texts + title_texts, exact=True)
             weights = np.array([e.weight for e in examples] * (2 if title_texts else 1), dtype=float)
             topics = [e.topic for e in examples] * (2 if title_texts else 1)
             divisions = [e.division for e in examples] * (2 if title_texts else 1)
@@ -308,6 +311,8 @@ class RouterModel:
         if X is None:
             X = self.features(texts, tokens)
         w = self.history_weight_
+        if self.features_.refines:
+            X = self._refined(X, texts, w)
         topic_p, div_p, parts = self._blend(w, self.topic_model_.proba(X), self.topic_prior_.proba(X),
                                             self.division_model_.proba(X), self.division_prior_.proba(X))
         topic_p, div_p = self._precedents(X, topic_p, div_p)
@@ -329,6 +334,23 @@ class RouterModel:
             )
             for i in range(len(texts))
         ]
+
+    def _refined(self, X, texts, w):
+        """``X`` with the encoder's vectors on the rows the static table left unsure.
+
+        Unsure as review calls it: the topic or the lead division below the profile's
+        threshold, or within its margin of the runner-up.
+        """
+        topic_p, div_p, _ = self._blend(w, self.topic_model_.proba(X), self.topic_prior_.proba(X),
+                                        self.division_model_.proba(X), self.division_prior_.proba(X))
+        threshold, margin = getattr(self, "unsure_", (0.5, 0.08))
+        unsure = np.zeros(X.shape[0], dtype=bool)
+        for p in (topic_p, div_p):
+            ranked = np.sort(p, axis=1)
+            unsure |= ranked[:, -1] < threshold
+            if ranked.shape[1] > 1:
+                unsure |= ranked[:, -1] - ranked[:, -2] < margin
+        return self.features_.refine(X, texts, unsure)
 
     def _precedents(self, X, topic_p, div_p):
         """Move each row towards the confirmed route of a past suggestion that files the same ask."""

@@ -184,7 +184,7 @@ def verify_model(folder: Path, profile: Profile | None = None) -> dict:
         )
     from .textmodels import verify_meaning
 
-    verify_meaning((manifest.get("text_models") or {}).get("semantic"), folder)
+    verify_meaning(manifest.get("text_models"), folder)
     have = _versions()
     made_sklearn = str(manifest.get("versions", {}).get("scikit-learn", ""))
     if _version_tuple(made_sklearn)[:2] != _version_tuple(have["scikit-learn"])[:2]:

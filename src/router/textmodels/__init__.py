@@ -11,8 +11,11 @@ similar-suggestion search and near-duplicate marks all read, computed once per t
   history has seen. Either the sentence encoder itself (``"encoder"``,
   :class:`router.semantic.SentenceEncoder`, about 13 ms a text) or the static table distilled
   from it (``"static"``, :class:`router.textmodels.static.StaticMeaning`: a weighted mean of
-  word vectors mapped back into the encoder's space, at jieba's speed). ``meaning`` selects
-  it; the manifest records which one and its checksum.
+  word vectors mapped back into the encoder's space, at jieba's speed), or both
+  (``"static-then-encoder"``: the classifiers and priors learn from the encoder's vectors;
+  routing reads the static table's and calls the encoder only for the texts whose topic is
+  then unsure, see :meth:`TextFeatures.refine`). ``meaning`` selects it; the manifest
+  records which ones and their checksums.
 
 Which forms are used is chosen once, by the amount of labelled data (``LARGE_HISTORY``);
 which meaning model each form uses is a model setting (``MEANING``, ``LARGE_MEANING``).
@@ -54,7 +57,7 @@ LARGE_HISTORY = 1000
 # existed (15 times jieba's time on a body); the static table costs about what jieba does.
 MEANING = "encoder"
 LARGE_MEANING = None
-MEANING_KINDS = ("encoder", "static")
+MEANING_KINDS = ("encoder", "static", "static-then-encoder")
 # Weight of the sentence vector beside the unit-length TF-IDF row in the classifiers' input.
 SEMANTIC_WEIGHT = 1.0
 # Softmax temperatures of the priors: TF-IDF cosines to label texts are small (0 to 0.3);
@@ -90,6 +93,8 @@ class TextFeatures:
         self.n_sparse_ = len(self.sparse_.names_)
         self.encoder_ = None
         self.encoder_fingerprint_ = None
+        self.fast_ = None  # the static table that routing reads first ("static-then-encoder")
+        self.fast_fingerprint_ = None
         self.scale_ = max(self.semantic_weight, 1e-3)
         if self.semantic and self.meaning == "static":
             from .static import StaticMeaning
@@ -101,22 +106,49 @@ class TextFeatures:
 
             self.encoder_ = SentenceEncoder()
             self.encoder_fingerprint_ = encoder_fingerprint()
+            if self.meaning == "static-then-encoder":
+                from .static import StaticMeaning
+
+                self.fast_ = StaticMeaning()
+                self.fast_fingerprint_ = self.fast_.fingerprint()
         return self
 
-    def meaning_rows(self, tokens: list[list[str]], texts: list[str]) -> np.ndarray:
-        """Unit meaning vectors of the texts: the static table reads the tokens, the encoder the texts."""
+    def meaning_rows(self, tokens: list[list[str]], texts: list[str], *, exact: bool = False) -> np.ndarray:
+        """Unit meaning vectors of the texts: the static table reads the tokens, the encoder the texts.
+
+        With a static table in front of the encoder, it answers unless ``exact`` (training).
+        """
+        fast = getattr(self, "fast_", None)
+        if fast is not None and not exact:
+            return fast.encode_tokens(tokens)
         if getattr(self.encoder_, "kind", "encoder") == "static":
             return self.encoder_.encode_tokens(tokens)
         return self.encoder_.encode(texts)
 
-    def transform(self, tokens: list[list[str]], texts: list[str]) -> sp.csr_matrix:
+    def transform(self, tokens: list[list[str]], texts: list[str], *, exact: bool = False) -> sp.csr_matrix:
+        """One row per text; ``exact`` (training) reads the encoder even where a static table is in front."""
         X = self.sparse_.transform(tokens, self._char_texts(tokens, texts))
         if self.encoder_ is None:
             return X
         # A zero-weight block still travels (the priors and similar search read it), scaled
         # back by the weight where it is read.
-        meaning = self.meaning_rows(tokens, texts) * self.scale_
+        meaning = self.meaning_rows(tokens, texts, exact=exact) * self.scale_
         return sp.hstack([X, sp.csr_matrix(meaning)], format="csr", dtype=np.float32)
+
+    @property
+    def refines(self) -> bool:
+        """Whether routing reads a static table first and the encoder where the topic is unsure."""
+        return getattr(self, "fast_", None) is not None
+
+    def refine(self, X, texts: list[str], rows: np.ndarray) -> sp.csr_matrix:
+        """``X`` with the encoder's vectors in place of the static table's on ``rows``."""
+        rows = np.flatnonzero(rows)
+        if not self.refines or not len(rows):
+            return X
+        X = sp.csr_matrix(X, copy=True).tolil()
+        exact = self.encoder_.encode([texts[i] for i in rows]) * self.scale_
+        X[rows, self.n_sparse_:] = exact
+        return X.tocsr()
 
     def word_block(self, X) -> sp.csr_matrix:
         return sp.csr_matrix(X)[:, : self.n_words_]
@@ -137,6 +169,8 @@ class TextFeatures:
         kinds = {"sparse": "tfidf-words+chars" + ("-title" if self.large else "")}
         if self.encoder_fingerprint_:
             kinds["semantic"] = self.encoder_fingerprint_
+        if getattr(self, "fast_fingerprint_", None):
+            kinds["semantic_first"] = self.fast_fingerprint_
         return kinds
 
 
@@ -182,8 +216,14 @@ class Prototypes:
         return self.sparse_[:, : self.n_words_].toarray() * self.words_scale_
 
 
-def verify_meaning(recorded: dict | None, folder) -> None:
-    """Refuse a model whose meaning model (encoder or static table) differs from the installed one."""
+def verify_meaning(text_models: dict | None, folder) -> None:
+    """Refuse a model whose meaning models (encoder, static table) differ from the installed ones."""
+    text_models = text_models or {}
+    if text_models.get("semantic_first"):
+        from .static import verify_static
+
+        verify_static(text_models["semantic_first"], folder)
+    recorded = text_models.get("semantic")
     if not recorded:
         return
     if recorded.get("kind") == "static":
