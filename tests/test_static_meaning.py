@@ -141,3 +141,33 @@ def test_training_without_a_table_says_how_to_build_it(profile, tokenizer, tmp_p
     monkeypatch.setattr(static_module, "table_path", lambda: tmp_path / "gone.npz")
     with pytest.raises(ModelError, match="python -m router.textmodels.static build"):
         RouterModel.from_profile(profile, meaning="static").fit([], profile, tokenizer)
+
+
+def test_static_then_encoder_reads_the_encoder_only_where_unsure(profile, tokenizer, tmp_path):
+    from router.model import RouterModel
+    from router.registry import load_model, read_manifest, save_model
+
+    model = RouterModel.from_profile(profile, meaning="static-then-encoder").fit([], profile, tokenizer)
+    folder = save_model(model, tmp_path / "hybrid", profile=profile, data_sha256="", years=[], scores={}, sources=[])
+    text_models = read_manifest(folder)["text_models"]
+    assert text_models["semantic_first"]["kind"] == "static" and text_models["semantic"]["package"]
+    model = load_model(folder, profile)
+    read = []
+    encode = model.features_.encoder_.encode
+    model.features_.encoder_.encode = lambda texts: read.extend(texts) or encode(texts)
+    texts = ["关于加快农村公路建设的建议", "关于进一步做好有关工作的建议"]
+    decisions = model.decide(texts)
+    assert len(decisions) == 2 and set(read) <= set(texts)
+    assert "关于进一步做好有关工作的建议" in read  # nothing in it says what it asks: unsure
+
+
+def test_static_then_encoder_refuses_a_changed_table(profile, tokenizer, tmp_path, monkeypatch):
+    import router.textmodels.static as static_module
+    from router.model import RouterModel
+    from router.registry import load_model, save_model
+
+    model = RouterModel.from_profile(profile, meaning="static-then-encoder").fit([], profile, tokenizer)
+    folder = save_model(model, tmp_path / "hybrid", profile=profile, data_sha256="", years=[], scores={}, sources=[])
+    monkeypatch.setattr(static_module, "table_path", lambda: tmp_path / "gone.npz")
+    with pytest.raises(ModelError, match="python -m router.textmodels.static build"):
+        load_model(folder, profile)
