@@ -38,7 +38,7 @@ import real  # noqa: E402  (benchmarks/real.py: the dev set's measures)
 import run  # noqa: E402  (benchmarks/run.py: teddy2020 loading, machine and versions)
 
 RESULTS = HERE / "results" / "textmodels.json"
-MEANINGS = ("encoder", "static", "static-then-encoder")
+MEANINGS = ("encoder", "encoder-titles", "static", "static-then-encoder")
 SPEED_ITEMS = 5000
 
 
@@ -251,7 +251,8 @@ def markdown(result: dict) -> str:
         lines.append("")
     if "teddy" in result:
         t = result["teddy"]
-        lines += [f"**teddy2020, large form** ({t['items']} messages, title + body, {t['protocol']})", "",
+        lines += [f"**teddy2020, large form** ({t['items']} messages, title + body, {t['protocol']}; measured "
+                  f"{t.get('measured', {}).get('at', '')} at {t.get('measured', {}).get('commit', '')})", "",
                   "| meaning model | accuracy | macro-F1 | folds' macro-F1 | train s/fold (max) |",
                   "| --- | --- | --- | --- | --- |"]
         for name, r in t["by_meaning"].items():
@@ -292,6 +293,15 @@ def main(argv: list[str] | None = None) -> int:
         result["teddy"] = run_teddy(args.quick, args.large_encoder)
     if "speed" in parts:
         result["speed"] = run_speed(args.quick)
+    for part in parts:
+        result[part]["measured"] = {"commit": result["versions"]["commit"],
+                                    "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    if args.json.is_file():
+        # Parts not run this time are kept from the last run that measured them (each says when).
+        earlier = json.loads(args.json.read_text(encoding="utf-8"))
+        for part in ("dev", "teddy", "speed"):
+            if part not in parts and part in earlier:
+                result[part] = earlier[part]
     print(markdown(result))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
