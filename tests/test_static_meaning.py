@@ -171,3 +171,22 @@ def test_static_then_encoder_refuses_a_changed_table(profile, tokenizer, tmp_pat
     monkeypatch.setattr(static_module, "table_path", lambda: tmp_path / "gone.npz")
     with pytest.raises(ModelError, match="python -m router.textmodels.static build"):
         load_model(folder, profile)
+
+
+def test_small_form_encoder_reads_titles_alone(profile, tokenizer):
+    from router.model import RouterModel
+    from router.semantic import meaning_text
+
+    assert meaning_text("关于修建村道的建议\n村民出行困难，雨天泥泞", 0) == "修建村道"
+    assert meaning_text("关于修建村道的建议\n村民出行困难", 60) == "修建村道。村民出行困难"
+    model = RouterModel.from_profile(profile).fit([], profile, tokenizer)
+    assert model.features_.describe()["semantic_reads"] == "title"
+
+
+def test_bundled_model_pickled_before_the_setting_still_reads_the_body_opening(profile):
+    from router.office import bundled_models_dir
+    from router.registry import current_model_dir, load_model
+
+    model = load_model(current_model_dir(bundled_models_dir()), profile)
+    assert model.features_.encoder_.body_chars == 60
+    assert len(model.decide(["关于加快农村公路建设的建议\n村民出行困难"])) == 1
