@@ -117,7 +117,7 @@ class RouterModel:
         self.large_history = large_history
         self.semantic = semantic
         self.semantic_weight = semantic_weight
-        # The meaning model of each form ("encoder", "static"; None: none in the large form).
+        # The meaning model of each form (textmodels.MEANING_KINDS; None: none in the large form).
         self.meaning = meaning
         self.large_meaning = large_meaning
         self.tokenizer = None
@@ -175,8 +175,8 @@ class RouterModel:
         self.topic_prior_ = Prototypes(self.features_, topic_phrases, self.tokens_of)
         self.division_prior_ = Prototypes(self.features_, division_phrases, self.tokens_of)
         self.rules_ = self._rules(profile)
-        # Where a static table routes first, the encoder reads the texts whose topic is unsure
-        # as review would call it (the profile's threshold and margin).
+        # Where a static table routes first ("static-then-encoder"), the encoder reads the
+        # texts whose topic or lead division is unsure as review would call it.
         self.unsure_ = (profile.threshold, profile.margin)
         self.topic_model_ = _LabelModel(self.topics_, C=self.C, large=large)
         self.division_model_ = _LabelModel(self.divisions_, C=self.C, large=large)
