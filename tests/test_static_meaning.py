@@ -173,14 +173,16 @@ def test_static_then_encoder_refuses_a_changed_table(profile, tokenizer, tmp_pat
         load_model(folder, profile)
 
 
-def test_small_form_encoder_reads_titles_alone(profile, tokenizer):
+def test_encoder_titles_reads_titles_alone_and_the_default_the_body_opening(profile, tokenizer):
     from router.model import RouterModel
     from router.semantic import meaning_text
 
     assert meaning_text("关于修建村道的建议\n村民出行困难，雨天泥泞", 0) == "修建村道"
     assert meaning_text("关于修建村道的建议\n村民出行困难", 60) == "修建村道。村民出行困难"
-    model = RouterModel.from_profile(profile).fit([], profile, tokenizer)
+    model = RouterModel.from_profile(profile, meaning="encoder-titles").fit([], profile, tokenizer)
     assert model.features_.describe()["semantic_reads"] == "title"
+    model = RouterModel.from_profile(profile).fit([], profile, tokenizer)
+    assert model.features_.describe()["semantic_reads"] == "title + 60 characters of body"
 
 
 def test_bundled_model_pickled_before_the_setting_still_reads_the_body_opening(profile):

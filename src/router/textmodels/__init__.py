@@ -55,15 +55,17 @@ __all__ = ["TextFeatures", "Prototypes", "LARGE_HISTORY", "SEMANTIC_WEIGHT", "ME
 # never on which data set is being learned.
 LARGE_HISTORY = 1000
 # The meaning model of each form, as benchmarks/textmodels.py measured them side by side:
-# - small form: the encoder on titles alone. On the 113 real titles it routed topics as well
-#   as the encoder on title + body opening (0.832 against 0.823; right among the rest 0.912
-#   against 0.915; cold start and templates the same) at a third of its cost on texts with a
-#   body. The static table alone lost 0.05 topic accuracy (0.770); the static table with the
-#   encoder where unsure kept topic accuracy but let more wrong routes past review (right
-#   among the rest 0.877), and on off-domain bodies the encoder still read 88 % of texts.
+# - small form: the encoder on the title and the body's opening. On the 113 real titles
+#   (titles only) the encoder on titles alone ("encoder-titles") routed as well (topic 0.832
+#   against 0.823) at a third of the cost on texts with a body, but on the bundled written
+#   intake, whose bodies name the department, it lost lead divisions (94 -> 91 of 98; the
+#   walkthrough's 2021 promotion score 0.980 -> 0.908). The static table alone lost 0.05
+#   topic accuracy on the real titles (0.770); the static table with the encoder where
+#   unsure kept topic accuracy but let more wrong routes past review (right among the rest
+#   0.877 against 0.915), and on off-domain bodies the encoder still read 87 % of texts.
 # - large form: none. The static table as extra features beside NB-SVM's words moved
 #   teddy2020 macro-F1 by +0.001 (0.9337 against 0.9326) for 2.7 times the training time.
-MEANING = "encoder-titles"
+MEANING = "encoder"
 LARGE_MEANING = None
 MEANING_KINDS = ("encoder", "encoder-titles", "static", "static-then-encoder")
 # Weight of the sentence vector beside the unit-length TF-IDF row in the classifiers' input.

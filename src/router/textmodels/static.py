@@ -33,7 +33,7 @@ What it is worth (``benchmarks/textmodels.py``; figures in ``benchmarks/results/
 on held-out map texts its vectors have cosine 0.76 to the encoder's (0.45 without the map); it
 costs about 1 % of jieba's time on the same texts. On the 113 real titles the default model
 routes topics at 0.770 with it against 0.823 with the encoder, so the small form keeps the
-encoder (on titles); beside NB-SVM in the large form it added +0.001 macro-F1 on teddy2020.
+encoder; beside NB-SVM in the large form it added +0.001 macro-F1 on teddy2020.
 It is ready where speed matters more than those points (``RouterModel(meaning="static")``).
 
 ``python -m router.textmodels.static build --min-freq 50000 --char-min-freq 50000 --generated 100
