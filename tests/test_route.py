@@ -16,9 +16,13 @@ JSONL_KEYS = ["id", "title", "topic", "topic_name", "topic_confidence", "topics"
               "deadline"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def e2e(tmp_path_factory, trained_models):
-    """A seeded run: train on 2017-2019 (the session's model), evaluate on all four years, route the 2021 intake."""
+    """A seeded run: train on 2017-2019 (the session's model), evaluate on all four years, route the 2021 intake.
+
+    Session-scoped, and its tests in one xdist_group: a module-scoped fixture is torn down whenever a
+    worker runs another module's test in between, which is why the group alone did not make it run once.
+    """
     from click.testing import CliRunner
 
     runner = CliRunner()
