@@ -30,6 +30,10 @@ DIMENSIONS = 512
 # Titles carry the ask; a body is cut to its opening, where a suggestion states what it wants.
 # The encoder's time grows with the length (a 600-character body costs 15 titles).
 BODY_CHARS = 60
+# A title longer than this (a pasted body, a hostile cell of 100,000 characters) is read to here:
+# the encoder's pure-Python tokenizer and its attention grow with the length, and real titles
+# are a tenth of it.
+TITLE_CHARS = 200
 BATCH = 64
 # Texts whose vectors one encoder keeps in memory (512 float32 each: 20,000 is 40 MB).
 SEEN_MAX = 20000
@@ -75,7 +79,7 @@ _NUMBER_MARK = re.compile(r"第?[0-9０-９]+号|[《》“”\"]")
 def meaning_text(text: str, body_chars: int = BODY_CHARS) -> str:
     """What the encoder reads: the title without 《关于……的建议》 and numbers, and the body's opening."""
     title, _, body = (text or "").partition("\n")
-    title = _NUMBER_MARK.sub("", title).strip()
+    title = _NUMBER_MARK.sub("", title[: TITLE_CHARS * 2]).strip()[:TITLE_CHARS]
     title = _BOILERPLATE.sub("", title).strip() or title
     body = body.strip()[:body_chars]
     return f"{title}。{body}" if body else title
