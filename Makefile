@@ -7,7 +7,7 @@ HISTORY := data/history_2017.xlsx data/history_2018.xlsx data/history_2019.xlsx 
 # The default model ships inside the package, so that `router route` works after `pip install` anywhere.
 BUNDLED := src/router/resources/models
 
-.PHONY: route test test-all browser model evaluate bench docs clean
+.PHONY: route test browser model evaluate bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,15 +32,12 @@ browser:
 	  else echo "browser tests will be skipped: install chromium and chromium-driver (as root: apt-get install chromium chromium-driver)"; fi; \
 	fi
 
-# Fixtures that train or evaluate run once per run, shared by the xdist workers under a file lock
-# (tests/conftest.py); xdist_group cannot do it under pytest 9. Tests marked slow run only in
-# test-all, which .ci/run uses: the whole suite.
-PYTEST := $(BIN)/python -m pytest -q -n auto
+# The whole suite, the command README names and .ci/run calls. Fixtures that train or evaluate
+# run once per run, shared by the xdist workers under a file lock (tests/conftest.py);
+# xdist_group cannot do it under pytest 9. While developing, `-m "not slow"` leaves out the
+# tests marked slow.
 test: $(STAMP) browser
-	$(PYTEST) -m "not slow"
-
-test-all: $(STAMP) browser
-	$(PYTEST)
+	$(BIN)/python -m pytest -q -n auto
 
 # Retrain the bundled default model (inside the package) from the bundled history and make it current.
 model: $(STAMP)

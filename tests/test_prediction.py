@@ -151,7 +151,7 @@ def _route_in_process(args, cwd):
     assert done.returncode == 0, done.stderr[-2000:]
 
 
-@pytest.mark.slow  # four routes of the intake as new processes; .ci/run (make test-all) runs it
+@pytest.mark.slow  # four routes of the intake as new processes
 def test_two_jobs_write_the_same_tables_as_one(tmp_path):
     """--jobs 2 forks workers that send back their rows; the tables equal one process's, byte for byte
     (CSV) and cell for cell apart from the routing time (XLSX: similar suggestions, duplicates and all)."""
