@@ -38,3 +38,25 @@ def table_header(sheet) -> tuple[int, list]:
         if "建议标识" in row:
             return number, list(row)
     raise AssertionError("no header row")
+
+
+def edit_table(table, changes):
+    """Fill cells of the sheet 交办任务表 as a reviewer would: {seq: {header: value}}."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(table)
+    sheet = book["交办任务表"]
+    at, header = table_header(sheet)
+    for seq, values in changes.items():
+        for name, value in values.items():
+            sheet.cell(at + seq, header.index(name) + 1, value)
+    book.save(table)
+
+
+def table_row(table, seq):
+    """Row ``seq`` of the sheet 交办任务表 as {header: value}."""
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(table)["交办任务表"]
+    at, header = table_header(sheet)
+    return dict(zip(header, [c.value for c in sheet[at + seq]]))

@@ -17,7 +17,7 @@ import openpyxl
 import pytest
 
 from conftest import HISTORY, INTAKE, invoke
-from helpers import SAMPLE, table_header, write_csv
+from helpers import SAMPLE, edit_table, table_row, write_csv
 from router.accounts import add_user
 from router.store import Store
 from router.web import create_app
@@ -106,25 +106,9 @@ def _web(client, sid, action, *, route=None, comment="", seen=None, profile=None
     return client.post(f"/s/{sid}/decide", data=data)
 
 
-def _edit(table, changes):
-    book = openpyxl.load_workbook(table)
-    sheet = book["交办任务表"]
-    at, header = table_header(sheet)
-    for seq, values in changes.items():
-        for name, value in values.items():
-            sheet.cell(at + seq, header.index(name) + 1, value)
-    book.save(table)
-
-
-def _table_row(table, seq):
-    sheet = openpyxl.load_workbook(table)["交办任务表"]
-    at, header = table_header(sheet)
-    return dict(zip(header, [c.value for c in sheet[at + seq]]))
-
-
 def _seq_of(table, number) -> int:
     seq = 1
-    while _table_row(table, seq)["建议号"] != number:
+    while table_row(table, seq)["建议号"] != number:
         seq += 1
     return seq
 
@@ -160,7 +144,7 @@ def test_agree_to_a_fresh_route_on_every_surface(runner, office, profile):
 
     if table == terminal:
         table = next(n for n in ("101", "102", "103") if n not in (web, terminal))
-    _edit(office["table"], {_seq_of(office["table"], table): {"复核": "同意"}})
+    edit_table(office["table"], {_seq_of(office["table"], table): {"复核": "同意"}})
     assert invoke(runner, ["accept", office["table"], "--store", office["store"]]).exit_code == 0
     assert _row(office["store"], table)["latest"] == ("同意", _row(office["store"], table)["suggested"], "")
 
@@ -190,7 +174,7 @@ def test_agree_after_a_transfer_keeps_the_transfer_on_every_surface(runner, offi
     # accept: a table routed after the transfer shows it; 同意 there agrees with it.
     again = office["tmp"] / "again.xlsx"
     assert invoke(runner, ["route", office["intake"], "-o", again, "--date", "2021-02-20", "--store", store]).exit_code == 0
-    _edit(again, {_seq_of(again, "101"): {"复核": "同意", "复核人": "李四"}})
+    edit_table(again, {_seq_of(again, "101"): {"复核": "同意", "复核人": "李四"}})
     result = invoke(runner, ["accept", again, "--store", store])
     assert result.exit_code == 0, result.output
     assert _row(store, "101")["latest"][:2] == ("同意", moved)
@@ -198,8 +182,8 @@ def test_agree_after_a_transfer_keeps_the_transfer_on_every_surface(runner, offi
     # tracking: a 转办 is a 修改 by the same rules; the web's 同意 after it keeps it.
     other = _row(store, "102")
     target = _other(profile, other["suggested"]["division"])
-    _edit(again, {seq: {"办理类型": "主办"} for seq in (1, 2, 3)})  # the route filled in 交办日期
-    _edit(again, {_seq_of(again, "102"): {"转办处室": profile.division(target).name}})
+    edit_table(again, {seq: {"办理类型": "主办"} for seq in (1, 2, 3)})  # the route filled in 交办日期
+    edit_table(again, {_seq_of(again, "102"): {"转办处室": profile.division(target).name}})
     result = invoke(runner, ["track", "import", again, "--store", store, "--year", "2021"])
     assert result.exit_code == 0, result.output
     assert _row(store, "102")["latest"][0] == "修改" and _row(store, "102")["latest"][1]["division"] == target
@@ -227,7 +211,7 @@ def test_an_unchanged_correction_is_agreement_on_every_surface(runner, office, p
 
     table = next(n for n in ("102", "103") if n != terminal)
     suggested = _row(store, table)["suggested"]
-    _edit(office["table"], {_seq_of(office["table"], table): {"复核": "修改", "复核意见": "核对无误",
+    edit_table(office["table"], {_seq_of(office["table"], table): {"复核": "修改", "复核意见": "核对无误",
                                                               **_names(profile, suggested)}})
     result = invoke(runner, ["accept", office["table"], "--store", store])
     assert result.exit_code == 0, result.output
@@ -236,8 +220,8 @@ def test_an_unchanged_correction_is_agreement_on_every_surface(runner, office, p
 
     # tracking: a 转办 to the division that holds already records nothing.
     before = _total(store)
-    _edit(office["table"], {seq: {"办理类型": "主办"} for seq in (1, 2, 3)})  # the route filled in 交办日期
-    _edit(office["table"], {_seq_of(office["table"], table): {"转办处室": profile.division(suggested["division"]).name}})
+    edit_table(office["table"], {seq: {"办理类型": "主办"} for seq in (1, 2, 3)})  # the route filled in 交办日期
+    edit_table(office["table"], {_seq_of(office["table"], table): {"转办处室": profile.division(suggested["division"]).name}})
     result = invoke(runner, ["track", "import", office["table"], "--store", store, "--year", "2021"])
     assert result.exit_code == 0, result.output
     assert _total(store) == before
@@ -255,7 +239,7 @@ def test_pending_without_a_reason_is_refused_on_every_surface(runner, office, pr
     result = _terminal(runner, office, "d\n\nq\n")
     assert result.exit_code == 0 and "待定请写明原因；本条未记录，请重新决定" in result.output
 
-    _edit(office["table"], {1: {"复核": "待定"}})
+    edit_table(office["table"], {1: {"复核": "待定"}})
     result = invoke(runner, ["accept", office["table"], "--store", store])
     assert result.exit_code == 1
     assert "row 2, column 复核意见: 待定请写明原因" in result.output
@@ -293,7 +277,7 @@ def test_an_older_copy_lists_conflicts_on_accept_and_web_download(runner, office
     state = {k: v for k, v, *_ in openpyxl.load_workbook(fresh)["路由信息"].iter_rows(min_row=2, values_only=True)}
     with Store.open(store) as opened:
         assert state["存储标识"] == opened.store_id
-    key = _table_row(fresh, _seq_of(fresh, "101"))["建议标识"]
+    key = table_row(fresh, _seq_of(fresh, "101"))["建议标识"]
     assert json.loads(key)[1:] == [2021, "101", 1]  # the identity, not a content hash
 
     # The older download (同意 of the suggested route) conflicts with the newer 修改.
@@ -303,7 +287,7 @@ def test_an_older_copy_lists_conflicts_on_accept_and_web_download(runner, office
     assert _row(store, "101")["latest"][:2] == ("修改", moved)
 
     # The older route table too.
-    _edit(office["table"], {_seq_of(office["table"], "101"): {"复核": "同意"}})
+    edit_table(office["table"], {_seq_of(office["table"], "101"): {"复核": "同意"}})
     result = invoke(runner, ["accept", office["table"], "--store", store])
     assert "1 行冲突，未记录" in result.output
     assert _row(store, "101")["latest"][:2] == ("修改", moved)
@@ -317,7 +301,7 @@ def test_a_table_from_another_store_is_refused(runner, office, profile):
     other_table = office["tmp"] / "other.xlsx"
     assert invoke(runner, ["route", office["intake"], "-o", other_table, "--date", "2021-02-20",
                            "--store", other]).exit_code == 0
-    _edit(other_table, {1: {"复核": "同意", "办理类型": "主办"}})
+    edit_table(other_table, {1: {"复核": "同意", "办理类型": "主办"}})
     for command in (["accept", other_table], ["track", "import", other_table, "--year", "2021"]):
         result = invoke(runner, [*command, "--store", office["store"]])
         assert result.exit_code == 1, result.output
@@ -329,7 +313,7 @@ def test_a_table_from_another_store_is_refused(runner, office, profile):
         add_user(opened, profile, "张三", role="coordinator", password=PASSWORD)
     download = office["tmp"] / "download.xlsx"
     download.write_bytes(_client({"store": other}, profile).get("/coordinator/table.xlsx").data)
-    _edit(download, {1: {"复核": "同意"}})
+    edit_table(download, {1: {"复核": "同意"}})
     result = invoke(runner, ["accept", download, "--store", office["store"]])
     assert result.exit_code == 1 and "这张表是另一个历史库分办写出的" in result.output
 

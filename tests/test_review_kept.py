@@ -5,23 +5,7 @@ import shutil
 import openpyxl
 
 from conftest import invoke
-from helpers import SAMPLE, table_header, write_csv
-
-
-def _edit(table, changes):
-    book = openpyxl.load_workbook(table)
-    sheet = book["交办任务表"]
-    at, header = table_header(sheet)
-    for seq, values in changes.items():
-        for name, value in values.items():
-            sheet.cell(at + seq, header.index(name) + 1, value)
-    book.save(table)
-
-
-def _row(table, seq):
-    sheet = openpyxl.load_workbook(table)["交办任务表"]
-    at, header = table_header(sheet)
-    return dict(zip(header, [c.value for c in sheet[at + seq]]))
+from helpers import SAMPLE, edit_table, table_header, table_row, write_csv
 
 
 def _other_division(name):
@@ -39,7 +23,7 @@ def _routed(runner, tmp_path):
 
 def test_route_refuses_to_overwrite_review_entries(runner, tmp_path):
     intake, table, store = _routed(runner, tmp_path)
-    _edit(table, {2: {"复核": "同意", "复核人": "张三"}})
+    edit_table(table, {2: {"复核": "同意", "复核人": "张三"}})
     before = table.read_bytes()
     refused = invoke(runner, ["route", intake, "-o", table, "--date", "2021-02-20", "--store", store])
     assert refused.exit_code == 1
@@ -52,7 +36,7 @@ def test_route_refuses_to_overwrite_review_entries(runner, tmp_path):
     again = invoke(runner, ["route", intake, "-o", table, "--date", "2021-02-20", "--store", store])
     assert again.exit_code == 0, again.output
     assert "沿用人工确认 1 条" in again.output
-    shown = _row(table, 2)
+    shown = table_row(table, 2)
     assert (shown["复核"], shown["复核人"], shown["路由来源"]) == ("同意", "张三", "人工确认")
     assert shown["主题置信度"] == shown["处室置信度"] == "人工确认"
     assert shown["判断依据"] == "人工确认（张三）"
@@ -60,13 +44,13 @@ def test_route_refuses_to_overwrite_review_entries(runner, tmp_path):
 
 def test_rerouted_table_shows_the_human_route(runner, tmp_path):
     intake, table, store = _routed(runner, tmp_path)
-    first = _row(table, 1)
+    first = table_row(table, 1)
     corrected = _other_division(first["建议主办处室"])
-    _edit(table, {1: {"复核": "修改", "确认主办处室": corrected, "复核意见": "按分工调整", "复核人": "王五"}})
+    edit_table(table, {1: {"复核": "修改", "确认主办处室": corrected, "复核意见": "按分工调整", "复核人": "王五"}})
     assert invoke(runner, ["accept", table, "--store", store]).exit_code == 0
     again = tmp_path / "again.xlsx"
     assert invoke(runner, ["route", intake, "-o", again, "--date", "2021-02-20", "--store", store]).exit_code == 0
-    shown = _row(again, 1)
+    shown = table_row(again, 1)
     assert shown["建议主办处室"] == shown["确认主办处室"] == corrected
     assert (shown["复核"], shown["复核意见"], shown["复核人"]) == ("修改", "按分工调整", "王五")
     # Accepting the re-routed table records nothing new: it holds what the store holds.
@@ -78,11 +62,11 @@ def test_an_older_copy_lists_conflicts_and_records_nothing_for_them(runner, tmp_
     intake, table, store = _routed(runner, tmp_path)
     older = tmp_path / "older.xlsx"
     shutil.copy(table, older)
-    first = _row(table, 1)
+    first = table_row(table, 1)
     newer_division = _other_division(first["建议主办处室"])
-    _edit(table, {1: {"复核": "修改", "确认主办处室": newer_division, "复核人": "张三"}})
+    edit_table(table, {1: {"复核": "修改", "确认主办处室": newer_division, "复核人": "张三"}})
     assert invoke(runner, ["accept", table, "--store", store]).exit_code == 0
-    _edit(older, {1: {"复核": "同意", "复核人": "李四"}, 2: {"复核": "同意", "复核人": "李四"}})
+    edit_table(older, {1: {"复核": "同意", "复核人": "李四"}, 2: {"复核": "同意", "复核人": "李四"}})
     result = invoke(runner, ["accept", older, "--store", store])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
@@ -98,13 +82,13 @@ def test_an_older_copy_lists_conflicts_and_records_nothing_for_them(runner, tmp_
 
 def test_confirm_columns_without_review_are_a_correction_and_bad_rows_come_all_at_once(runner, tmp_path):
     intake, table, store = _routed(runner, tmp_path)
-    first = _row(table, 1)
-    _edit(table, {1: {"确认主办处室": _other_division(first["建议主办处室"])},
+    first = table_row(table, 1)
+    edit_table(table, {1: {"确认主办处室": _other_division(first["建议主办处室"])},
                   2: {"复核": "修改"}})
     result = invoke(runner, ["accept", table, "--store", store])
     assert "第2行：确认列已填而复核为空，按“修改”记录" in result.output
     assert "同意 1，修改 1，待定 0，未复核 1" in result.output  # row 3's 修改 changes nothing: 同意
-    _edit(table, {1: {"复核": "好的"}, 3: {"确认主题": "不存在的主题", "复核": "修改"}})
+    edit_table(table, {1: {"复核": "好的"}, 3: {"确认主题": "不存在的主题", "复核": "修改"}})
     bad = invoke(runner, ["accept", table, "--store", store])
     assert bad.exit_code == 1
     line = bad.output.strip()
@@ -120,8 +104,8 @@ def test_a_copied_row_with_another_decision_is_refused(runner, tmp_path):
     copy = [c.value for c in sheet[at + 1]]
     sheet.append(copy)
     book.save(table)
-    first = _row(table, 1)
-    _edit(table, {1: {"复核": "同意"}, 4: {"复核": "修改", "确认主办处室": _other_division(first["建议主办处室"])}})
+    first = table_row(table, 1)
+    edit_table(table, {1: {"复核": "同意"}, 4: {"复核": "修改", "确认主办处室": _other_division(first["建议主办处室"])}})
     result = invoke(runner, ["accept", table, "--store", store])
     assert result.exit_code == 1
     assert result.output.strip() == (f"Error: {table}: row 5: the same suggestion as row 2 (建议标识) with a different "

@@ -71,8 +71,9 @@ def browser():
         launched.close()
 
 
-def signed_in(browser, base, name):
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}, accept_downloads=True)
+def signed_in(browser, base, name, viewport=None, **options):
+    context = browser.new_context(locale="zh-CN", viewport=viewport or {"width": 1280, "height": 900},
+                                  accept_downloads=True, **options)
     page = context.new_page()
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))

@@ -10,7 +10,7 @@ import pytest
 
 from router.accounts import add_user
 from router.store import Store
-from test_web_browser import ARTIFACTS, CHROMIUM, browser, server  # noqa: F401 (fixtures)
+from test_web_browser import ARTIFACTS, CHROMIUM, browser, latest, server, signed_in  # noqa: F401 (fixtures)
 from webstore import PASSWORD, SPECS, decisions, sid_of
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing")
@@ -33,21 +33,7 @@ def office(server):  # noqa: F811
 
 
 def open_as(browser, base, name, viewport=DESK, **options):  # noqa: F811
-    context = browser.new_context(locale="zh-CN", viewport=viewport, accept_downloads=True, **options)
-    page = context.new_page()
-    page.dialogs = []
-    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
-    page.goto(f"{base}/")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("#login")
-    page.wait_for_url(f"{base}/")
-    return page
-
-
-def latest(store, title):
-    rows = [r for r in decisions(store) if r[0] == title]
-    return rows[-1] if rows else None
+    return signed_in(browser, base, name, viewport, **options)
 
 
 def test_the_decision_buttons_are_in_view_at_1366x768_and_shortcuts_respect_focus(browser, office):  # noqa: F811
