@@ -9,6 +9,7 @@ A spreadsheet cell written by router is text that never runs as a formula and fi
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 import os
 import stat
@@ -101,3 +102,12 @@ def xlsx_cell(value):
             cut = cut[: -((excess + 1) // 2)]  # a character is one or two units: never cut too much
         return cut + TRUNCATED
     return value
+
+
+def sha256_file(path: Path) -> str:
+    """The sha256 of a file's bytes, read a megabyte at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -13,7 +13,6 @@ from someone you trust.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import platform
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import ModelError
+from .fileio import sha256_file
 from .profile import Profile
 from .tokenizer import Tokenizer
 
@@ -54,14 +54,6 @@ STOP_FILE = "stopwords.txt"
 def models_dir(path: str | os.PathLike | None = None) -> Path:
     """``path``, else ./models (the CLI passes $ROUTER_MODELS)."""
     return Path(path or "models")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _versions() -> dict[str, str]:

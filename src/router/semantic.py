@@ -64,11 +64,9 @@ def encoder_fingerprint() -> dict:
     if key not in _FINGERPRINT:
         from importlib.metadata import version
 
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        _FINGERPRINT[key] = {"package": PACKAGE, "version": version(PACKAGE), "weights_sha256": digest.hexdigest()}
+        from .fileio import sha256_file
+
+        _FINGERPRINT[key] = {"package": PACKAGE, "version": version(PACKAGE), "weights_sha256": sha256_file(path)}
     return dict(_FINGERPRINT[key])
 
 

@@ -43,7 +43,6 @@ builds a tiny table (the tests use one to check that a build is deterministic).
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import sys
@@ -55,6 +54,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import ModelError
+from ..fileio import sha256_file
 
 __all__ = ["StaticMeaning", "table_path", "table_sha256", "build_table", "BUILD_COMMAND", "DIMENSIONS"]
 
@@ -83,14 +83,6 @@ def table_path() -> Path:
     return Path(str(resources.files("router") / "resources" / TABLE_NAME))
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _missing(path: Path) -> ModelError:
     return ModelError(f"{path}：静态词向量表不存在；请在源码目录运行 `{BUILD_COMMAND}` 重新生成，"
                       "或重新安装 router")
@@ -101,7 +93,7 @@ def table_sha256(path: Path | None = None) -> str:
     path = Path(path or table_path())
     if not path.is_file():
         raise _missing(path)
-    return _sha256(path)
+    return sha256_file(path)
 
 
 class _Table:
@@ -124,7 +116,7 @@ def _load(path: Path, sha256: str | None) -> _Table:
     if key not in _LOADED:
         if not path.is_file():
             raise _missing(path)
-        actual = _sha256(path)
+        actual = sha256_file(path)
         if sha256 is not None and actual != sha256:
             raise ModelError(
                 f"{path}：静态词向量表与模型训练时所用的不一致（sha256 {actual[:12]}…，模型记录的是 {sha256[:12]}…）；"
@@ -225,7 +217,7 @@ def verify_static(recorded: dict, folder) -> None:
     if not path.is_file():
         raise ModelError(f"{folder}：模型使用静态词向量表，但 {path} 不存在；请在源码目录运行 `{BUILD_COMMAND}` 重新生成，"
                          "或重新安装 router")
-    actual = _sha256(path)
+    actual = sha256_file(path)
     if actual != recorded.get("sha256"):
         raise ModelError(
             f"{folder}：模型训练时使用的静态词向量表 sha256 为 {str(recorded.get('sha256'))[:12]}…，"
@@ -388,7 +380,7 @@ def build_table(out: Path, *, min_freq: int = MIN_FREQ, char_min_freq: int = CHA
     partial.update(map=M.astype(np.float32), bias=b.astype(np.float32),
                    meta=np.frombuffer(json.dumps(meta, ensure_ascii=False, sort_keys=True).encode("utf-8"), np.uint8))
     _write_npz(out, partial)
-    meta["sha256"] = _sha256(out)
+    meta["sha256"] = sha256_file(out)
     meta["bytes"] = out.stat().st_size
     log(f"{out}: {meta['bytes'] / 2**20:.2f} MB, sha256 {meta['sha256']}")
     return meta
