@@ -80,6 +80,17 @@ PEERS = [  # as reported by contest teams, each on its own random split (SCORES.
     ("naive Bayes", "0.64–0.86"),
 ]
 
+def cv_scores(labels, predicted, splits) -> dict:
+    """Accuracy and macro-F1 of pooled out-of-fold predictions, and macro-F1 fold by fold."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    return {
+        "accuracy": round(float(accuracy_score(labels, predicted)), 4),
+        "macro_f1": round(float(f1_score(labels, predicted, average="macro")), 4),
+        "fold_macro_f1": [round(float(f1_score(labels[te], predicted[te], average="macro")), 4) for _, te in splits],
+    }
+
+
 JIEBA_ALONE = r"""
 import csv, json, logging, sys, time
 start = time.perf_counter()
@@ -248,7 +259,6 @@ def _baselines():
 
 def quality_setting(name: str, messages: list[dict], with_body: bool, profile, folds: int) -> dict:
     import numpy as np
-    from sklearn.metrics import accuracy_score, f1_score
     from sklearn.model_selection import StratifiedKFold
 
     from router.model import Example, RouterModel
@@ -291,13 +301,8 @@ def quality_setting(name: str, messages: list[dict], with_body: bool, profile, f
                 fold_seconds.append(seconds)
                 predicted[test] = classifier.predict([inputs[i] for i in test])
         predicted = predicted.astype(str)
-        rows[model_name] = {
-            "accuracy": round(float(accuracy_score(labels, predicted)), 4),
-            "macro_f1": round(float(f1_score(labels, predicted, average="macro")), 4),
-            "fold_macro_f1": [round(float(f1_score(labels[te], predicted[te], average="macro")), 4)
-                              for _, te in splits],
-            "train_seconds_per_fold": [round(s, 2) for s in fold_seconds],
-        }
+        rows[model_name] = {**cv_scores(labels, predicted, splits),
+                            "train_seconds_per_fold": [round(s, 2) for s in fold_seconds]}
         log(f"  macro-F1 {rows[model_name]['macro_f1']:.4f}, train {max(fold_seconds):.1f} s/fold at most")
     return {"items": len(texts), "folds": folds, "with_body": with_body, "models": rows,
             "tokenize_seconds_all": round(tokenize_seconds, 2)}

@@ -105,7 +105,6 @@ def run_dev() -> dict:
 
 def run_teddy(quick: bool, with_encoder: bool) -> dict:
     import numpy as np
-    from sklearn.metrics import accuracy_score, f1_score
     from sklearn.model_selection import StratifiedKFold
 
     from router.model import Example, RouterModel
@@ -139,10 +138,7 @@ def run_teddy(quick: bool, with_encoder: bool) -> dict:
             predicted[test] = [max(d.topic_proba, key=d.topic_proba.get) for d in decisions]
         predicted = predicted.astype(str)
         out["by_meaning"][name] = {
-            "accuracy": round(float(accuracy_score(labels, predicted)), 4),
-            "macro_f1": round(float(f1_score(labels, predicted, average="macro")), 4),
-            "fold_macro_f1": [round(float(f1_score(labels[te], predicted[te], average="macro")), 4)
-                              for _, te in splits],
+            **run.cv_scores(labels, predicted, splits),
             "train_seconds_per_fold": [round(s, 1) for s in seconds],
         }
         log(f"  macro-F1 {out['by_meaning'][name]['macro_f1']:.4f}")

@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 
 from conftest import HISTORY, INTAKE, invoke
-from helpers import SAMPLE, table_header, write_csv
+from helpers import SAMPLE, edit_table, table_header, write_csv
 
 # Three English words in a row is a sentence a user would have to read in English.
 SENTENCE = re.compile(r"[A-Za-z][A-Za-z'’-]+(?:[\s,;:.()]+[A-Za-z][A-Za-z'’-]+){2,}")
@@ -120,16 +120,12 @@ def test_review_errors_are_chinese(runner, tmp_path, office):
     intake = write_csv(tmp_path / "intake.csv", SAMPLE)
     table = tmp_path / "t.xlsx"
     assert invoke(runner, ["route", intake, "-o", table, "--date", "2021-02-20"]).exit_code == 0
-    book = openpyxl.load_workbook(table)
-    sheet = book["交办任务表"]
-    at, header = table_header(sheet)
-    sheet.cell(at + 2, header.index("复核") + 1).value = "ok"
-    book.save(table)
+    edit_table(table, {2: {"复核": "ok"}})
+    at, _ = table_header(openpyxl.load_workbook(table)["交办任务表"])
     line = invoke(runner, ["accept", table]).output.strip()
     assert line.startswith(f"Error: {table}：第 {at + 2} 行，“复核”列：“ok”不是 同意、修改、待定 之一")
     assert english_sentences(line, table) == []
-    sheet.cell(at + 2, header.index("复核") + 1).value = "同意"
-    book.save(table)
+    edit_table(table, {2: {"复核": "同意"}})
     other = tmp_path / "other.sqlite"
     result = invoke(runner, ["accept", table, "--store", other])
     assert result.exit_code == 1 and english_sentences(result.output, table, other) == [], result.output
@@ -159,12 +155,7 @@ def test_no_english_word_reaches_a_table_a_report_or_an_export(runner, tmp_path,
         assert invoke(runner, ["history", "import", path]).exit_code == 0
     table = office / "交办任务表.xlsx"
     assert invoke(runner, ["route", INTAKE, "-o", table, "--date", "2021-02-20"]).exit_code == 0
-    book = openpyxl.load_workbook(table)
-    sheet = book["交办任务表"]
-    at, header = table_header(sheet)
-    sheet.cell(at + 1, header.index("复核") + 1).value = "修改"
-    sheet.cell(at + 1, header.index("确认主办处室") + 1).value = "社会扶贫处"
-    book.save(table)
+    edit_table(table, {1: {"复核": "修改", "确认主办处室": "社会扶贫处"}})
     assert invoke(runner, ["accept", table, "--confirm-unflagged"]).exit_code == 0
     found = [(s, v) for s, v in _visible_cells(table) if ENGLISH_WORD.search(v)]
     assert found == []
