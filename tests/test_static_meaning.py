@@ -52,7 +52,7 @@ def test_table_is_small_enough_for_the_repository():
 
 def _tiny_build(out: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "router.textmodels.static", "build", "--min-freq", "50000", "--char-min-freq", "50000",
+        [sys.executable, "-m", "router", "models", "build-meaning", "--min-freq", "50000", "--char-min-freq", "50000",
          "--generated", "100", "--no-history", "--no-profiles", "--out", str(out)],
         capture_output=True, text=True, env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"}, cwd=ROOT, timeout=600)
 
@@ -139,7 +139,7 @@ def test_training_without_a_table_says_how_to_build_it(profile, tokenizer, tmp_p
     from router.model import RouterModel
 
     monkeypatch.setattr(static_module, "table_path", lambda: tmp_path / "gone.npz")
-    with pytest.raises(ModelError, match="python -m router.textmodels.static build"):
+    with pytest.raises(ModelError, match="router models build-meaning"):
         RouterModel.from_profile(profile, meaning="static").fit([], profile, tokenizer)
 
 
@@ -169,7 +169,7 @@ def test_static_then_encoder_refuses_a_changed_table(profile, tokenizer, tmp_pat
     model = RouterModel.from_profile(profile, meaning="static-then-encoder").fit([], profile, tokenizer)
     folder = save_model(model, tmp_path / "hybrid", profile=profile, data_sha256="", years=[], scores={}, sources=[])
     monkeypatch.setattr(static_module, "table_path", lambda: tmp_path / "gone.npz")
-    with pytest.raises(ModelError, match="python -m router.textmodels.static build"):
+    with pytest.raises(ModelError, match="router models build-meaning"):
         load_model(folder, profile)
 
 

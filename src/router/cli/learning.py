@@ -208,3 +208,25 @@ def models_rollback(state, models_root):
     from ..registry import rollback
 
     click.echo(f"当前模型：{rollback(state.models_root(models_root, write=True, what='回退当前模型'))}")
+
+
+@models.command("build-meaning")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="写到哪里（默认：包内的静态语义表 static_meaning.npz）。")
+@click.option("--min-freq", type=int, default=None, help="收入 jieba 词典中词频不低于此值的词。")
+@click.option("--char-min-freq", type=int, default=None, help="收入词频不低于此值的单字。")
+@click.option("--dimensions", type=int, default=None, help="PCA 保留的维数。")
+@click.option("--generated", type=int, default=None, help="随机组合的词串条数（用于拟合映射）。")
+@click.option("--seed", type=int, default=None, help="随机种子。")
+@click.option("--no-history", is_flag=True, help="不读自带的书面历史。")
+@click.option("--no-profiles", is_flag=True, help="不读画像和模板中的短语。")
+def models_build_meaning(out, min_freq, char_min_freq, dimensions, generated, seed, no_history, no_profiles):
+    """用句向量编码器重建静态语义表（每个词编码一次；两核上需几分钟，结果逐字节可复现）。"""
+    from ..textmodels import static
+
+    settings = {"min_freq": min_freq, "char_min_freq": char_min_freq, "dimensions": dimensions,
+                "generated": generated, "seed": seed}
+    meta = static.build_table(out or static.table_path(), history=not no_history, profiles=not no_profiles,
+                              log=lambda message: click.echo(message, err=True),
+                              **{key: value for key, value in settings.items() if value is not None})
+    click.echo(json.dumps(meta, ensure_ascii=False, indent=2))

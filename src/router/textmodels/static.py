@@ -16,7 +16,7 @@ load with the command that rebuilds it, never replaced silently.
 Rebuild (deterministic: fixed seeds, a zip written with fixed timestamps; a few minutes on
 two cores, most of it the encoder reading the vocabulary once)::
 
-    python -m router.textmodels.static build
+    router models build-meaning
 
 What goes in:
 
@@ -36,7 +36,7 @@ routes topics at 0.770 with it against 0.823 with the encoder, so the small form
 encoder; beside NB-SVM in the large form it added +0.001 macro-F1 on teddy2020.
 It is ready where speed matters more than those points (``RouterModel(meaning="static")``).
 
-``python -m router.textmodels.static build --min-freq 50000 --char-min-freq 50000 --generated 100
+``router models build-meaning --min-freq 50000 --char-min-freq 50000 --generated 100
 --no-history --no-profiles --out X.npz``
 builds a tiny table (the tests use one to check that a build is deterministic).
 """
@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 import zipfile
 from importlib import resources
 from pathlib import Path
@@ -58,7 +57,7 @@ from ..fileio import sha256_file
 
 __all__ = ["StaticMeaning", "table_path", "table_sha256", "build_table", "BUILD_COMMAND", "DIMENSIONS"]
 
-BUILD_COMMAND = "python -m router.textmodels.static build"
+BUILD_COMMAND = "router models build-meaning"
 TABLE_NAME = "static_meaning.npz"
 DIMENSIONS = 512  # the encoder's sentence space, which the map returns to
 # Build settings (recorded in the table's own metadata).
@@ -291,11 +290,12 @@ def _normal(word: str) -> str:
 
 def build_table(out: Path, *, min_freq: int = MIN_FREQ, char_min_freq: int = CHAR_MIN_FREQ, dimensions: int = PCA_DIMENSIONS,
                 generated: int = GENERATED, seed: int = SEED, history: bool = True, profiles: bool = True,
-                log=print) -> dict:
+                log=None) -> dict:
     """Encode the vocabulary and the map's texts with the encoder; write the table to ``out``."""
     from ..semantic import SentenceEncoder, encoder_fingerprint
     from ..tokenizer import Tokenizer
 
+    log = log or (lambda message: None)
     rng = np.random.default_rng(seed)
     root = _repo_root() if history else None
     tokenizer = Tokenizer().warm()
@@ -317,12 +317,11 @@ def build_table(out: Path, *, min_freq: int = MIN_FREQ, char_min_freq: int = CHA
     for text in phrases + history_texts:
         vocabulary |= set(tokenizer.content_words(text))
     vocabulary = sorted(w for w in vocabulary if w and "\n" not in w and _is_word(w))
-    log(f"vocabulary: {len(vocabulary)} words (jieba frequency >= {min_freq}, characters >= {char_min_freq}, "
-        "domain, profiles, history)")
+    log(f"词表：{len(vocabulary)} 个词（jieba 词频 ≥ {min_freq}，单字词频 ≥ {char_min_freq}，领域词典、画像与历史的词）")
 
     encoder = SentenceEncoder()
     word_vectors = encoder._forward(vocabulary)
-    log("vocabulary encoded")
+    log("词表已编码")
 
     # Texts for the map: the bundled history and phrases, and random word combinations.
     common = [w for w in vocabulary if len(w) >= 2]
@@ -332,7 +331,7 @@ def build_table(out: Path, *, min_freq: int = MIN_FREQ, char_min_freq: int = CHA
         combos.append("".join(common[i] for i in rng.integers(0, len(common), n)))
     texts = list(dict.fromkeys(history_texts + phrases + combos))
     targets = encoder.encode(texts)
-    log(f"{len(texts)} texts for the map encoded ({len(history_texts)} history, {len(phrases)} phrases)")
+    log(f"映射用文本已编码：{len(texts)} 条（历史 {len(history_texts)} 条，短语 {len(phrases)} 条）")
 
     # PCA of the word vectors; int8 with one scale per dimension.
     mean = word_vectors.mean(axis=0)
@@ -370,7 +369,7 @@ def build_table(out: Path, *, min_freq: int = MIN_FREQ, char_min_freq: int = CHA
             evaluation[name] = {"n": int(rows.sum()),
                                 "cosine_to_encoder": round(float((predicted * targets[rows]).sum(axis=1).mean()), 4),
                                 "cosine_without_map": round(float((plain * targets[rows]).sum(axis=1).mean()), 4)}
-    log(f"map fitted: {evaluation}")
+    log(f"映射已拟合：{json.dumps(evaluation, ensure_ascii=False)}")
     M, b = _ridge(U[has], targets[has])  # the shipped map uses every text
     meta = {"encoder": encoder_fingerprint(), "words": len(vocabulary), "min_freq": min_freq,
             "char_min_freq": char_min_freq,
@@ -382,7 +381,7 @@ def build_table(out: Path, *, min_freq: int = MIN_FREQ, char_min_freq: int = CHA
     _write_npz(out, partial)
     meta["sha256"] = sha256_file(out)
     meta["bytes"] = out.stat().st_size
-    log(f"{out}: {meta['bytes'] / 2**20:.2f} MB, sha256 {meta['sha256']}")
+    log(f"已写入 {out}：{meta['bytes'] / 2**20:.2f} MB，sha256 {meta['sha256']}")
     return meta
 
 
@@ -411,35 +410,3 @@ def _write_npz(path: Path, arrays: dict) -> None:
             info.external_attr = 0o644 << 16
             archive.writestr(info, buffer.getvalue(), compresslevel=9)
     staging.replace(path)
-
-
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m router.textmodels.static",
-                                     description="Build the static meaning table from the sentence encoder.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    build = sub.add_parser("build", help="encode the vocabulary once and fit the map (a few minutes)")
-    build.add_argument("--out", type=Path, default=None, help=f"where to write (default: the package's {TABLE_NAME})")
-    build.add_argument("--min-freq", type=int, default=MIN_FREQ)
-    build.add_argument("--char-min-freq", type=int, default=CHAR_MIN_FREQ)
-    build.add_argument("--dimensions", type=int, default=PCA_DIMENSIONS)
-    build.add_argument("--generated", type=int, default=GENERATED)
-    build.add_argument("--seed", type=int, default=SEED)
-    build.add_argument("--no-history", action="store_true", help="leave the bundled history out of the build")
-    build.add_argument("--no-profiles", action="store_true", help="leave the profiles' and templates' phrases out")
-    args = parser.parse_args(argv)
-    out = args.out or table_path()
-    try:
-        meta = build_table(out, min_freq=args.min_freq, char_min_freq=args.char_min_freq, dimensions=args.dimensions, generated=args.generated,
-                           seed=args.seed, history=not args.no_history, profiles=not args.no_profiles,
-                           log=lambda m: print(m, file=sys.stderr, flush=True))
-    except ModelError as exc:
-        print(f"错误：{exc}", file=sys.stderr)
-        return 1
-    print(json.dumps(meta, ensure_ascii=False, indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
