@@ -7,6 +7,10 @@ is the one rule of taking a decision back (the terminal's ``u``, the web's 撤�
 confirmation's reversal). Here too: which alternatives a reviewer is offered, which suggestions
 still wait for a person, bulk confirmation (:func:`unflagged_pending`, :func:`confirm_unflagged`,
 :func:`undo_batch`: the web's coordinator page calls them), and withdrawing a wrong route or import.
+
+Why one module of about 700 lines: every rule of what a decision means is read here, side by
+side (同意 against the current decision, 修改, 待定, undo, bulk confirmation, withdrawal); split,
+the surfaces would again each hold a part of the truth.
 """
 
 from __future__ import annotations

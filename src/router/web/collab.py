@@ -12,6 +12,9 @@ Rules:
   it until it 签收 (the route stands) or 退回 (a 修改 back to the route before, with a reason).
 - A comment is addressed to a division, the coordinator or everyone; it waits on its addressee
   until someone else writes on the same suggestion. A 待定 reason opens a thread.
+
+Why one module of about 440 lines: transfers, comments and coverage share the question of which
+division a suggestion is waiting on; their SQL is apart, their rules read together.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ of them runs.
 Queue filters travel under names no decision field uses (``f_status``, ``f_topic``,
 ``f_division``), so a form's own ``topic``/``division`` are never confused with a filter, and the
 page after a decision carries only the filter, never the route just chosen.
+
+Why one module of about 470 lines: every route of the review site is listed here, one short
+function each over the same request helpers; the rules live in the modules they call.
 """
 
 from __future__ import annotations
