@@ -188,3 +188,45 @@ def test_model_files_that_only_joblib_reads_still_load(tmp_path):
         loaded = _unpickle(path)
         np.testing.assert_array_equal(loaded["a"], np.arange(100_000, dtype=np.float32))
         assert loaded["b"] == "文字"
+
+
+def test_nearest_is_the_head_of_a_stable_sort_of_the_whole_row():
+    from router.model import NEAREST, _nearest
+
+    rng = np.random.default_rng(3)
+    # Few distinct values, so that equal cosines straddle the cut of NEAREST.
+    scores = rng.integers(0, 4, size=(40, 30)).astype(np.float32) / 4
+    for i, (cols, cosines) in enumerate(_nearest(scores)):
+        order = np.argsort(-scores[i], kind="stable")[:NEAREST]
+        assert cols.tolist() == order.tolist()
+        assert cosines.tolist() == scores[i, order].tolist()
+    narrow = scores[:, :5]  # a memory smaller than NEAREST: every item, in order
+    assert [c.tolist() for c, _ in _nearest(narrow)] == [np.argsort(-row, kind="stable").tolist() for row in narrow]
+
+
+def test_the_same_text_confirmed_twice_follows_the_later_route_and_lists_both(profile, tokenizer):
+    """Precedents and similar search read one product of the rows with the memory."""
+    from router.domain import Example
+    from router.evaluate import _train
+    from router.intake import Suggestion
+    from router.routing import route_batch
+    from router.similar import annotate
+
+    first, later = profile.division_keys[0], profile.division_keys[1]
+    topic = profile.topic_keys[0]
+    examples = [Example("关于修缮村级活动场所的建议", topic, first, year=2019, id="7"),
+                Example("关于修缮村级活动场所的建议", topic, later, year=2020, id="9")]
+    examples += [Example(f"关于{word}的建议", profile.topic_keys[i % len(profile.topic_keys)],
+                         profile.division_keys[i % len(profile.division_keys)], year=2018, id=str(20 + i))
+                 for i, word in enumerate(["硬化通村公路", "加大小额信贷投入", "发展茶叶产业", "建设乡村学校",
+                                           "完善防止返贫监测机制", "改造农村危房"])]
+    model = _train(examples, profile, tokenizer)
+    routes = route_batch(model, profile, [Suggestion(row=2, id="1", title="关于修缮村级活动场所的建议")])
+    assert routes[0].division == later and routes[0].nearest is not None
+    annotate(model, routes)
+    assert [(s["year"], s["division"]) for s in routes[0].similar[:2]] == [(2019, first), (2020, later)]
+    # Without the decision's candidates (a stand-in route), similar search compares the rows itself.
+    again = route_batch(model, profile, [Suggestion(row=2, id="1", title="关于修缮村级活动场所的建议")])
+    again[0].nearest = None
+    annotate(model, again)
+    assert again[0].similar == routes[0].similar

@@ -28,3 +28,7 @@ class Decision:
     division_proba: dict[str, float]
     source: str
     reasons: list[str]
+    # The memory's closest items (indices into the model's memory, most similar first, and their
+    # cosines), from the product precedents already computed: similar search reads them instead
+    # of multiplying the rows by the memory again. None for a model without memory.
+    nearest: tuple | None = None

@@ -51,6 +51,9 @@ RULE_FLOOR = 0.1
 # the same ask filed again: its confirmed route weighs this much against the blend, so a
 # reviewer's correction is followed next time even where the priors outweigh the history.
 PRECEDENT_MIN = 0.75
+# Remembered suggestions a decision keeps for similar search (which shows three, looking at up
+# to seven to skip the suggestion itself when a year the model learned from is routed again).
+NEAREST = 8
 PRECEDENT_WEIGHT = 0.8
 # Conventions: confirmed titles at least this close to a row's title vote for its division
 # (see RouterModel._conventions); the closest weigh most (softmax at this temperature).
@@ -546,7 +549,9 @@ class RouterModel:
             X = self._refined(X, texts, pair)
         topic_p, div_p, parts = self._blend(pair, self.topic_model_.proba(X), self.topic_prior_.proba(X),
                                             self.division_model_.proba(X), self.division_prior_.proba(X))
-        topic_p, div_p = self._precedents(X, topic_p, div_p)
+        scores = self._memory_scores(X)
+        topic_p, div_p = self._precedents(X, topic_p, div_p, scores)
+        nearest = _nearest(scores) if scores is not None else [None] * len(texts)
         rows = np.arange(len(texts))
         t_best = np.argmax(topic_p, axis=1)
         d_best = np.argmax(div_p, axis=1)
@@ -562,6 +567,7 @@ class RouterModel:
                 division_proba=dict(zip(self.divisions_, division_rows[i])),
                 source=names[sources[i]],
                 reasons=reasons[i],
+                nearest=nearest[i],
             )
             for i in range(len(texts))
         ]
@@ -583,23 +589,33 @@ class RouterModel:
                 unsure |= ranked[:, -1] - ranked[:, -2] < margin
         return self.features_.refine(X, texts, unsure)
 
-    def _precedents(self, X, topic_p, div_p):
-        """A past suggestion filing the same ask, then the office's conventions for asks like it."""
-        topic_p, div_p = self._same_ask(X, topic_p, div_p)
-        return topic_p, self._conventions(X, div_p)
+    def _memory_scores(self, X):
+        """Cosines of each row to each remembered suggestion (dense: rows × memory), or None.
 
-    def _same_ask(self, X, topic_p, div_p):
-        """Move each row towards the confirmed route of a past suggestion that files the same ask."""
+        Computed once per batch: precedents read each row's best, similar search its closest.
+        """
         memory = self.memory_
         if memory is None or memory.vectors is None:
+            return None
+        return (self.features_.sparse_block(X) @ memory.vectors.T).toarray()
+
+    def _precedents(self, X, topic_p, div_p, scores=None):
+        """A past suggestion filing the same ask, then the office's conventions for asks like it."""
+        if scores is not None:
+            topic_p, div_p = self._same_ask(scores, topic_p, div_p)
+        return topic_p, self._conventions(X, div_p)
+
+    def _same_ask(self, scores, topic_p, div_p):
+        """Move each row towards the confirmed route of a past suggestion that files the same ask
+        (the closest remembered one at cosine ``PRECEDENT_MIN`` or more; of equals, the most recent:
+        the same text routed twice follows the office's later decision)."""
+        memory = self.memory_
+        if scores.shape[1] == 0:
             return topic_p, div_p
-        scores = (self.features_.sparse_block(X) @ memory.vectors.T).tocsr()
+        best = scores.shape[1] - 1 - scores[:, ::-1].argmax(axis=1)
         topic_p, div_p = topic_p.copy(), div_p.copy()
-        for i in range(scores.shape[0]):
-            row = scores.getrow(i)
-            if row.nnz == 0 or row.data.max() < PRECEDENT_MIN:
-                continue
-            item = memory.items[int(row.indices[row.data.argmax()])]
+        for i in np.flatnonzero(scores[np.arange(len(best)), best] >= PRECEDENT_MIN):
+            item = memory.items[int(best[i])]
             if item["topic"] in self.topics_ and item["division"] in self.divisions_:
                 topic_p[i] *= 1 - PRECEDENT_WEIGHT
                 topic_p[i, self.topics_.index(item["topic"])] += PRECEDENT_WEIGHT
@@ -685,3 +701,19 @@ class RouterModel:
                 chosen.append(name)
             out.append(chosen)
         return out
+
+
+def _nearest(scores: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per row, the ``NEAREST`` highest cosines and their columns: the highest first, the earliest
+    column of equals first (what a stable sort of the whole row gives, without sorting it)."""
+    n = scores.shape[1]
+    if n <= NEAREST:
+        order = np.argsort(-scores, axis=1, kind="stable")
+        return [(order[i], scores[i, order[i]]) for i in range(scores.shape[0])]
+    kth = -np.partition(-scores, NEAREST - 1, axis=1)[:, NEAREST - 1]
+    out = []
+    for i in range(scores.shape[0]):
+        cols = np.flatnonzero(scores[i] >= kth[i])
+        cols = cols[np.argsort(-scores[i, cols], kind="stable")][:NEAREST]
+        out.append((cols, scores[i, cols]))
+    return out

@@ -63,6 +63,9 @@ class Route:
     # block, see router.similar.similarity_rows), kept so that they featurize nothing again;
     # workers send it back with the route.
     features: object = field(default=None, repr=False, compare=False)
+    # The model's closest remembered suggestions (router.domain.Decision.nearest), which similar
+    # search reads instead of comparing the row with the memory again.
+    nearest: object = field(default=None, repr=False, compare=False)
     identity: Identity | None = None
     # The reviewer's decision this route follows (source "human"), shown instead of the model's.
     human: HumanDecision | None = None
@@ -180,7 +183,7 @@ def route_batch(model, profile: Profile, suggestions: list[Suggestion], *, thres
             division=division, division_confidence=d.division_proba[division], divisions=divisions,
             co_divisions=co, needs_review=review, reasons=d.reasons, source=source,
             leader=profile.division(division).leader, deadline=deadline, features=row, identity=identity,
-            human=human,
+            human=human, nearest=getattr(d, "nearest", None),
         ))
     return routes
 

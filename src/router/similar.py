@@ -133,14 +133,23 @@ def annotate_all(model, routes: Iterable, *, k: int = 3, threshold: float = DUPL
 
 
 def _similar(model, routes: list, vectors, k: int) -> None:
+    """Up to ``k`` remembered suggestions per route, the closest first (the earliest of equals),
+    among the ``k + 4`` closest: the route's ``nearest`` where the model kept enough of them."""
     memory = getattr(model, "memory_", None)
     if memory is None:
         return
-    scores = (vectors @ memory.vectors.T).toarray()
-    for r, row in zip(routes, scores):
-        order = np.argsort(-row)[: k + 4]
-        picked = [j for j in order if row[j] >= SIMILAR_MIN and not _is_itself(memory.items[j], r)][:k]
-        r.similar = [{**memory.items[j], "score": round(float(row[j]), 3)} for j in picked]
+    wanted = min(k + 4, len(memory.items))
+    if not all(getattr(r, "nearest", None) is not None and len(r.nearest[0]) >= wanted for r in routes):
+        scores = (vectors @ memory.vectors.T).toarray()
+        for r, row in zip(routes, scores):
+            order = np.argsort(-row, kind="stable")[:wanted]
+            r.nearest = (order, row[order])
+    for r in routes:
+        order, cosines = r.nearest
+        picked = [(int(j), float(c)) for j, c in zip(order[:wanted], cosines[:wanted])
+                  if c >= SIMILAR_MIN and not _is_itself(memory.items[j], r)][:k]
+        r.similar = [{**memory.items[j], "score": round(c, 3)} for j, c in picked]
+        r.nearest = None
 
 
 # Up to this many rows, every pair is compared; beyond, a blocked search finds the candidates.
