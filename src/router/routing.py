@@ -146,10 +146,8 @@ def route_batch(model, profile: Profile, suggestions: list[Suggestion], *, thres
     deadline = add_months(day, profile.deadline_months).isoformat()
     routable = [s for s in suggestions if s.routable]
     texts = [s.text for s in routable]
-    # The tokens travel with the rows: a model seeded with the bundled topic model reads them again.
-    tokens = model.tokens_of(texts) if routable else None
-    X = model.features(texts, tokens) if routable else None
-    outcome = iter(model.decide(texts, tokens, X=X) if routable else [])
+    X = model.features(texts) if routable else None
+    outcome = iter(model.decide(texts, X=X) if routable else [])
     if routable:
         from .similar import similarity_rows
 
