@@ -62,7 +62,7 @@ def test_county_cold_model_routes_topics_with_the_bundled_topic_model(runner, tm
     # The manifest names the bundled model whose topic part the folder holds.
     assert seed["model"] == bundled_dir.name
     assert seed["model_sha256"] == bundled_manifest["sha256"]["model.joblib"]
-    assert seed["created"] == bundled_manifest["created"]
+    assert seed["created"] == bundled_manifest["created"] and seed["examples"] == bundled_manifest["examples"]
 
     county = load_model(model_dir, load_profile(folder / "profile.toml"))
     bundled = load_model(bundled_dir, load_profile())
@@ -122,3 +122,21 @@ def test_the_default_profile_and_its_own_topics_are_not_seeded(tmp_path, profile
     assert RouterModel.from_profile(county).fit([], county, tokenizer).seed_ is not None
     assert RouterModel.from_profile(county).fit([], county, tokenizer, seed=False).seed_ is None
 
+
+
+def test_an_office_history_moves_seeded_topics_no_more_than_its_share(runner, tmp_path, clean_env, monkeypatch):
+    from router.registry import current_model_dir, read_manifest
+
+    folder = tmp_path / "县政府办"
+    _init_county(runner, folder)
+    monkeypatch.chdir(folder)
+    trained = invoke(runner, ["train", DATA / "county_history.xlsx", "--name", "y2020"])
+    assert trained.exit_code == 0, trained.output
+    manifest = read_manifest(folder / "models" / "y2020")
+    seed = manifest["seed_topics"]
+    n = manifest["examples"]
+    # The seed is a history of its own: the office's rows weigh at most n / (n + prior_strength + its rows).
+    assert 0 < n and manifest["history_weight"]["evidence"]["topic"]["cap"] == round(
+        n / (n + manifest["settings"]["prior_strength"] + seed["examples"]), 4)
+    assert manifest["history_weight"]["weight"] <= manifest["history_weight"]["evidence"]["topic"]["cap"]
+    assert current_model_dir(folder / "models").name == "y2020"  # the first trained model replaces the cold one
