@@ -11,7 +11,9 @@ titles alone, as its README's protocol says:
   the rest;
 - cold start from the bundled profile alone (``router train --cold``): topic accuracy;
 - the county and city templates, cold: department accuracy top-1 and top-3 over the rows
-  whose ``unit_type`` is one of the templates' departments;
+  whose ``unit_type`` is one of the templates' departments, and topic accuracy; they keep the
+  five seed topics, so their topics come from the bundled topic model (``SeedTopics``), with
+  the figures from the template's own words alone beside them;
 - beside them, the written-data temporal backtest of the bundled history (topic accuracy),
   so that the gap between the two is visible;
 - the office learning (``--learning``): learning curves of the county template on the dev
@@ -258,10 +260,11 @@ def convention_benchmark(*, steps=CONVENTION_STEPS, conventions=CONVENTIONS) -> 
     return out
 
 
-def cold_model(profile, tokenizer):
+def cold_model(profile, tokenizer, *, seed=True):
+    """What `router train --cold` makes (with the bundled topic model where the profile keeps the seed topics)."""
     from router.model import RouterModel
 
-    return RouterModel.from_profile(profile).fit([], profile, tokenizer)
+    return RouterModel.from_profile(profile).fit([], profile, tokenizer, seed=seed)
 
 
 def written_backtest(profile, tokenizer) -> dict:
@@ -299,8 +302,13 @@ def run_real(model_dir: Path | None = None, *, backtest: bool = True, learning: 
         if path.is_file():
             template = load_profile(path)
             cold = cold_model(template, tokenizer)
+            # Beside it, topics and departments from the template's own words alone (no seed topics).
+            own = cold_model(template, tokenizer, seed=False)
             out["templates"][name] = {**department_quality(cold, rows),
-                                      "topic": topic_quality(cold, template, rows)["accuracy"]}
+                                      "topic": topic_quality(cold, template, rows)["accuracy"],
+                                      "seeded": cold.seed_ is not None,
+                                      "own_words": {**department_quality(own, rows),
+                                                    "topic": topic_quality(own, template, rows)["accuracy"]}}
     if backtest:
         out["written_backtest"] = written_backtest(profile, tokenizer)
     if learning:
@@ -362,8 +370,13 @@ def real_markdown(real: dict) -> str:
         lines.append(f"| written history, temporal backtest ({w['n']}) | {w['topic_accuracy']:.3f} | | | |")
     for name, t in real.get("templates", {}).items():
         if t.get("n"):
-            lines.append(f"| {name} template cold: departments ({t['n']} rows) | top-1 {t['top1']:.3f}, top-3 {t['top3']:.3f} "
-                         f"| | | topics {t['topic']:.3f} |")
+            seeded = " (topics from the bundled topic model)" if t.get("seeded") else ""
+            lines.append(f"| {name} template cold{seeded}: departments ({t['n']} rows) | top-1 {t['top1']:.3f}, "
+                         f"top-3 {t['top3']:.3f} | | | topics {t['topic']:.3f} |")
+            own = t.get("own_words")
+            if t.get("seeded") and own:
+                lines.append(f"| {name} template cold, its own words alone: departments | top-1 {own['top1']:.3f}, "
+                             f"top-3 {own['top3']:.3f} | | | topics {own['topic']:.3f} |")
     lines.append("")
     lines.append("Right among the rest when the least confident share goes to review (bundled default model, topics): "
                  + ", ".join(f"{k} {v:.3f}" for k, v in d["rest_by_share"].items()))

@@ -145,7 +145,8 @@ def test_february_end_to_end(installed, tmp_path):
     trained = router("train", "--from-store", "--name", "model-2021")
     assert "训练数据：2017 年 120 条，2018 年 121 条，2019 年 121 条，2020 年 120 条，2021 年 98 条（共 580 条" in trained
     assert "尚未设为当前模型（现用随包默认模型）" in trained
-    assert router("models", "promote", "model-2021").strip() == "当前模型：model-2021"
+    promoted = router("models", "promote", "model-2021").strip().splitlines()
+    assert promoted[-1] == "当前模型：model-2021" and promoted[0].startswith("比较依据：2021 年（人工独立决定的建议")
     assert (office / "models" / "CURRENT").read_text(encoding="utf-8") == "model-2021\n"
 
     # The year-end report counts every suggestion of the year, in the office's words.

@@ -23,6 +23,11 @@ so that thin evidence shrinks to the priors; with no history, routing is from re
 rules alone (cold start). History only moves probability among the labels it has examples
 of (a label it never saw keeps its prior probability). The weight comes from the data and
 the profile, never from which data set is being routed.
+
+A profile that keeps the default profile's five seed topics but has divisions of its own
+(the county, city and province templates) takes its topics' prior from the bundled default
+model as well: a copy of that model's topic part travels in the model (:class:`SeedTopics`,
+recorded in the manifest as ``seed_topics``).
 """
 
 from __future__ import annotations
@@ -164,6 +169,102 @@ class _LabelModel:
         return mask
 
 
+class SeedTopics:
+    """The bundled default model's topic part, copied into a model whose profile keeps the seed topics.
+
+    A profile whose topics are the default profile's five (:func:`router.profile.keeps_seed_topics`)
+    but whose divisions are its own (a county's departments) has no history of its own for
+    topics at first, while the bundled model learned those very topics from the written
+    history. Its topic distribution is then ``(1 - w) * own prior + w * bundled history``: the
+    profile's own topic evidence (its descriptions, terms and asks) in place of the default
+    profile's, and the bundled model's history classifier at the weight its own temporal
+    backtest chose (``w``). With the default texts this is the bundled model's own topic route
+    (0.841 topic accuracy on the dev set against 0.779 from the county template's words alone,
+    ``benchmarks/real.py``). The office's own history, when it has some, then moves this
+    distribution as it moves any prior (``RouterModel._blend``).
+
+    The part is copied (the bundled model's sparse featurizer without its encoder, and its
+    topic classifier's arrays), not referred to: a model folder routes with what it holds, and
+    a new release of router, whose bundled model is retrained, leaves an office's models
+    loadable and unchanged. The manifest records which bundled model it came from
+    (``seed_topics``: name, creation time, sha256 of its model file). The sentence-vector
+    columns are the routed model's own (the same encoder, checked when fitting), so routing
+    runs the encoder once per text.
+    """
+
+    def __init__(self, bundled: "RouterModel", source: dict):
+        features = bundled.features_
+        sparse = TextFeatures.__new__(TextFeatures)
+        sparse.__dict__.update(features.__dict__)
+        sparse.encoder_ = None  # the routed model's own sentence vectors are used
+        sparse.fast_ = None
+        self.features_ = sparse
+        self.meaning_ = {k: v for k, v in features.describe().items() if k != "sparse"}
+        self.scale_ = features.scale_
+        self.topics_ = list(bundled.topics_)
+        self.topic_model_ = bundled.topic_model_
+        self.seen_ = np.asarray(bundled.topic_seen_, dtype=bool)
+        self.weight_ = float(bundled.weights_["topic"])
+        self.examples_ = int(bundled.n_examples_)
+        self.source_ = dict(source)
+
+    def fits(self, features: TextFeatures) -> bool:
+        """Whether a model with these text models can lend the seed its sentence vectors."""
+        own = {k: v for k, v in features.describe().items() if k != "sparse"}
+        return bool(self.meaning_) and own == self.meaning_ and not features.large
+
+    def proba(self, topics: list[str], features: TextFeatures, X, tokens: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+        """The bundled history's topic probabilities of the rows (columns in ``topics``' order), and its seen mask."""
+        rows = self.features_.transform(tokens, [" ".join(t) for t in tokens])
+        meaning = features.semantic_block(X) * self.scale_
+        rows = sp.hstack([rows, sp.csr_matrix(meaning)], format="csr", dtype=np.float32)
+        order = [self.topics_.index(key) for key in topics]
+        return self.topic_model_.proba(rows)[:, order], self.seen_[order]
+
+    def base(self, topics, features, X, tokens, prior: np.ndarray) -> np.ndarray:
+        """The topic distribution the office's own history then moves: own prior and bundled history."""
+        hist, seen = self.proba(topics, features, X, tokens)
+        return (1 - self.weight_) * prior + self.weight_ * _redistribute(hist, prior, seen)
+
+
+# Loaded bundled models by (folder, sha256 of the model file): backtests fit many models.
+_BUNDLED: dict = {}
+
+
+def bundled_seed(profile: Profile) -> SeedTopics | None:
+    """The bundled default model's topic part for ``profile``, or None when it is not for it.
+
+    For a profile that keeps the seed topics (:func:`router.profile.keeps_seed_topics`) with
+    divisions of its own (the bundled model does not serve it). The bundled model missing or
+    changed is an error, never a silent cold start of topics.
+    """
+    from .errors import ModelError, RouterError
+    from .office import bundled_models_dir
+    from .profile import keeps_seed_topics, load_profile
+    from .registry import current_model_dir, load_model, read_manifest
+
+    if not keeps_seed_topics(profile):
+        return None
+    root = bundled_models_dir()
+    default = load_profile()
+    try:
+        folder = current_model_dir(root)
+        manifest = read_manifest(folder)
+        if manifest.get("labels", {}).get("divisions") == profile.division_keys:
+            return None  # the bundled model serves this profile itself
+        key = (str(folder), manifest.get("sha256", {}).get("model.joblib"))
+        if key not in _BUNDLED:
+            _BUNDLED.clear()
+            bundled = load_model(folder, default)
+            _BUNDLED[key] = SeedTopics(bundled, {"model": folder.name, "created": manifest.get("created"),
+                                                 "model_sha256": key[1]})
+    except RouterError as exc:
+        raise ModelError(
+            f"配置沿用了默认配置的五类主题，主题要用随包默认模型 {root} 的主题模型，但它无法加载（{exc}）；"
+            "请重新安装 router 以恢复随包模型，或在配置中改写主题（键或名称）后再训练") from None
+    return _BUNDLED[key]
+
+
 def _redistribute(hist: np.ndarray, prior: np.ndarray, seen: np.ndarray) -> np.ndarray:
     """The prior's mass on the ``seen`` labels shared out as ``hist`` says; other labels keep the prior."""
     if not seen.any():
@@ -179,6 +280,9 @@ def _best_weight(scores: dict[float, np.ndarray], cap: float = 1.0) -> tuple[flo
     here: on the written history's temporal backtest it cost 0.04 topic accuracy (0.970 ->
     0.928; a year's model trained on the one year before kept to the priors), while the cap
     ``n / (n + prior_strength)`` kept small histories as close to the cold start (dev set).
+    For seeded topics (:class:`SeedTopics`) it kept the learning curve at the cold start
+    (county template, dev set, all rows: topic +0.000) where the cap that counts the seed's
+    own examples (see :meth:`RouterModel._choose_weight`) lets it rise (+0.013).
     """
     scores = {w: v for w, v in scores.items() if w <= cap + 1e-9}
     means = {w: float(v.mean()) for w, v in scores.items()}
@@ -238,7 +342,7 @@ class RouterModel:
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        for transient in ("tokenizer", "manifest", "folder"):
+        for transient in ("tokenizer", "manifest", "folder", "_tokens_of_rows"):
             state.pop(transient, None)
         # joblib unpickles with a pure-Python unpickler, which takes about a second over a
         # vocabulary of 200,000 terms (most of a cold start); the C unpickler takes a tenth of
@@ -249,6 +353,7 @@ class RouterModel:
         self.__dict__.update(pickle.loads(state["packed_state"]))
         self.tokenizer = None
         self.__dict__.setdefault("review_confidences_", None)
+        self.__dict__.setdefault("seed_", None)
         if "weights_" not in self.__dict__:
             # A model fitted before per-task weights: one weight, history over every label.
             self.weights_ = {"topic": self.history_weight_, "division": self.history_weight_}
@@ -264,15 +369,21 @@ class RouterModel:
 
     # ----- fitting -----
 
-    def fit(self, examples: list[Example], profile: Profile, tokenizer) -> "RouterModel":
+    def fit(self, examples: list[Example], profile: Profile, tokenizer, *, seed=True) -> "RouterModel":
+        """Fit on ``examples`` (none: a cold start from the profile alone).
+
+        ``seed``: take the topics' distribution from the bundled default model where the
+        profile keeps its seed topics (:func:`bundled_seed`; True), never (False), or from
+        this :class:`SeedTopics`.
+        """
         # One BLAS thread: on problems of this size OpenBLAS threads fight over the cores
         # (the logistic regressions took ten times longer with two threads than with one).
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(1), _caches_in(tokenizer):
-            return self._fit(examples, profile, tokenizer)
+            return self._fit(examples, profile, tokenizer, seed)
 
-    def _fit(self, examples: list[Example], profile: Profile, tokenizer) -> "RouterModel":
+    def _fit(self, examples: list[Example], profile: Profile, tokenizer, seed=True) -> "RouterModel":
         self.tokenizer = tokenizer
         self.topics_ = profile.topic_keys
         self.divisions_ = profile.division_keys
@@ -297,6 +408,10 @@ class RouterModel:
         self.topic_prior_ = Prototypes(self.features_, topic_phrases, self.tokens_of)
         self.division_prior_ = Prototypes(self.features_, division_phrases, self.tokens_of)
         self.rules_ = self._rules(profile)
+        # The small form only: from LARGE_HISTORY examples on the history weighs n / (n + prior_strength)
+        # (at least 0.96) and the large form has no sentence vectors to lend the seed.
+        candidate = (bundled_seed(profile) if seed is True else seed or None) if not large else None
+        self.seed_ = candidate if candidate is not None and candidate.fits(self.features_) else None
         # Where a static table routes first ("static-then-encoder"), the encoder reads the
         # texts whose topic or lead division is unsure as review would call it.
         self.unsure_ = (profile.threshold, profile.margin)
@@ -320,7 +435,7 @@ class RouterModel:
             divisions = [e.division for e in examples] * (2 if title_texts else 1)
             self.topic_model_.fit(X, topics, weights)
             self.division_model_.fit(X, divisions, weights)
-            self.weights_ = self._choose_weight(examples, X, weights)
+            self.weights_ = self._choose_weight(examples, X, weights, self._topic_base(X, tokens))
             self.history_weight_ = self.weights_["topic"]
             if title_texts:
                 # The confirmed titles (the small form's title rows), for the conventions. The
@@ -373,7 +488,7 @@ class RouterModel:
         fold = np.concatenate([fold, fold])
         return "cross_validation", [(fold != f, (fold == f) & is_title) for f in range(k)]
 
-    def _choose_weight(self, examples: list[Example], X, weights: np.ndarray) -> dict:
+    def _choose_weight(self, examples: list[Example], X, weights: np.ndarray, topic_base: np.ndarray) -> dict:
         """Per task, the history weight that routed held-out titles best (see :func:`_best_weight`).
 
         The features were fitted on every text (no labels seen), the classifiers of each fold
@@ -399,7 +514,7 @@ class RouterModel:
                 X[train], [self.divisions_[i] for i in division_y[train]], weights[train])
             Xt = X[test]
             parts.append(dict(topic_hist=topic_model.proba(Xt), div_hist=division_model.proba(Xt),
-                              topic_prior=self.topic_prior_.proba(Xt), div_remit=self.division_prior_.proba(Xt),
+                              topic_prior=topic_base[test], div_remit=self.division_prior_.proba(Xt),
                               topic_seen=topic_model.seen(), division_seen=division_model.seen(),
                               topic_true=topic_y[test], division_true=division_y[test]))
         if not parts:
@@ -420,7 +535,11 @@ class RouterModel:
         # Thin evidence shrinks to the priors: a history of n rows weighs at most n / (n + prior_strength).
         cap = len(examples) / (len(examples) + self.prior_strength)
         topic_scores = {w: correct(w, 0.0, "topic") for w in WEIGHT_GRID}
-        w_topic, evidence["topic"] = _best_weight(topic_scores, cap)
+        # Seeded topics: the seed is itself a history model of ``examples_`` rows, so the office's own
+        # rows weigh at most n / (n + prior_strength + those rows) against it.
+        topic_cap = cap if self.seed_ is None else len(examples) / (len(examples) + self.prior_strength
+                                                                  + self.seed_.examples_)
+        w_topic, evidence["topic"] = _best_weight(topic_scores, topic_cap)
         division_scores = {w: correct(w_topic, w, "division") for w in WEIGHT_GRID}
         w_division, evidence["division"] = _best_weight(division_scores, cap)
         self.review_confidences_ = self._review_confidences(parts, (w_topic, w_division))
@@ -480,6 +599,14 @@ class RouterModel:
                 part.warm()
         return self
 
+    def _topic_base(self, X, tokens: list[list[str]]) -> np.ndarray:
+        """The topics' prior: the profile's own words, with the bundled topic model where it seeds them."""
+        prior = self.topic_prior_.proba(X)
+        seed = getattr(self, "seed_", None)
+        if seed is None:
+            return prior
+        return seed.base(self.topics_, self.features_, X, tokens, prior)
+
     @property
     def history_weight(self) -> float:
         return self.history_weight_
@@ -527,7 +654,11 @@ class RouterModel:
         """The feature rows of ``texts``: what routing, similar search and duplicates share."""
         if tokens is None:
             tokens = self.tokens_of(texts)
-        return self.features_.transform(tokens, texts)
+        X = self.features_.transform(tokens, texts)
+        if getattr(self, "seed_", None) is not None:
+            # The seed topics read the tokens again: kept for the decide() of these very rows.
+            self._tokens_of_rows = (X, tokens)
+        return X
 
     def decide(self, texts: list[str], tokens: list[list[str]] | None = None, *, n_reasons: int = 5,
                X=None) -> list[Decision]:
@@ -540,14 +671,17 @@ class RouterModel:
             return self._decide(texts, tokens, n_reasons, X)
 
     def _decide(self, texts, tokens, n_reasons, X) -> list[Decision]:
+        if tokens is None and getattr(self, "seed_", None) is not None:
+            kept = self.__dict__.pop("_tokens_of_rows", None)
+            tokens = kept[1] if kept is not None and X is not None and kept[0] is X else self.tokens_of(texts)
         if X is None:
             X = self.features(texts, tokens)
         weights = self.weights_
         w = weights["topic"]
         pair = (weights["topic"], weights["division"])
         if self.features_.refines:
-            X = self._refined(X, texts, pair)
-        topic_p, div_p, parts = self._blend(pair, self.topic_model_.proba(X), self.topic_prior_.proba(X),
+            X = self._refined(X, texts, pair, tokens)
+        topic_p, div_p, parts = self._blend(pair, self.topic_model_.proba(X), self._topic_base(X, tokens),
                                             self.division_model_.proba(X), self.division_prior_.proba(X))
         scores = self._memory_scores(X)
         topic_p, div_p = self._precedents(X, topic_p, div_p, scores)
@@ -572,13 +706,13 @@ class RouterModel:
             for i in range(len(texts))
         ]
 
-    def _refined(self, X, texts, w):
+    def _refined(self, X, texts, w, tokens):
         """``X`` with the encoder's vectors on the rows the static table left unsure.
 
         Unsure as review calls it: the topic or the lead division below the profile's
         threshold, or within its margin of the runner-up.
         """
-        topic_p, div_p, _ = self._blend(w, self.topic_model_.proba(X), self.topic_prior_.proba(X),
+        topic_p, div_p, _ = self._blend(w, self.topic_model_.proba(X), self._topic_base(X, tokens),
                                         self.division_model_.proba(X), self.division_prior_.proba(X))
         threshold, margin = getattr(self, "unsure_", (0.5, 0.08))
         unsure = np.zeros(X.shape[0], dtype=bool)

@@ -22,6 +22,7 @@ __all__ = [
     "Division",
     "Profile",
     "load_profile",
+    "keeps_seed_topics",
     "default_profile_path",
     "available_templates",
     "template_path",
@@ -203,6 +204,18 @@ _DEFAULTS = {f.name: f.default for f in fields(Profile)}
 
 def default_profile_path() -> Path:
     return Path(str(resources.files("router") / "resources" / "default_profile.toml"))
+
+
+def keeps_seed_topics(profile: Profile) -> bool:
+    """Whether the profile's topics are the default profile's five seed topics.
+
+    The same set of (key, name) pairs, in any order; descriptions, terms and asks may be the
+    office's own (they are its own topic evidence). Such a profile's models take the topic
+    distribution of the bundled default model, trained with those topics (see
+    :class:`router.model.SeedTopics`).
+    """
+    seed = load_profile()
+    return {(t.key, t.name) for t in profile.topics} == {(t.key, t.name) for t in seed.topics}
 
 
 # Templates an office can start from: the seed office and the departments of a government.

@@ -127,6 +127,10 @@ def save_model(model, folder: Path, *, profile: Profile, data_sha256: str, years
             "text_models": model.features_.describe(),
             "history_weight": {"weight": model.history_weight_, "evidence": model.blend_evidence_},
         }
+        seed = getattr(model, "seed_", None)
+        if seed is not None:
+            # The bundled model whose topic part the folder holds a copy of (RouterModel.seed_).
+            manifest["seed_topics"] = {**seed.source_, "weight": seed.weight_, "examples": seed.examples_}
         (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
                                         encoding="utf-8")
         for name in (MODEL_FILE, DICT_FILE, STOP_FILE, MANIFEST):

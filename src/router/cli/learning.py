@@ -73,6 +73,9 @@ def train(state, files, from_store, store_path, years, cold, name, year, models_
         corrections = scores.get("corrections")
         if corrections is not None:
             click.echo(f"  {scores['latest_year']} 年的 {corrections['n']} 条修改（纠正），新模型答对 {corrections['right']} 条")
+        for year, v in (scores.get("earlier_years") or {}).items():
+            click.echo(f"  模型之前的 {year} 年（用之前的年度训练）{v['n']} 条：主题准确率 {v['topic']['accuracy']:.2f}，"
+                       f"主办处室准确率 {v['division']['accuracy']:.2f}")
     if trained.deferred:
         click.echo(f"尚未设为当前模型（现用随包默认模型）；比较后换用：router models promote {trained.name}")
     elif trained.promoted:
@@ -197,6 +200,10 @@ def models_promote(state, name, force, models_root, store_path):
     with open_store(state.store_path(store_path, write=False), only_if_exists=True) as store:
         promoted = promote_model(state.profile, root, name, force=force, store=store, cache=state.cache,
                                  defer_to_bundled=state.office is not None and root == state.office.models_root)
+    if promoted.basis:
+        new, old = promoted.scores["new"], promoted.scores["current"]
+        click.echo(f"比较依据：{promoted.basis}；主题 {new['topic']['accuracy']:.3f}（当前 {old['topic']['accuracy']:.3f}），"
+                   f"主办{state.profile.unit_word} {new['division']['accuracy']:.3f}（当前 {old['division']['accuracy']:.3f}）")
     click.echo(f"当前模型：{promoted.name}")
 
 

@@ -41,6 +41,9 @@ class TrainingData:
     independent: list[bool] | None = None
     # Per example: a reviewer's correction (修改) of the model's route.
     corrected: list[bool] | None = None
+    # Years decided before any model routed them (imported from past years' results): every
+    # decision in them is independent of a model.
+    before_model: set[int] = field(default_factory=set)
 
     @property
     def years(self) -> list[int]:
@@ -68,6 +71,9 @@ class TrainedModel:
 class Promotion:
     name: str
     compared_on: int | None
+    # What the two models were compared on ("" when they were not), in Chinese, and their scores.
+    basis: str = ""
+    scores: dict = field(default_factory=dict)
 
 
 def store_examples(store, profile: Profile, years: Iterable[int] | None = None) -> list[Example]:
@@ -95,9 +101,12 @@ def labelled_examples(profile: Profile, *, files: Iterable[Path] = (), store=Non
     if store is not None:
         rows = store.confirmed(years)
         flagged = store.flagged(years)
+        imported = store.imported_years()
         data = TrainingData(store_examples(store, profile, years), [str(store.path)],
-                            independent=[r["action"] == "修改" or r["id"] in flagged for r in rows],
-                            corrected=[r["action"] == "修改" for r in rows])
+                            independent=[r["action"] == "修改" or r["id"] in flagged or r["year"] in imported
+                                         for r in rows],
+                            corrected=[r["action"] == "修改" for r in rows],
+                            before_model={y for y in imported if not years or y in years})
         if not years:
             _refuse_without_past_years(store, data)
     else:
@@ -146,6 +155,9 @@ def _latest_year_scores(data: TrainingData, profile: Profile, tokenizer) -> dict
     mostly confirmed (同意) from a model's own routes scores any similar model high, so
     promotion compares on what people decided themselves, the corrections (修改) and the
     flagged routes they reviewed; and how many of the corrections the new model gets right.
+    The years before the model (``before_model``: imported, decided before any model routed
+    them), where years before them exist, are scored too (``earlier_years``: trained on the
+    years before each), so that promotion has more independent decisions to compare on.
     """
     from ..evaluate import _train, predict_examples, score
 
@@ -170,6 +182,14 @@ def _latest_year_scores(data: TrainingData, profile: Profile, tokenizer) -> dict
         corrected = [p for i, p in zip(test, predictions) if data.corrected and data.corrected[i]]
         out["corrections"] = {"n": len(corrected), "right": sum(
             p.topics[0][0] == p.example.topic and p.divisions[0][0] == p.example.division for p in corrected)}
+    earlier = {}
+    for year in sorted(y for y in data.before_model if years[0] < y < latest):
+        model = _train([e for e in data.examples if e.year is not None and e.year < year], profile, tokenizer)
+        result = score(predict_examples(model, [e for e in data.examples if e.year == year]), profile)
+        earlier[str(year)] = {"n": result["topic"]["n"],
+                              **{task: {"accuracy": result[task]["accuracy"]} for task in ("topic", "division")}}
+    if earlier:
+        out["earlier_years"] = earlier
     return out
 
 
@@ -270,12 +290,39 @@ def _current_score_on(year: int, current: dict, current_dir: Path, profile: Prof
     out = {task: {"accuracy": result[task]["accuracy"]} for task in ("topic", "division")}
     rows = store.confirmed({year})
     flagged = store.flagged({year})
-    picked = [p for p, r in zip(predictions, rows) if r["action"] == "修改" or r["id"] in flagged]
+    imported = store.imported_years()
+    picked = [p for p, r in zip(predictions, rows) if r["action"] == "修改" or r["id"] in flagged or year in imported]
     out["independent"] = {"n": len(picked)}
     if picked:
         sub = score(picked, profile)
         out["independent"].update({task: {"accuracy": sub[task]["accuracy"]} for task in ("topic", "division")})
     return out
+
+
+def _current_earlier(years: Iterable[str], current: dict, current_dir: Path, profile: Profile, store, cache) -> dict:
+    """The current model's accuracy on the years before the model it never saw, by routing the store's decisions."""
+    from ..evaluate import predict_examples, score
+    from ..registry import load_model
+
+    out, model = {}, None
+    for key in years:
+        year = int(key)
+        if store is None or year in current.get("years", []):
+            continue
+        examples = store_examples(store, profile, {year})
+        if not examples:
+            continue
+        model = model or load_model(current_dir, profile, cache=cache)
+        result = score(predict_examples(model, examples), profile)
+        out[key] = {"n": result["topic"]["n"], **{task: {"accuracy": result[task]["accuracy"]} for task in ("topic", "division")}}
+    return out
+
+
+def _pooled(parts: list[dict]) -> dict:
+    """Accuracy per task over several scored sets (each {"n", task: {"accuracy"}}), weighed by their rows."""
+    n = sum(part["n"] for part in parts)
+    return {"n": n, **{task: {"accuracy": sum(part["n"] * part[task]["accuracy"] for part in parts) / n}
+                       for task in ("topic", "division")}}
 
 
 def promote_model(profile: Profile, models_root: Path, name: str, *, force: bool = False, store=None,
@@ -314,6 +361,7 @@ def promote_model(profile: Profile, models_root: Path, name: str, *, force: bool
             raise ModelError(
                 f"{name} 没有回测成绩（训练数据不足两个年度），无法与当前模型 {current_dir.name} 比较；"
                 "用多个年度训练（router train --from-store），或确认要换用，加 --force")
+    compared, basis, both_scores = None, "", {}
     if current and current_dir.name != name and not force and new:
         old = _current_score_on(year, current, current_dir, profile, store, cache)
         if not old:
@@ -326,10 +374,20 @@ def promote_model(profile: Profile, models_root: Path, name: str, *, force: bool
         basis_new, basis_old, basis = new, old, ""
         if (new.get("independent") or {}).get("topic") and (old.get("independent") or {}).get("topic"):
             basis_new, basis_old, basis = new["independent"], old["independent"], "（人工独立决定的建议：修改的和复核过的）"
+            # And the years before the model that both can be scored on (the current model never saw them).
+            earlier_new = new.get("earlier_years") or {}
+            earlier_old = _current_earlier(earlier_new, current, current_dir, profile, store, cache) if earlier_new else {}
+            both = sorted(set(earlier_new) & set(earlier_old))
+            if both:
+                basis_new = _pooled([basis_new, *(earlier_new[y] for y in both)])
+                basis_old = _pooled([basis_old, *(earlier_old[y] for y in both)])
+                basis = f"（人工独立决定的建议：修改的和复核过的，及模型之前的 {'、'.join(both)} 年，共 {basis_new['n']} 条）"
         worse = [task for task in ("topic", "division") if basis_new[task]["accuracy"] < basis_old[task]["accuracy"]]
         if worse:
             names = {"topic": "主题", "division": "主办处室"}
             comparison = "，".join(f"{names[t]} {basis_new[t]['accuracy']:.3f} < {basis_old[t]['accuracy']:.3f}" for t in worse)
             raise ModelError(f"{name} 在 {year} 年{basis}的得分低于当前模型（{comparison}）；确要启用请加 --force")
+        compared, both_scores = year, {"new": basis_new, "current": basis_old}
+        basis = f"{year} 年{basis}" if basis else f"{year} 年"
     promote(root, name)
-    return Promotion(name, year)
+    return Promotion(name, compared, basis, both_scores)
