@@ -123,6 +123,14 @@ def test_the_default_profile_and_its_own_topics_are_not_seeded(tmp_path, profile
     assert RouterModel.from_profile(county).fit([], county, tokenizer, seed=False).seed_ is None
 
 
+def test_the_bundled_model_is_retrained_from_nothing(runner, tmp_path, clean_env, monkeypatch):
+    """`make model` deletes the bundled model and trains it again: its profile needs no seed."""
+    monkeypatch.setattr("router.office.bundled_models_dir", lambda: tmp_path / "nowhere")
+    result = invoke(runner, ["train", DATA / "history_2019.xlsx", DATA / "history_2020.xlsx",
+                             "--models", tmp_path / "models", "--name", "default"])
+    assert result.exit_code == 0, result.output
+
+
 
 def test_an_office_history_moves_seeded_topics_no_more_than_its_share(runner, tmp_path, clean_env, monkeypatch):
     from router.registry import current_model_dir, read_manifest

@@ -61,8 +61,17 @@ def _task_scores(truth: list[str], ranked: list[list[tuple[str, float]]], labels
             label: {"precision": round(float(p[i]), 3), "recall": round(float(r[i]), 3), "f1": round(float(f[i]), 3), "n": int(n[i])}
             for i, label in enumerate(present)
         },
-        "confusion": {"labels": present, "matrix": confusion_matrix(truth, pred, labels=present).tolist()},
+        "confusion": {"labels": present, "matrix": _confusion(truth, pred, present)},
     }
+
+
+def _confusion(truth: list[str], pred: list[str], present: list[str]) -> list[list[int]]:
+    import warnings
+
+    with warnings.catch_warnings():
+        # A year whose rows all carry one label has a 1×1 matrix; scikit-learn warns of it.
+        warnings.filterwarnings("ignore", message="A single label was found", category=UserWarning)
+        return confusion_matrix(truth, pred, labels=present).tolist()
 
 
 def score(predictions: list[Prediction], profile: Profile) -> dict:

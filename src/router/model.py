@@ -245,8 +245,10 @@ def bundled_seed(profile: Profile) -> SeedTopics | None:
 
     if not keeps_seed_topics(profile):
         return None
-    root = bundled_models_dir()
     default = load_profile()
+    if profile.division_keys == default.division_keys:
+        return None  # the bundled model's own profile (training the bundled model itself reads none)
+    root = bundled_models_dir()
     try:
         folder = current_model_dir(root)
         manifest = read_manifest(folder)
@@ -342,7 +344,7 @@ class RouterModel:
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        for transient in ("tokenizer", "manifest", "folder", "_tokens_of_rows"):
+        for transient in ("tokenizer", "manifest", "folder"):
             state.pop(transient, None)
         # joblib unpickles with a pure-Python unpickler, which takes about a second over a
         # vocabulary of 200,000 terms (most of a cold start); the C unpickler takes a tenth of
@@ -654,11 +656,7 @@ class RouterModel:
         """The feature rows of ``texts``: what routing, similar search and duplicates share."""
         if tokens is None:
             tokens = self.tokens_of(texts)
-        X = self.features_.transform(tokens, texts)
-        if getattr(self, "seed_", None) is not None:
-            # The seed topics read the tokens again: kept for the decide() of these very rows.
-            self._tokens_of_rows = (X, tokens)
-        return X
+        return self.features_.transform(tokens, texts)
 
     def decide(self, texts: list[str], tokens: list[list[str]] | None = None, *, n_reasons: int = 5,
                X=None) -> list[Decision]:
@@ -672,8 +670,7 @@ class RouterModel:
 
     def _decide(self, texts, tokens, n_reasons, X) -> list[Decision]:
         if tokens is None and getattr(self, "seed_", None) is not None:
-            kept = self.__dict__.pop("_tokens_of_rows", None)
-            tokens = kept[1] if kept is not None and X is not None and kept[0] is X else self.tokens_of(texts)
+            tokens = self.tokens_of(texts)  # the seeded topics read them (pass them with X to cut once)
         if X is None:
             X = self.features(texts, tokens)
         weights = self.weights_

@@ -149,8 +149,10 @@ def route_batch(model, profile: Profile, suggestions: list[Suggestion], *, thres
     deadline = add_months(day, profile.deadline_months).isoformat()
     routable = [s for s in suggestions if s.routable]
     texts = [s.text for s in routable]
-    X = model.features(texts) if routable else None
-    outcome = iter(model.decide(texts, X=X) if routable else [])
+    # The words are cut once: the features and the decision (a seeded topic model reads them too).
+    tokens = model.tokens_of(texts) if routable and hasattr(model, "tokens_of") else None
+    X = (model.features(texts) if tokens is None else model.features(texts, tokens)) if routable else None
+    outcome = iter(model.decide(texts, tokens=tokens, X=X) if routable else [])
     if routable:
         from .similar import similarity_rows
 
