@@ -43,7 +43,39 @@ def test_cache_lives_in_router_folder(tmp_path):
     from router.tokenizer import Tokenizer
 
     Tokenizer(cache=tmp_path / "cache").warm()
-    assert (tmp_path / "cache" / "jieba-default.cache").is_file()
+    assert [p.name.split("-")[:2] for p in (tmp_path / "cache").iterdir()] == [["jieba", "prefix"]]
+
+
+def test_prefix_dictionary_from_the_cache_is_jiebas_own(tmp_path):
+    # Built once, then read back from router's cache: the prefix dictionary jieba builds itself.
+    import jieba
+
+    from router.tokenizer import Tokenizer
+
+    reference = jieba.Tokenizer()
+    reference.tmp_dir = str(tmp_path / "jieba")
+    reference.initialize()
+    built, cached = (Tokenizer(cache=tmp_path / "cache").warm() for _ in range(2))
+    reference.load_userdict(str(built.dictionary))
+    for tokenizer in (built, cached):
+        assert tokenizer._jieba.FREQ == reference.FREQ and tokenizer._jieba.total == reference.total
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped", "foreign"])
+def test_damaged_prefix_cache_is_rebuilt_not_read(tmp_path, damage):
+    from router.tokenizer import Tokenizer
+
+    expected = Tokenizer(cache=tmp_path / "cache").cut("巩固两不愁三保障成果")
+    (path,) = (tmp_path / "cache").iterdir()
+    blob = path.read_bytes()
+    if damage == "truncated":
+        path.write_bytes(blob[: len(blob) // 2])
+    elif damage == "flipped":  # one frequency changed, the header left as it was
+        path.write_bytes(blob[:-3] + bytes([blob[-3] ^ 0x01]) + blob[-2:])
+    else:
+        path.write_bytes(b"\0" * 32 + blob[32:])
+    assert Tokenizer(cache=tmp_path / "cache").cut("巩固两不愁三保障成果") == expected
+    assert path.read_bytes() == blob  # rebuilt
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")

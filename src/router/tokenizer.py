@@ -12,8 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import shutil
-import tempfile
 import unicodedata
 from importlib import resources
 from pathlib import Path
@@ -114,6 +112,50 @@ def content_words(tokens: list[str], known=None) -> list[str]:
     return out
 
 
+def _prefix_dictionary(tokenizer, folder: Path) -> tuple[dict, int]:
+    """jieba's prefix dictionary (word or prefix -> frequency, and the total), from router's cache.
+
+    jieba's own cache is read with ``marshal.load`` from the open file, one object at a time:
+    0.7 s, most of a cold start. The same data read as one block of bytes and unmarshalled with
+    ``marshal.loads`` takes a third of that. The cache file is named by the sha256 of jieba's
+    dictionary, its version and the marshal format, and starts with the sha256 of its own
+    payload: a file that fails it (damaged, truncated, foreign) is rebuilt from jieba's
+    dictionary, never read. A cache folder that cannot be written only costs the build (about
+    two seconds) at each start; nothing is left behind.
+    """
+    import hashlib
+    import marshal
+
+    import jieba
+
+    source = Path(jieba.__file__).parent / jieba.DEFAULT_DICT_NAME  # jieba.Tokenizer()'s dictionary
+    key = hashlib.sha256(f"{jieba.__version__} marshal {marshal.version}\n".encode())
+    key.update(source.read_bytes())
+    path = Path(folder) / f"jieba-prefix-{key.hexdigest()[:24]}.marshal"
+    try:
+        blob = path.read_bytes()
+        if len(blob) > 32 and hashlib.sha256(memoryview(blob)[32:]).digest() == blob[:32]:
+            freq, total = marshal.loads(memoryview(blob)[32:])
+            if isinstance(freq, dict) and isinstance(total, int):
+                return freq, total
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    with open(source, "rb") as handle:
+        freq, total = tokenizer.gen_pfdict(handle)
+    payload = marshal.dumps((freq, total))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        staging = path.with_name(f".{path.name}.{os.getpid()}")
+        try:
+            staging.write_bytes(hashlib.sha256(payload).digest() + payload)
+            os.replace(staging, path)
+        finally:
+            staging.unlink(missing_ok=True)
+    except OSError:
+        pass
+    return freq, total
+
+
 class Tokenizer:
     """Cuts Chinese text into words with a fixed domain dictionary and stopword list.
 
@@ -136,31 +178,15 @@ class Tokenizer:
         return state
 
     def warm(self) -> "Tokenizer":
-        """Build jieba's prefix dictionary now (about a second) rather than on the first cut."""
+        """Load jieba's prefix dictionary now (a quarter of a second from the cache) rather than on the first cut."""
         if self._jieba is not None:
             return self
         import jieba
 
         logging.getLogger("jieba").setLevel(logging.ERROR)
         tokenizer = jieba.Tokenizer()
-        folder = getattr(self, "cache", None) or cache_dir()
-        try:
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            usable = os.access(folder, os.W_OK)
-        except OSError:
-            usable = False
-        scratch = None
-        if not usable:
-            # A read-only cache folder must not stop routing: build in a private folder, removed
-            # once the dictionary is in memory (each one is about 9 MB).
-            folder = scratch = Path(tempfile.mkdtemp(prefix="router-jieba-"))
-        tokenizer.tmp_dir = str(folder)
-        tokenizer.cache_file = "jieba-default.cache"
-        try:
-            tokenizer.initialize()
-        finally:
-            if scratch is not None:
-                shutil.rmtree(scratch, ignore_errors=True)
+        tokenizer.FREQ, tokenizer.total = _prefix_dictionary(tokenizer, getattr(self, "cache", None) or cache_dir())
+        tokenizer.initialized = True
         tokenizer.load_userdict(str(self.dictionary))
         self._stopwords = frozenset(
             line.strip() for line in self.stopwords_path.read_text(encoding="utf-8").splitlines() if line.strip()
