@@ -99,6 +99,11 @@ def test_routing_a_file_imports_nothing_that_training_needs(tmp_path):
     assert "numpy" in imported and "jieba" in imported  # the measurement saw the imports
     heavy = {"sklearn", "pandas", "matplotlib", "openpyxl", "flask", "joblib"}
     assert not imported & heavy, sorted(imported & heavy)
+    modules = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    # Nor the other commands' modules (router.cli imports a command's module when it is looked up).
+    others = {"router.cli.tracking", "router.cli.learning", "router.cli.web", "router.services.tracking",
+              "router.services.training", "router.web", "router.store", "router.evaluate"}
+    assert "router.cli.routing" in modules and not modules & others, sorted(modules & others)
 
 
 def test_encoder_vocabulary_cache_is_built_reused_and_rebuilt_when_damaged(tmp_path):
