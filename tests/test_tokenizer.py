@@ -55,10 +55,23 @@ def test_prefix_dictionary_from_the_cache_is_jiebas_own(tmp_path):
     reference = jieba.Tokenizer()
     reference.tmp_dir = str(tmp_path / "jieba")
     reference.initialize()
-    built, cached = (Tokenizer(cache=tmp_path / "cache").warm() for _ in range(2))
+    built, cached = (Tokenizer(cache=tmp_path / "cache").read_all() for _ in range(2))
     reference.load_userdict(str(built.dictionary))
     for tokenizer in (built, cached):
         assert tokenizer._jieba.FREQ == reference.FREQ and tokenizer._jieba.total == reference.total
+
+
+def test_a_text_cuts_the_same_with_only_its_parts_of_the_dictionary(tmp_path):
+    from router.tokenizer import Tokenizer
+
+    texts = ["关于加快推进易地扶贫搬迁后续扶持的建议", "建议在石岭县黄泥坳村修建通村公路，解决群众出行难",
+             "ＡＢＣ公司拖欠农民工工资２３万元", "巩固两不愁三保障成果，防止返贫致贫"]
+    whole = Tokenizer(cache=tmp_path).read_all()
+    for text in texts:  # a new tokenizer each time: it reads only this text's parts
+        lazy = Tokenizer(cache=tmp_path)
+        assert lazy.cut(text) == whole.cut(text) and lazy.cut(text, hmm=False) == whole.cut(text, hmm=False)
+        assert lazy.cut_raw(text) == whole.cut_raw(text) and lazy.content_words(text) == whole.content_words(text)
+        assert 0 < len(lazy._jieba.FREQ) < len(whole._jieba.FREQ) / 2
 
 
 @pytest.mark.parametrize("damage", ["truncated", "flipped", "foreign"])
