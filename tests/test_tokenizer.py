@@ -132,3 +132,13 @@ def test_content_words_leave_out_places_numbers_and_boilerplate(text, expected):
 
     """What features and reasons read: no place names (石岭县, 黄泥坳村), numbers or 《关于……的建议》."""
     assert Tokenizer().warm().content_words(text) == expected
+
+
+def test_jieba_is_imported_without_pkg_resources_and_leaves_it_importable():
+    import subprocess
+    import sys
+
+    code = ("import sys; from router.tokenizer import Tokenizer; t = Tokenizer(); print(t.cut('巩固两不愁三保障成果')); "
+            "print('pkg_resources' in sys.modules); import pkg_resources; print(pkg_resources.__name__)")
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["['巩固', '两不愁三保障', '成果']", "False", "pkg_resources"]
