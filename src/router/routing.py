@@ -63,6 +63,9 @@ class Route:
     # block, see router.similar.similarity_rows), kept so that they featurize nothing again;
     # workers send it back with the route.
     features: object = field(default=None, repr=False, compare=False)
+    # The ``k`` that ``similar`` was searched with (None: not yet); a worker searches its own
+    # routes (router.similar.search_similar), so that the parent does not do it for all of them.
+    similar_k: int | None = field(default=None, repr=False, compare=False)
     identity: Identity | None = None
     # The reviewer's decision this route follows (source "human"), shown instead of the model's.
     human: HumanDecision | None = None
@@ -191,8 +194,11 @@ _WORKER: dict = {}
 def _route_chunk(args):
     suggestions, start = args
     w = _WORKER
+    from .similar import search_similar
+
     routes = route_batch(w["model"], w["profile"], suggestions, threshold=w["threshold"],
                          assignment_date=w["day"], start=start, decisions=w["decisions"], year=w["year"])
+    search_similar(w["model"], [r for r in routes if r.suggestion.routable])
     for r in routes:
         r.suggestion = None  # the parent still holds it: do not send every text back
     return routes

@@ -20,6 +20,7 @@ __all__ = ["Memory", "attach_memory", "annotate", "annotate_all", "nearest_earli
 
 SIMILAR_MIN = 0.2
 DUPLICATE_MIN = 0.75
+SIMILAR_K = 3  # earlier suggestions listed beside each route
 
 
 @dataclass
@@ -84,7 +85,7 @@ def _is_itself(item: dict, route) -> bool:
     return same_number and item.get("title") == s.title
 
 
-def annotate(model, routes, *, k: int = 3, threshold: float = DUPLICATE_MIN) -> None:
+def annotate(model, routes, *, k: int = SIMILAR_K, threshold: float = DUPLICATE_MIN) -> None:
     """Fill ``route.similar`` (up to ``k`` earlier suggestions, most similar first) and
     ``route.duplicate_of`` (an earlier suggestion of the same intake filing the same ask).
 
@@ -93,7 +94,7 @@ def annotate(model, routes, *, k: int = 3, threshold: float = DUPLICATE_MIN) -> 
     annotate_all(model, routes, k=k, threshold=threshold)
 
 
-def annotate_all(model, routes: Iterable, *, k: int = 3, threshold: float = DUPLICATE_MIN) -> list:
+def annotate_all(model, routes: Iterable, *, k: int = SIMILAR_K, threshold: float = DUPLICATE_MIN) -> list:
     """:func:`annotate` over a stream of routes, consumed as it comes; returns them as a list.
 
     Similar past suggestions are found a block of ``CHUNK`` routes at a time, as the routes
@@ -107,7 +108,11 @@ def annotate_all(model, routes: Iterable, *, k: int = 3, threshold: float = DUPL
 
     def flush():
         vectors = _route_rows(model, pending)
-        _similar(model, pending, vectors, k)
+        todo = [i for i, r in enumerate(pending) if getattr(r, "similar_k", None) != k]
+        if len(todo) == len(pending):
+            _similar(model, pending, vectors, k)
+        elif todo:  # the rest were searched by the workers that routed them
+            _similar(model, [pending[i] for i in todo], vectors[todo], k)
         blocks.append(vectors)
         routable.extend(pending)
         pending.clear()
@@ -130,6 +135,16 @@ def annotate_all(model, routes: Iterable, *, k: int = 3, threshold: float = DUPL
             other = routable[j]
             routable[i].duplicate_of = f"与序号{other.seq}（{other.suggestion.id}）相似度{score:.0%}，建议合并办理"
     return out
+
+
+def search_similar(model, routes: list, k: int = SIMILAR_K) -> None:
+    """Fill ``route.similar`` for routes that carry their feature rows (a worker's, before it
+    sends them back); :func:`annotate_all` then searches only the routes without. A row's
+    scores depend on that row alone, so the result is the same whichever process searches."""
+    if routes and getattr(model, "memory_", None) is not None:
+        _similar(model, routes, similarity_rows(model, sp.vstack([r.features for r in routes], format="csr")), k)
+    for r in routes:
+        r.similar_k = k
 
 
 def _similar(model, routes: list, vectors, k: int) -> None:
