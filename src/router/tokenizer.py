@@ -179,6 +179,7 @@ def _prefix_dictionary(tokenizer, folder: Path) -> tuple[dict[str, bytes], int]:
             os.replace(staging, path)
         finally:
             staging.unlink(missing_ok=True)
+        (path.parent / "jieba-default.cache").unlink(missing_ok=True)  # jieba's own, which an earlier version kept
     except OSError:
         pass
     return parts, total
