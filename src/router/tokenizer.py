@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 import unicodedata
 from importlib import resources
 from pathlib import Path
@@ -185,6 +186,26 @@ def _prefix_dictionary(tokenizer, folder: Path) -> tuple[dict[str, bytes], int]:
     return parts, total
 
 
+_PARTS_LOCK = threading.Lock()
+
+
+def read_parts_into(table: dict, parts: dict[str, bytes], firsts) -> None:
+    """Unmarshal ``parts[first]`` into ``table`` for each of ``firsts``, then drop it from ``parts``.
+
+    A part leaves ``parts`` only once it is in ``table``, under one lock: another thread (the web
+    server's) that still sees a character in ``parts`` waits here, one that does not finds its
+    entries in ``table`` already. Shared by the encoder's vocabulary (router.semantic).
+    """
+    import marshal
+
+    with _PARTS_LOCK:
+        for first in firsts:
+            blob = parts.get(first)
+            if blob is not None:
+                table.update(marshal.loads(blob))
+                del parts[first]
+
+
 class Tokenizer:
     """Cuts Chinese text into words with a fixed domain dictionary and stopword list.
 
@@ -236,11 +257,7 @@ class Tokenizer:
         if parts:
             new = parts.keys() & set(text)
             if new:
-                import marshal
-
-                freq = self._jieba.FREQ
-                for first in new:
-                    freq.update(marshal.loads(parts.pop(first)))
+                read_parts_into(self._jieba.FREQ, parts, new)
 
     def read_all(self) -> "Tokenizer":
         """Read the whole prefix dictionary now (before workers fork, so that they share it)."""
