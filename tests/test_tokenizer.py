@@ -43,7 +43,52 @@ def test_cache_lives_in_router_folder(tmp_path):
     from router.tokenizer import Tokenizer
 
     Tokenizer(cache=tmp_path / "cache").warm()
-    assert (tmp_path / "cache" / "jieba-default.cache").is_file()
+    assert [p.name.split("-")[:2] for p in (tmp_path / "cache").iterdir()] == [["jieba", "prefix"]]
+
+
+def test_prefix_dictionary_from_the_cache_is_jiebas_own(tmp_path):
+    # Built once, then read back from router's cache: the prefix dictionary jieba builds itself.
+    import jieba
+
+    from router.tokenizer import Tokenizer
+
+    reference = jieba.Tokenizer()
+    reference.tmp_dir = str(tmp_path / "jieba")
+    reference.initialize()
+    built, cached = (Tokenizer(cache=tmp_path / "cache").read_all() for _ in range(2))
+    reference.load_userdict(str(built.dictionary))
+    for tokenizer in (built, cached):
+        assert tokenizer._jieba.FREQ == reference.FREQ and tokenizer._jieba.total == reference.total
+
+
+def test_a_text_cuts_the_same_with_only_its_parts_of_the_dictionary(tmp_path):
+    from router.tokenizer import Tokenizer
+
+    texts = ["关于加快推进易地扶贫搬迁后续扶持的建议", "建议在石岭县黄泥坳村修建通村公路，解决群众出行难",
+             "ＡＢＣ公司拖欠农民工工资２３万元", "巩固两不愁三保障成果，防止返贫致贫"]
+    whole = Tokenizer(cache=tmp_path).read_all()
+    for text in texts:  # a new tokenizer each time: it reads only this text's parts
+        lazy = Tokenizer(cache=tmp_path)
+        assert lazy.cut(text) == whole.cut(text) and lazy.cut(text, hmm=False) == whole.cut(text, hmm=False)
+        assert lazy.cut_raw(text) == whole.cut_raw(text) and lazy.content_words(text) == whole.content_words(text)
+        assert 0 < len(lazy._jieba.FREQ) < len(whole._jieba.FREQ) / 2
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped", "foreign"])
+def test_damaged_prefix_cache_is_rebuilt_not_read(tmp_path, damage):
+    from router.tokenizer import Tokenizer
+
+    expected = Tokenizer(cache=tmp_path / "cache").cut("巩固两不愁三保障成果")
+    (path,) = (tmp_path / "cache").iterdir()
+    blob = path.read_bytes()
+    if damage == "truncated":
+        path.write_bytes(blob[: len(blob) // 2])
+    elif damage == "flipped":  # one frequency changed, the header left as it was
+        path.write_bytes(blob[:-3] + bytes([blob[-3] ^ 0x01]) + blob[-2:])
+    else:
+        path.write_bytes(b"\0" * 32 + blob[32:])
+    assert Tokenizer(cache=tmp_path / "cache").cut("巩固两不愁三保障成果") == expected
+    assert path.read_bytes() == blob  # rebuilt
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
@@ -87,3 +132,13 @@ def test_content_words_leave_out_places_numbers_and_boilerplate(text, expected):
 
     """What features and reasons read: no place names (石岭县, 黄泥坳村), numbers or 《关于……的建议》."""
     assert Tokenizer().warm().content_words(text) == expected
+
+
+def test_jieba_is_imported_without_pkg_resources_and_leaves_it_importable():
+    import subprocess
+    import sys
+
+    code = ("import sys; from router.tokenizer import Tokenizer; t = Tokenizer(); print(t.cut('巩固两不愁三保障成果')); "
+            "print('pkg_resources' in sys.modules); import pkg_resources; print(pkg_resources.__name__)")
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["['巩固', '两不愁三保障', '成果']", "False", "pkg_resources"]

@@ -609,6 +609,16 @@ class RouterModel:
             return prior
         return seed.base(self.topics_, self.features_, X, tokens, prior)
 
+    def read_all(self) -> "RouterModel":
+        """:meth:`warm`, and the dictionaries read in parts as texts need them (jieba's, the encoder's)
+        read whole: before workers fork, so that they share them instead of each reading its own."""
+        self.warm()
+        self.tokenizer.read_all()
+        for part in (vars(self.features_) if hasattr(self, "features_") else {}).values():
+            if callable(getattr(part, "read_all", None)):
+                part.read_all()
+        return self
+
     @property
     def history_weight(self) -> float:
         return self.history_weight_

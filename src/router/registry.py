@@ -25,7 +25,7 @@ from . import __version__
 from .errors import ModelError
 from .fileio import sha256_file
 from .profile import Profile
-from .tokenizer import Tokenizer
+from .tokenizer import Tokenizer, jieba_module
 
 __all__ = [
     "MODELS_ENV",
@@ -59,9 +59,9 @@ def models_dir(path: str | os.PathLike | None = None) -> Path:
 def _versions() -> dict[str, str]:
     from importlib.metadata import version
 
-    import jieba
     import numpy
 
+    jieba = jieba_module()
     return {
         "router": __version__,
         "python": platform.python_version(),

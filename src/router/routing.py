@@ -64,7 +64,8 @@ class Route:
     # workers send it back with the route.
     features: object = field(default=None, repr=False, compare=False)
     # The model's closest remembered suggestions (router.domain.Decision.nearest), which similar
-    # search reads instead of comparing the row with the memory again.
+    # search reads instead of comparing the row with the memory again: a worker computes them
+    # with its decisions, so the parent's search only picks among them.
     nearest: object = field(default=None, repr=False, compare=False)
     identity: Identity | None = None
     # The reviewer's decision this route follows (source "human"), shown instead of the model's.
@@ -240,6 +241,9 @@ def route_stream(model, profile: Profile, suggestions: Iterable[Suggestion], *, 
             yield from route_batch(model, profile, batch, threshold=threshold, assignment_date=assignment_date,
                                    start=start, decisions=decisions, year=year)
         return
+    read_all = getattr(model, "read_all", None) or getattr(getattr(model, "tokenizer", None), "read_all", None)
+    if read_all is not None:  # the dictionaries read whole once here and shared, not in parts by each worker
+        read_all()
     _WORKER.update(model=model, profile=profile, threshold=threshold, day=assignment_date, decisions=decisions,
                    year=year)
     context = multiprocessing.get_context("fork")

@@ -20,6 +20,7 @@ __all__ = ["Memory", "attach_memory", "annotate", "annotate_all", "nearest_earli
 
 SIMILAR_MIN = 0.2
 DUPLICATE_MIN = 0.75
+SIMILAR_K = 3  # earlier suggestions listed beside each route
 
 
 @dataclass
@@ -84,7 +85,7 @@ def _is_itself(item: dict, route) -> bool:
     return same_number and item.get("title") == s.title
 
 
-def annotate(model, routes, *, k: int = 3, threshold: float = DUPLICATE_MIN) -> None:
+def annotate(model, routes, *, k: int = SIMILAR_K, threshold: float = DUPLICATE_MIN) -> None:
     """Fill ``route.similar`` (up to ``k`` earlier suggestions, most similar first) and
     ``route.duplicate_of`` (an earlier suggestion of the same intake filing the same ask).
 
@@ -93,7 +94,7 @@ def annotate(model, routes, *, k: int = 3, threshold: float = DUPLICATE_MIN) -> 
     annotate_all(model, routes, k=k, threshold=threshold)
 
 
-def annotate_all(model, routes: Iterable, *, k: int = 3, threshold: float = DUPLICATE_MIN) -> list:
+def annotate_all(model, routes: Iterable, *, k: int = SIMILAR_K, threshold: float = DUPLICATE_MIN) -> list:
     """:func:`annotate` over a stream of routes, consumed as it comes; returns them as a list.
 
     Similar past suggestions are found a block of ``CHUNK`` routes at a time, as the routes

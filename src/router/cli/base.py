@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import sys
+from collections.abc import MutableMapping
 from pathlib import Path
 
 import click
@@ -54,6 +55,56 @@ class RouterGroup(click.Group):
             raise click.ClickException(
                 f"意外故障（{type(exc).__name__}: {exc}）；设置 ROUTER_DEBUG=1 查看详情并报告此问题"
             ) from None
+
+
+class LazyCommands(MutableMapping):
+    """A group's commands, each module imported when one of its commands is first looked up.
+
+    ``modules`` maps a command's name to the module (inside ``package``) that registers it. A
+    lookup of one name imports that name's module only; iterating (help, near misses) imports
+    them all. Registration (``add_command``) writes into the mapping as into a dict.
+    """
+
+    def __init__(self, package: str, modules: dict[str, str], registered=None):
+        self._package, self._modules = package, dict(modules)
+        self._commands = dict(registered or {})
+        self._imported: set[str] = set()
+
+    def _load(self, module: str) -> None:
+        if module not in self._imported:
+            self._imported.add(module)
+            # __import__ rather than importlib.import_module: `python -X importtime` sees it.
+            __import__(f"{self._package}.{module}")
+
+    def _load_all(self) -> None:
+        for module in dict.fromkeys(self._modules.values()):
+            self._load(module)
+
+    def __getitem__(self, name):
+        if name not in self._commands and name in self._modules:
+            self._load(self._modules[name])
+        return self._commands[name]
+
+    def __contains__(self, name):
+        try:
+            self[name]
+        except KeyError:
+            return False
+        return True
+
+    def __setitem__(self, name, command):
+        self._commands[name] = command
+
+    def __delitem__(self, name):
+        del self._commands[name]
+
+    def __iter__(self):
+        self._load_all()
+        return iter(self._commands)
+
+    def __len__(self):
+        self._load_all()
+        return len(self._commands)
 
 
 def jieba_cache_dir() -> Path | None:
@@ -228,11 +279,11 @@ from_store_option = click.option("--from-store", is_flag=True,
 @contextlib.contextmanager
 def open_store(path, *, create: bool = True, only_if_exists: bool = False):
     """The command's one store connection; None when there is no store path, or (``only_if_exists``) no store yet."""
-    from ..store import Store
-
     if path is None or (only_if_exists and not Path(path).exists()):
         yield None
         return
+    from ..store import Store
+
     with Store.open(Path(path), create=create) as store:
         yield store
 

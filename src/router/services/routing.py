@@ -107,10 +107,8 @@ def route_file(profile: Profile, input_path: Path, output: Path, fmt: str, *, lo
     year is refused (:mod:`router.services.years`) unless ``year_ok``.
     """
     from ..intake import open_intake
-    from ..review import human_decisions
     from ..routing import route_stream
     from ..similar import annotate_all
-    from ..store import Store
     from ..table import write_routes
 
     reader = open_intake(input_path, profile, sheet=sheet)
@@ -132,7 +130,11 @@ def route_file(profile: Profile, input_path: Path, output: Path, fmt: str, *, lo
 
     check_year()
     model = load_model()
-    decisions = human_decisions(store) if store is not None else {}
+    decisions = {}
+    if store is not None:  # (router.review and the store's module load only when there is a store)
+        from ..review import human_decisions
+
+        decisions = human_decisions(store)
     output = Path(output)
     if fmt == "xlsx" and output.exists() and not force:
         _refuse_unaccepted_review(output, profile, decisions)
@@ -170,6 +172,8 @@ def route_file(profile: Profile, input_path: Path, output: Path, fmt: str, *, lo
             if store is not None:
                 store.record_routes(routed, year=year, source=source, model=str(model.folder))
             elif store_file is not None:
+                from ..store import Store
+
                 with Store.open(store_file, identity=new_id) as created:
                     created.record_routes(routed, year=year, source=source, model=str(model.folder))
 
