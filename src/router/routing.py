@@ -18,7 +18,10 @@ __all__ = ["Route", "route_batch", "route_stream", "add_months", "HumanDecision"
 # Suggestions routed together: one process's batch and one worker's task alike, so that both
 # compute every row in the same batch and their tables agree to the byte. Small enough that the
 # last tasks of an input spread over every worker; large enough that a batch's fixed costs vanish.
-CHUNK = 500
+# 250 rather than 500: a batch's rows × memory product (large form) stays small enough for the
+# cache, and the last tasks of 5,000 rows spread more evenly over two workers
+# (benchmarks/run.py --only speed, README).
+CHUNK = 250
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
