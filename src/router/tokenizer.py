@@ -149,40 +149,34 @@ def _prefix_dictionary(tokenizer, folder: Path) -> tuple[dict[str, bytes], int]:
     dictionary, never read. A cache folder that cannot be written only costs the build (about
     two seconds) at each start; nothing is left behind.
     """
+    import contextlib
     import hashlib
     import marshal
+
+    from .fileio import read_checked, write_checked
 
     jieba = jieba_module()
     source = Path(jieba.__file__).parent / jieba.DEFAULT_DICT_NAME  # jieba.Tokenizer()'s dictionary
     key = hashlib.sha256(f"{jieba.__version__} marshal {marshal.version} parts\n".encode())
     key.update(source.read_bytes())
     path = Path(folder) / f"jieba-prefix-{key.hexdigest()[:24]}.marshal"
-    try:
-        blob = path.read_bytes()
-        if len(blob) > 32 and hashlib.sha256(memoryview(blob)[32:]).digest() == blob[:32]:
-            parts, total = marshal.loads(memoryview(blob)[32:])
+    payload = read_checked(path)
+    if payload is not None:
+        try:
+            parts, total = marshal.loads(payload)
             if isinstance(parts, dict) and isinstance(total, int):
                 return parts, total
-    except (OSError, ValueError, EOFError, TypeError):
-        pass
+        except (ValueError, EOFError, TypeError):
+            pass
     with open(source, "rb") as handle:
         freq, total = tokenizer.gen_pfdict(handle)
     by_first: dict[str, dict[str, int]] = {}
     for word, count in freq.items():
         by_first.setdefault(word[0], {})[word] = count
     parts = {first: marshal.dumps(entries) for first, entries in by_first.items()}
-    payload = marshal.dumps((parts, total))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        staging = path.with_name(f".{path.name}.{os.getpid()}")
-        try:
-            staging.write_bytes(hashlib.sha256(payload).digest() + payload)
-            os.replace(staging, path)
-        finally:
-            staging.unlink(missing_ok=True)
-        (path.parent / "jieba-default.cache").unlink(missing_ok=True)  # jieba's own, which an earlier version kept
-    except OSError:
-        pass
+    if write_checked(path, marshal.dumps((parts, total)), folder_mode=0o700):
+        with contextlib.suppress(OSError):  # jieba's own cache, which an earlier version kept
+            (path.parent / "jieba-default.cache").unlink(missing_ok=True)
     return parts, total
 
 
