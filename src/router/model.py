@@ -26,8 +26,12 @@ the profile, never from which data set is being routed.
 
 A profile that keeps the default profile's five seed topics but has divisions of its own
 (the county, city and province templates) takes its topics' prior from the bundled default
-model as well: a copy of that model's topic part travels in the model (:class:`SeedTopics`,
-recorded in the manifest as ``seed_topics``).
+model as well: a copy of that model's topic part travels in the model
+(:class:`router.seeds.SeedTopics`, recorded in the manifest as ``seed_topics``).
+
+Why one module of about 760 lines: fitting, the choice of weights and the blend of routing read
+the same per-task arrays (weights, seen labels, priors) and change together; the text models, the
+linear classifiers and the seed topics are modules of their own.
 """
 
 from __future__ import annotations
@@ -169,104 +173,6 @@ class _LabelModel:
         return mask
 
 
-class SeedTopics:
-    """The bundled default model's topic part, copied into a model whose profile keeps the seed topics.
-
-    A profile whose topics are the default profile's five (:func:`router.profile.keeps_seed_topics`)
-    but whose divisions are its own (a county's departments) has no history of its own for
-    topics at first, while the bundled model learned those very topics from the written
-    history. Its topic distribution is then ``(1 - w) * own prior + w * bundled history``: the
-    profile's own topic evidence (its descriptions, terms and asks) in place of the default
-    profile's, and the bundled model's history classifier at the weight its own temporal
-    backtest chose (``w``). With the default texts this is the bundled model's own topic route
-    (0.841 topic accuracy on the dev set against 0.779 from the county template's words alone,
-    ``benchmarks/real.py``). The office's own history, when it has some, then moves this
-    distribution as it moves any prior (``RouterModel._blend``).
-
-    The part is copied (the bundled model's sparse featurizer without its encoder, and its
-    topic classifier's arrays), not referred to: a model folder routes with what it holds, and
-    a new release of router, whose bundled model is retrained, leaves an office's models
-    loadable and unchanged. The manifest records which bundled model it came from
-    (``seed_topics``: name, creation time, sha256 of its model file). The sentence-vector
-    columns are the routed model's own (the same encoder, checked when fitting), so routing
-    runs the encoder once per text.
-    """
-
-    def __init__(self, bundled: "RouterModel", source: dict):
-        features = bundled.features_
-        sparse = TextFeatures.__new__(TextFeatures)
-        sparse.__dict__.update(features.__dict__)
-        sparse.encoder_ = None  # the routed model's own sentence vectors are used
-        sparse.fast_ = None
-        self.features_ = sparse
-        self.meaning_ = {k: v for k, v in features.describe().items() if k != "sparse"}
-        self.scale_ = features.scale_
-        self.topics_ = list(bundled.topics_)
-        self.topic_model_ = bundled.topic_model_
-        self.seen_ = np.asarray(bundled.topic_seen_, dtype=bool)
-        self.weight_ = float(bundled.weights_["topic"])
-        self.examples_ = int(bundled.n_examples_)
-        self.source_ = dict(source)
-
-    def fits(self, features: TextFeatures) -> bool:
-        """Whether a model with these text models can lend the seed its sentence vectors."""
-        own = {k: v for k, v in features.describe().items() if k != "sparse"}
-        return bool(self.meaning_) and own == self.meaning_ and not features.large
-
-    def proba(self, topics: list[str], features: TextFeatures, X, tokens: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
-        """The bundled history's topic probabilities of the rows (columns in ``topics``' order), and its seen mask."""
-        rows = self.features_.transform(tokens, [" ".join(t) for t in tokens])
-        meaning = features.semantic_block(X) * self.scale_
-        rows = sp.hstack([rows, sp.csr_matrix(meaning)], format="csr", dtype=np.float32)
-        order = [self.topics_.index(key) for key in topics]
-        return self.topic_model_.proba(rows)[:, order], self.seen_[order]
-
-    def base(self, topics, features, X, tokens, prior: np.ndarray) -> np.ndarray:
-        """The topic distribution the office's own history then moves: own prior and bundled history."""
-        hist, seen = self.proba(topics, features, X, tokens)
-        return (1 - self.weight_) * prior + self.weight_ * _redistribute(hist, prior, seen)
-
-
-# Loaded bundled models by (folder, sha256 of the model file): backtests fit many models.
-_BUNDLED: dict = {}
-
-
-def bundled_seed(profile: Profile) -> SeedTopics | None:
-    """The bundled default model's topic part for ``profile``, or None when it is not for it.
-
-    For a profile that keeps the seed topics (:func:`router.profile.keeps_seed_topics`) with
-    divisions of its own (the bundled model does not serve it). The bundled model missing or
-    changed is an error, never a silent cold start of topics.
-    """
-    from .errors import ModelError, RouterError
-    from .office import bundled_models_dir
-    from .profile import keeps_seed_topics, load_profile
-    from .registry import current_model_dir, load_model, read_manifest
-
-    if not keeps_seed_topics(profile):
-        return None
-    default = load_profile()
-    if profile.division_keys == default.division_keys:
-        return None  # the bundled model's own profile (training the bundled model itself reads none)
-    root = bundled_models_dir()
-    try:
-        folder = current_model_dir(root)
-        manifest = read_manifest(folder)
-        if manifest.get("labels", {}).get("divisions") == profile.division_keys:
-            return None  # the bundled model serves this profile itself
-        key = (str(folder), manifest.get("sha256", {}).get("model.joblib"))
-        if key not in _BUNDLED:
-            _BUNDLED.clear()
-            bundled = load_model(folder, default)
-            _BUNDLED[key] = SeedTopics(bundled, {"model": folder.name, "created": manifest.get("created"),
-                                                 "model_sha256": key[1]})
-    except RouterError as exc:
-        raise ModelError(
-            f"配置沿用了默认配置的五类主题，主题要用随包默认模型 {root} 的主题模型，但它无法加载（{exc}）；"
-            "请重新安装 router 以恢复随包模型，或在配置中改写主题（键或名称）后再训练") from None
-    return _BUNDLED[key]
-
-
 def _redistribute(hist: np.ndarray, prior: np.ndarray, seen: np.ndarray) -> np.ndarray:
     """The prior's mass on the ``seen`` labels shared out as ``hist`` says; other labels keep the prior."""
     if not seen.any():
@@ -282,7 +188,7 @@ def _best_weight(scores: dict[float, np.ndarray], cap: float = 1.0) -> tuple[flo
     here: on the written history's temporal backtest it cost 0.04 topic accuracy (0.970 ->
     0.928; a year's model trained on the one year before kept to the priors), while the cap
     ``n / (n + prior_strength)`` kept small histories as close to the cold start (dev set).
-    For seeded topics (:class:`SeedTopics`) it kept the learning curve at the cold start
+    For seeded topics (:class:`router.seeds.SeedTopics`) it kept the learning curve at the cold start
     (county template, dev set, all rows: topic +0.000) where the cap that counts the seed's
     own examples (see :meth:`RouterModel._choose_weight`) lets it rise (+0.013).
     """
@@ -375,8 +281,8 @@ class RouterModel:
         """Fit on ``examples`` (none: a cold start from the profile alone).
 
         ``seed``: take the topics' distribution from the bundled default model where the
-        profile keeps its seed topics (:func:`bundled_seed`; True), never (False), or from
-        this :class:`SeedTopics`.
+        profile keeps its seed topics (:func:`router.seeds.bundled_seed`; True), never (False),
+        or from this :class:`router.seeds.SeedTopics`.
         """
         # One BLAS thread: on problems of this size OpenBLAS threads fight over the cores
         # (the logistic regressions took ten times longer with two threads than with one).
@@ -412,6 +318,8 @@ class RouterModel:
         self.rules_ = self._rules(profile)
         # The small form only: from LARGE_HISTORY examples on the history weighs n / (n + prior_strength)
         # (at least 0.96) and the large form has no sentence vectors to lend the seed.
+        from .seeds import bundled_seed
+
         candidate = (bundled_seed(profile) if seed is True else seed or None) if not large else None
         self.seed_ = candidate if candidate is not None and candidate.fits(self.features_) else None
         # Where a static table routes first ("static-then-encoder"), the encoder reads the

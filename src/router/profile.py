@@ -212,7 +212,7 @@ def keeps_seed_topics(profile: Profile) -> bool:
     The same set of (key, name) pairs, in any order; descriptions, terms and asks may be the
     office's own (they are its own topic evidence). Such a profile's models take the topic
     distribution of the bundled default model, trained with those topics (see
-    :class:`router.model.SeedTopics`).
+    :class:`router.seeds.SeedTopics`).
     """
     seed = load_profile()
     return {(t.key, t.name) for t in profile.topics} == {(t.key, t.name) for t in seed.topics}
