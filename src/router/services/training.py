@@ -70,7 +70,6 @@ class TrainedModel:
 @dataclass
 class Promotion:
     name: str
-    compared_on: int | None
     # What the two models were compared on ("" when they were not), in Chinese, and their scores.
     basis: str = ""
     scores: dict = field(default_factory=dict)
@@ -361,7 +360,7 @@ def promote_model(profile: Profile, models_root: Path, name: str, *, force: bool
             raise ModelError(
                 f"{name} 没有回测成绩（训练数据不足两个年度），无法与当前模型 {current_dir.name} 比较；"
                 "用多个年度训练（router train --from-store），或确认要换用，加 --force")
-    compared, basis, both_scores = None, "", {}
+    basis, both_scores = "", {}
     if current and current_dir.name != name and not force and new:
         old = _current_score_on(year, current, current_dir, profile, store, cache)
         if not old:
@@ -387,7 +386,7 @@ def promote_model(profile: Profile, models_root: Path, name: str, *, force: bool
             names = {"topic": "主题", "division": "主办处室"}
             comparison = "，".join(f"{names[t]} {basis_new[t]['accuracy']:.3f} < {basis_old[t]['accuracy']:.3f}" for t in worse)
             raise ModelError(f"{name} 在 {year} 年{basis}的得分低于当前模型（{comparison}）；确要启用请加 --force")
-        compared, both_scores = year, {"new": basis_new, "current": basis_old}
+        both_scores = {"new": basis_new, "current": basis_old}
         basis = f"{year} 年{basis}" if basis else f"{year} 年"
     promote(root, name)
-    return Promotion(name, compared, basis, both_scores)
+    return Promotion(name, basis, both_scores)
